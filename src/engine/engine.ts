@@ -1,0 +1,425 @@
+/**
+ * The engine: one device, its buffer pool and kernel registry, a shared command encoder that
+ * every op encodes into (one queue.submit per flush), the uniform arena for kernel parameters,
+ * scopes that free intermediates, and the autograd tape. It knows nothing of any model.
+ */
+import { getDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
+import { KernelRegistry, type Constants, type Kernel } from './kernel.ts';
+import { BufferPool } from './pool.ts';
+import { Storage, Tensor, numel, type DType, type TapeNode } from './tensor.ts';
+
+const MAP_READ = 0x01;
+const COPY_DST = 0x08;
+const COPY_SRC = 0x04;
+const UNIFORM = 0x40;
+const MAP_MODE_READ = 0x01;
+
+export type BindingValue = Tensor | GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface DispatchSpec {
+  entry?: string;
+  constants?: Constants;
+  bindings: Record<string, BindingValue>;
+  /** Values for the members of the kernel's uniform struct, by member name. */
+  params?: Record<string, number | readonly number[]>;
+  workgroups: readonly [number, number?, number?];
+}
+
+export interface EngineStats {
+  dispatches: number;
+  submits: number;
+  pipelines: number;
+  bindGroupsCreated: number;
+}
+
+export interface EngineOptions extends DeviceOptions {
+  /** Fill every buffer taken from the pool with NaN before use, so unwritten outputs show up in tests. */
+  poison?: boolean;
+}
+
+const ARENA_CHUNK = 1 << 16;
+
+export class Engine {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly kernels: KernelRegistry;
+  readonly maxWorkgroupsPerDim: number;
+  readonly maxInvocations: number;
+  poison: boolean;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private uniformAlign: number;
+  private arena: { buffer: GPUBuffer; data: Uint8Array }[] = [];
+  private arenaChunk = 0;
+  private arenaOffset = 0;
+  private stagingToDestroy: GPUBuffer[] = [];
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private error: Error | null = null;
+  private stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, bindGroupsCreated: 0 };
+
+  /** Tensors created inside each open scope. */
+  private scopes: Set<Tensor>[] = [];
+  /** Autograd tape in creation order (which is a topological order). */
+  tape: TapeNode[] = [];
+  private gradDepth = 0;
+
+  constructor(readonly info: DeviceInfo, options: EngineOptions = {}) {
+    this.device = info.device;
+    const lim = this.device.limits;
+    this.maxWorkgroupsPerDim = lim.maxComputeWorkgroupsPerDimension;
+    this.maxInvocations = lim.maxComputeInvocationsPerWorkgroup;
+    this.uniformAlign = Math.max(256, lim.minUniformBufferOffsetAlignment);
+    this.pool = new BufferPool(this.device, Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize));
+    this.kernels = new KernelRegistry(this.device, this.maxInvocations);
+    this.poison = options.poison ?? false;
+    this.device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.error ??= new Error(`WebGPU error: ${e.message}`);
+    });
+    void this.device.lost.then((l) => {
+      this.error ??= new Error(`WebGPU device lost (${l.reason}): ${l.message}`);
+    });
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    return new Engine(await getDevice(options), options);
+  }
+
+  /** Throws the first device error seen (validation, out-of-memory, device loss). */
+  checkError(): void {
+    if (this.error) {
+      const e = this.error;
+      this.error = null;
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- tensors and scopes
+
+  /** An uninitialised tensor from the pool (NaN-filled when poisoning is on). */
+  empty(shape: readonly number[], dtype: DType = 'f32', label?: string): Tensor {
+    const bytes = Math.max(4, numel(shape) * 4);
+    const buf = this.pool.acquire(bytes, label);
+    const t = new Tensor(this, new Storage(this, buf, bytes), shape, dtype);
+    if (label) t.name = label;
+    if (this.poison && t.size > 0) this.fillRaw(t, 0x7fc00000);
+    return t;
+  }
+
+  /** Fills a tensor with a 32-bit pattern (f32 bits or integer). */
+  fillRaw(t: Tensor, bits: number, count = t.size): void {
+    if (count === 0) return;
+    const wg = this.grid(count, 256);
+    this.dispatch('fill', { bindings: { out: t }, params: { n: count, bits: bits >>> 0, stride: wg.stride }, workgroups: wg.workgroups });
+  }
+
+  fill(t: Tensor, value: number): Tensor {
+    const f = new Float32Array([value]);
+    const bits = t.dtype === 'f32' ? new Uint32Array(f.buffer)[0]! : value >>> 0;
+    this.fillRaw(t, bits);
+    return t;
+  }
+
+  /** Uploads data into a new tensor. */
+  tensor(data: ArrayLike<number> | Float32Array | Uint32Array | Int32Array, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const n = numel(shape);
+    if (data.length !== n) throw new Error(`tensor(): ${data.length} values for shape [${shape.join(', ')}] (${n} elements)`);
+    const t = this.empty(shape, dtype);
+    this.write(t, data);
+    return t;
+  }
+
+  /** Writes host data into a tensor's buffer, ordered after every op encoded so far. */
+  write(t: Tensor, data: ArrayLike<number>): void {
+    const n = t.size;
+    if (data.length !== n) throw new Error(`write(): ${data.length} values for tensor ${t.describe()}`);
+    const arr =
+      t.dtype === 'f32' ? (data instanceof Float32Array ? data : Float32Array.from(data)) : t.dtype === 'u32' ? (data instanceof Uint32Array ? data : Uint32Array.from(data)) : data instanceof Int32Array ? data : Int32Array.from(data);
+    if (n === 0) return;
+    if (!this.encoder) {
+      this.device.queue.writeBuffer(t.buffer, 0, arr.buffer, arr.byteOffset, arr.byteLength);
+      return;
+    }
+    // Encoded-but-unsubmitted work may still use this (recycled) buffer: copy through a staging
+    // buffer inside the encoder instead of writing at queue level, which would run before it.
+    const size = Math.ceil(arr.byteLength / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+    staging.unmap();
+    this.endPass();
+    this.encoder.copyBufferToBuffer(staging, 0, t.buffer, 0, size);
+    this.stagingToDestroy.push(staging);
+  }
+
+  /** Called by the Tensor constructor: registers it with the innermost scope. */
+  track(t: Tensor): void {
+    this.scopes[this.scopes.length - 1]?.add(t);
+  }
+
+  untrack(t: Tensor): void {
+    for (const s of this.scopes) s.delete(t);
+  }
+
+  /**
+   * Runs fn and disposes every tensor created inside it except the ones it returns (a tensor, or
+   * tensors inside a returned array or plain object) and ones marked keep(). Async functions are
+   * supported; the scope closes when the promise settles.
+   */
+  scope<T>(fn: () => T): T {
+    const set = new Set<Tensor>();
+    this.scopes.push(set);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.closeScope(set, undefined);
+      throw e;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => {
+          this.closeScope(set, r);
+          return r;
+        },
+        (e) => {
+          this.closeScope(set, undefined);
+          throw e;
+        },
+      ) as T;
+    }
+    this.closeScope(set, result);
+    return result;
+  }
+
+  private closeScope(set: Set<Tensor>, result: unknown): void {
+    const idx = this.scopes.lastIndexOf(set);
+    if (idx >= 0) this.scopes.splice(idx, 1);
+    const keep = new Set<Tensor>();
+    const visit = (v: unknown, depth: number) => {
+      if (depth > 3 || v === null || typeof v !== 'object') return;
+      if (v instanceof Tensor) keep.add(v);
+      else if (Array.isArray(v)) v.forEach((x) => visit(x, depth + 1));
+      else if (Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach((x) => visit(x, depth + 1));
+    };
+    visit(result, 0);
+    const parent = this.scopes[this.scopes.length - 1];
+    for (const t of set) {
+      if (keep.has(t)) parent?.add(t);
+      else t.dispose();
+    }
+    // Tape nodes whose output is gone can never be back-propagated through: drop them.
+    if (this.tape.length > 0) this.tape = this.tape.filter((n) => !n.output.isDisposed);
+  }
+
+  // ---------------------------------------------------------------- autograd
+
+  get gradEnabled(): boolean {
+    return this.gradDepth === 0;
+  }
+
+  /** Runs fn with the tape off: nothing inside records backward nodes. */
+  noGrad<T>(fn: () => T): T {
+    this.gradDepth++;
+    try {
+      const r = fn();
+      if (r instanceof Promise) return r.finally(() => this.gradDepth--) as T;
+      this.gradDepth--;
+      return r;
+    } catch (e) {
+      this.gradDepth--;
+      throw e;
+    }
+  }
+
+  /** Records an op on the tape when grad mode is on and any input takes part in autograd. */
+  record(op: string, inputs: Tensor[], output: Tensor, backward: TapeNode['backward']): Tensor {
+    if (this.gradDepth > 0 || !inputs.some((t) => t.requiresGrad)) return output;
+    output.requiresGrad = true;
+    const node: TapeNode = { op, inputs, output, backward };
+    output.node = node;
+    this.tape.push(node);
+    return output;
+  }
+
+  // ---------------------------------------------------------------- dispatch and submission
+
+  /** 1-D launch helper: spreads n invocations over x and y when x alone would exceed the limit. */
+  grid(n: number, wgSize: number): { workgroups: [number, number, number]; stride: number } {
+    const groups = Math.max(1, Math.ceil(n / wgSize));
+    if (groups <= this.maxWorkgroupsPerDim) return { workgroups: [groups, 1, 1], stride: groups * wgSize };
+    const y = Math.ceil(groups / this.maxWorkgroupsPerDim);
+    const x = Math.ceil(groups / y);
+    return { workgroups: [x, y, 1], stride: x * wgSize };
+  }
+
+  private getEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  private uniformSlot(bytes: number): { chunk: number; offset: number } {
+    const size = Math.ceil(bytes / 16) * 16;
+    if (this.arenaOffset + size > ARENA_CHUNK) {
+      this.arenaChunk++;
+      this.arenaOffset = 0;
+    }
+    if (this.arenaChunk >= this.arena.length) {
+      const buffer = this.device.createBuffer({ size: ARENA_CHUNK, usage: UNIFORM | COPY_DST, label: 'uniform-arena' });
+      this.arena.push({ buffer, data: new Uint8Array(ARENA_CHUNK) });
+    }
+    const slot = { chunk: this.arenaChunk, offset: this.arenaOffset };
+    this.arenaOffset += Math.ceil(size / this.uniformAlign) * this.uniformAlign;
+    return slot;
+  }
+
+  /** Encodes one kernel dispatch into the shared encoder. */
+  dispatch(shader: string, spec: DispatchSpec): void {
+    const kernel = this.kernels.get(shader, spec.entry ?? 'main', spec.constants ?? {});
+    this.encodeDispatch(kernel, spec);
+  }
+
+  kernel(shader: string, entry = 'main', constants: Constants = {}): Kernel {
+    return this.kernels.get(shader, entry, constants);
+  }
+
+  encodeDispatch(kernel: Kernel, spec: DispatchSpec): void {
+    const where = `shaders/${kernel.shader}.wgsl:${kernel.entry}`;
+    const given = new Set(Object.keys(spec.bindings));
+    const entries: GPUBindGroupEntry[] = [];
+    let key = kernel.key;
+    for (const b of kernel.bindings) {
+      if (b.kind === 'uniform') {
+        const params = spec.params ?? {};
+        const members = b.members!;
+        for (const k of Object.keys(params)) {
+          if (!members.has(k)) throw new Error(`${where}: uniform ${b.name} has no member "${k}" (has: ${[...members.keys()].join(', ')})`);
+        }
+        const slot = this.uniformSlot(b.size);
+        const chunk = this.arena[slot.chunk]!;
+        const view = new DataView(chunk.data.buffer, slot.offset, Math.ceil(b.size / 16) * 16);
+        for (const [name, m] of members) {
+          const v = params[name];
+          if (v === undefined) throw new Error(`${where}: missing value for uniform member ${b.name}.${name}`);
+          const vals = typeof v === 'number' ? [v] : v;
+          if (vals.length !== m.count) throw new Error(`${where}: uniform member ${b.name}.${name} takes ${m.count} values, got ${vals.length}`);
+          vals.forEach((x, i) => {
+            const o = m.offset + 4 * i;
+            if (m.type === 'f32') view.setFloat32(o, x, true);
+            else if (m.type === 'u32') {
+              if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new Error(`${where}: ${b.name}.${name} = ${x} is not a u32`);
+              view.setUint32(o, x, true);
+            } else view.setInt32(o, x, true);
+          });
+        }
+        entries.push({ binding: b.binding, resource: { buffer: chunk.buffer, offset: slot.offset, size: b.size } });
+        key += `|u${slot.chunk}:${slot.offset}`;
+        continue;
+      }
+      const v = spec.bindings[b.name];
+      if (v === undefined) throw new Error(`${where}: binding "${b.name}" was not given (given: ${[...given].join(', ')})`);
+      given.delete(b.name);
+      let buffer: GPUBuffer;
+      let offset = 0;
+      let size: number | undefined;
+      if (v instanceof Tensor) {
+        buffer = v.buffer;
+        size = Math.max(4, v.size * 4);
+        // Keep size a multiple of 4 and within the storage's bucket.
+      } else if ('buffer' in v && !(typeof (v as GPUBuffer).mapAsync === 'function')) {
+        buffer = v.buffer;
+        offset = v.offset ?? 0;
+        size = v.size;
+      } else buffer = v as GPUBuffer;
+      entries.push({ binding: b.binding, resource: size === undefined ? { buffer, offset } : { buffer, offset, size } });
+      key += `|${this.bufferId(buffer)}:${offset}:${size ?? -1}`;
+    }
+    if (given.size > 0) throw new Error(`${where}: no binding named ${[...given].map((g) => `"${g}"`).join(', ')} (has: ${kernel.bindings.map((b) => b.name).join(', ')})`);
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size > 20000) this.bindGroups.clear();
+      bg = this.device.createBindGroup({ layout: kernel.layout, entries });
+      this.bindGroups.set(key, bg);
+      this.stats.bindGroupsCreated++;
+    }
+    const [x, y = 1, z = 1] = spec.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    for (const d of [x, y, z]) {
+      if (d > this.maxWorkgroupsPerDim) throw new Error(`${where}: ${d} workgroups in one dimension exceeds the device limit ${this.maxWorkgroupsPerDim}`);
+    }
+    this.pass ??= this.getEncoder().beginComputePass();
+    this.pass.setPipeline(kernel.pipeline);
+    this.pass.setBindGroup(0, bg);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.stats.dispatches++;
+  }
+
+  /** Encodes a buffer-to-buffer copy in order with the dispatches. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.getEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Submits everything encoded so far in one queue.submit. */
+  flush(): void {
+    this.checkError();
+    if (!this.encoder) return;
+    this.endPass();
+    for (let c = 0; c <= this.arenaChunk && c < this.arena.length; c++) {
+      const used = c < this.arenaChunk ? ARENA_CHUNK : this.arenaOffset;
+      if (used > 0) this.device.queue.writeBuffer(this.arena[c]!.buffer, 0, this.arena[c]!.data.buffer, 0, used);
+    }
+    this.arenaChunk = 0;
+    this.arenaOffset = 0;
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.stats.submits++;
+    for (const s of this.stagingToDestroy) s.destroy();
+    this.stagingToDestroy = [];
+  }
+
+  /** Flushes and waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkError();
+  }
+
+  /** Reads bytes back from a buffer (flushes first). */
+  async readBuffer(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+    this.copy(buffer, offset, staging, 0, size);
+    this.flush();
+    await staging.mapAsync(MAP_MODE_READ);
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.checkError();
+    return out;
+  }
+
+  getStats(): EngineStats {
+    return { ...this.stats, pipelines: this.kernels.pipelinesCompiled };
+  }
+
+  /** Live-tensor bookkeeping for leak checks. */
+  poolStats() {
+    return this.pool.getStats();
+  }
+}
