@@ -214,6 +214,14 @@ export class Engine {
     if (this.tape.length > 0) this.tape = this.tape.filter((n) => !n.output.isDisposed);
   }
 
+  private dummyBuffer: GPUBuffer | null = null;
+
+  /** A small permanent buffer for bindings a kernel variant declares but does not use. */
+  get dummy(): GPUBuffer {
+    this.dummyBuffer ??= this.device.createBuffer({ size: 256, usage: 0x80 | COPY_DST | COPY_SRC, label: 'dummy' });
+    return this.dummyBuffer;
+  }
+
   // ---------------------------------------------------------------- autograd
 
   get gradEnabled(): boolean {

@@ -3,7 +3,17 @@
  * Add one line per shader file (the registry reports an unknown name with this hint).
  */
 import fill from '../../shaders/fill.wgsl' with { type: 'text' };
+import unary from '../../shaders/unary.wgsl' with { type: 'text' };
+import binary from '../../shaders/binary.wgsl' with { type: 'text' };
+import reduce_to_shape from '../../shaders/reduce_to_shape.wgsl' with { type: 'text' };
+import mask from '../../shaders/mask.wgsl' with { type: 'text' };
+import reduce from '../../shaders/reduce.wgsl' with { type: 'text' };
 
 export const SHADERS: Record<string, string> = {
   fill,
+  unary,
+  binary,
+  reduce_to_shape,
+  mask,
+  reduce,
 };

@@ -99,11 +99,27 @@ export class Tensor {
     return (await this.read()) as Float32Array;
   }
 
+  /** Marks this tensor as a trainable parameter (a leaf that receives .grad) and takes it out of any scope. */
+  asParameter(name?: string): this {
+    this.requiresGrad = true;
+    this.isParameter = true;
+    if (name) this.name = name;
+    return this.keep();
+  }
+
+  /** A view sharing storage that does not take part in autograd. */
+  detach(): Tensor {
+    this.storage.retain();
+    return new Tensor(this.engine, this.storage, this.shape, this.dtype);
+  }
+
   /** A view with another shape over the same storage (no copy). */
   view(shape: readonly number[]): Tensor {
     const s = resolveShape(shape, this.size, `view of ${this.describe()}`);
     this.storage.retain();
-    return new Tensor(this.engine, this.storage, s, this.dtype);
+    const v = new Tensor(this.engine, this.storage, s, this.dtype);
+    const from = this.shape;
+    return this.engine.record('view', [this], v, (dy) => [dy.view(from)]);
   }
 }
 
