@@ -7,6 +7,7 @@ import unary from '../../shaders/unary.wgsl' with { type: 'text' };
 import binary from '../../shaders/binary.wgsl' with { type: 'text' };
 import reduce_to_shape from '../../shaders/reduce_to_shape.wgsl' with { type: 'text' };
 import mask from '../../shaders/mask.wgsl' with { type: 'text' };
+import axpy from '../../shaders/axpy.wgsl' with { type: 'text' };
 import reduce from '../../shaders/reduce.wgsl' with { type: 'text' };
 
 export const SHADERS: Record<string, string> = {
@@ -16,4 +17,5 @@ export const SHADERS: Record<string, string> = {
   reduce_to_shape,
   mask,
   reduce,
+  axpy,
 };

@@ -1,0 +1,119 @@
+import { describe, it, expect } from 'vitest';
+import { max, mean, meanAll, sum, sumAll } from '../src/engine/ops/reduce.ts';
+import { backward } from '../src/engine/autograd.ts';
+import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
+
+/** float64 reference over one axis of a row-major tensor; returns values and argmax. */
+function refReduce(x: Float64Array, shape: number[], axis: number, op: 'sum' | 'mean' | 'max') {
+  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const n = shape[axis]!;
+  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const out = new Float64Array(outer * inner);
+  const arg = new Int32Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let acc = op === 'max' ? -Infinity : 0;
+      for (let k = 0; k < n; k++) {
+        const v = x[(o * n + k) * inner + i]!;
+        if (op === 'max') {
+          if (v > acc) {
+            acc = v;
+            arg[o * inner + i] = k;
+          }
+        } else acc += v;
+      }
+      out[o * inner + i] = op === 'mean' ? acc / n : acc;
+    }
+  }
+  return { out, arg, outer, n, inner };
+}
+
+describe('reductions over an axis', () => {
+  const shapes: [number[], number][] = [
+    [[1], 0],
+    [[7, 5], 1],
+    [[7, 5], 0],
+    [[3, 300, 5], 1],
+    [[2, 1000], 1],
+    [[4, 9, 11], 2],
+    [[5, 3, 7, 2], -2],
+  ];
+  for (const op of ['sum', 'mean', 'max'] as const) {
+    it(`${op}: forward and gradient on several shapes (short and long axes)`, async () => {
+      const e = await getEngine();
+      const r = rng(freshSeed(`reduce ${op}`));
+      for (const [shape, axis] of shapes) {
+        await e.scope(async () => {
+          const n = shape.reduce((p, d) => p * d, 1);
+          const xs = f32round(randn(r, n));
+          const a = axis < 0 ? axis + shape.length : axis;
+          const ref = refReduce(xs, shape, a, op);
+          const x = e.tensor(Float32Array.from(xs), shape).asParameter();
+          const fn = op === 'sum' ? sum : op === 'mean' ? mean : max;
+          const y = fn(x, axis);
+          const expectShape = shape.filter((_, i) => i !== a);
+          expect(y.shape).toEqual(expectShape);
+          const gy = f32round(randn(r, y.size));
+          backward(y, e.tensor(Float32Array.from(gy), y.shape));
+          expectClose(await read(y), ref.out, 1e-5, `${op} ${JSON.stringify(shape)} axis ${axis}`);
+          const gref = new Float64Array(n);
+          for (let o = 0; o < ref.outer; o++)
+            for (let i = 0; i < ref.inner; i++)
+              for (let k = 0; k < ref.n; k++) {
+                const g = gy[o * ref.inner + i]!;
+                const idx = (o * ref.n + k) * ref.inner + i;
+                if (op === 'sum') gref[idx] = g;
+                else if (op === 'mean') gref[idx] = g / ref.n;
+                else gref[idx] = ref.arg[o * ref.inner + i] === k ? g : 0;
+              }
+          expectClose(await read(x.grad!), gref, 1e-5, `${op} grad ${JSON.stringify(shape)} axis ${axis}`);
+          x.grad!.dispose();
+          x.dispose();
+        });
+      }
+    });
+  }
+
+  it('keepDims, sumAll and meanAll', async () => {
+    const e = await getEngine();
+    const r = rng(freshSeed('sumAll'));
+    const xs = f32round(randn(r, 100003));
+    await e.scope(async () => {
+      const x = e.tensor(Float32Array.from(xs), [100003]);
+      const s = sumAll(x);
+      expect(s.shape).toEqual([1]);
+      const ref = xs.reduce((p, v) => p + v, 0);
+      expectClose(await read(s), [ref], 1e-5, 'sumAll');
+      expectClose(await read(meanAll(x)), [ref / xs.length], 1e-5, 'meanAll');
+      const y = e.tensor(Float32Array.from(xs.slice(0, 60)), [3, 4, 5]);
+      expect(sum(y, 1, true).shape).toEqual([3, 1, 5]);
+    });
+  });
+
+  it('max: ties send the gradient to the first maximum only', async () => {
+    const e = await getEngine();
+    await e.scope(async () => {
+      const x = e.tensor([1, 3, 3, 2, 5, 5, 5, 0], [2, 4]).asParameter();
+      const y = max(x, 1);
+      backward(sumAll(y));
+      expect([...(await read(x.grad!))]).toEqual([0, 1, 0, 0, 1, 0, 0, 0]);
+      x.grad!.dispose();
+      x.dispose();
+    });
+  });
+
+  it('finite differences: mean of squares-like composition', async () => {
+    const e = await getEngine();
+    const seed = freshSeed('reduce fd');
+    const r = rng(seed);
+    await gradCheck({ e, seed, label: 'mean/max', inputs: [{ data: randn(r, 30), shape: [5, 6] }], f: ([x]) => max(mean(x!.view([5, 3, 2]), 2), 1) });
+  });
+
+  it('rejects a bad axis, naming the op', async () => {
+    const e = await getEngine();
+    await e.scope(() => {
+      const x = e.tensor(new Float32Array(6), [2, 3]);
+      expect(() => sum(x, 2)).toThrow(/sum: axis 2 out of range for rank 2/);
+    });
+  });
+});
