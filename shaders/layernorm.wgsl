@@ -1,0 +1,150 @@
+// Layer normalisation of a tensor viewed as [outer, C, inner], normalised over C at each of the
+// outer·inner positions (element c of position pos sits at base(pos) + c·inner). inner = 1 is
+// torch.nn.LayerNorm over the last axis; inner = H·W normalises NCHW over channels per pixel.
+// Biased variance (÷ C). The forward writes mean and rstd per position after y's values (at
+// stats_at and stats_at + positions of the same buffer) so the backward can reuse them.
+struct Params { outer: u32, C: u32, inner: u32, eps: f32, row_stride: u32, stats_at: u32 }
+override HAS_WEIGHT: u32 = 1u;
+override HAS_BIAS: u32 = 1u;
+override LANES: u32 = 1u; // invocations per position (forward, backward_input); power of two
+override CB: u32 = 1u; // channels per workgroup (backward_params); power of two
+override GRAD_WEIGHT: u32 = 1u;
+override GRAD_BIAS: u32 = 1u;
+const WG: u32 = 256u; // = @workgroup_size below
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> saved: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dbias: array<f32>;
+@group(0) @binding(9) var<uniform> p: Params;
+
+var<workgroup> red: array<vec2<f32>, WG>;
+
+// Sums v over the LANES invocations of each position. Every invocation must call it (barriers).
+fn reduce_lanes(v: vec2<f32>, lid: u32) -> vec2<f32> {
+  if (LANES == 1u) { return v; }
+  let lane = lid % LANES;
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = LANES / 2u; s > 0u; s = s / 2u) {
+    if (lane < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  return red[lid - lane];
+}
+
+fn position_of(wid: vec3<u32>, lid: u32) -> u32 {
+  return wid.x * (WG / LANES) + wid.y * p.row_stride + lid / LANES;
+}
+
+fn base_of(pos: u32) -> u32 {
+  return (pos / p.inner) * p.C * p.inner + pos % p.inner;
+}
+
+fn weight_at(c: u32) -> f32 {
+  if (HAS_WEIGHT == 1u) { return weight[c]; }
+  return 1.0;
+}
+
+@compute @workgroup_size(256)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let lane = lid % LANES;
+  let pos = position_of(wid, lid);
+  let positions = p.outer * p.inner;
+  let valid = pos < positions;
+  let base = base_of(pos);
+  // Sums of (x − shift) and its square, shifted by the position's first value so that the
+  // variance stays accurate when |mean| ≫ std; one pass over x instead of two.
+  var s = vec2<f32>(0.0);
+  var shift = 0.0;
+  if (valid) {
+    shift = x[base];
+    for (var c = lane; c < p.C; c += LANES) {
+      let d = x[base + c * p.inner] - shift;
+      s += vec2<f32>(d, d * d);
+    }
+  }
+  s = reduce_lanes(s, lid);
+  if (!valid) { return; }
+  let inv_c = 1.0 / f32(p.C);
+  let dmean = s.x * inv_c;
+  let variance = max(s.y * inv_c - dmean * dmean, 0.0);
+  let mean = shift + dmean;
+  let rstd = inverseSqrt(variance + p.eps);
+  for (var c = lane; c < p.C; c += LANES) {
+    let i = base + c * p.inner;
+    var v = (x[i] - mean) * rstd * weight_at(c);
+    if (HAS_BIAS == 1u) { v += bias[c]; }
+    y[i] = v;
+  }
+  if (lane == 0u) {
+    y[p.stats_at + pos] = mean;
+    y[p.stats_at + positions + pos] = rstd;
+  }
+}
+
+// dx = rstd · (g − mean_C(g) − x̂ · mean_C(g ⊙ x̂)), with g = dy ⊙ weight and x̂ = (x − mean) · rstd.
+@compute @workgroup_size(256)
+fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let lane = lid % LANES;
+  let pos = position_of(wid, lid);
+  let positions = p.outer * p.inner;
+  let valid = pos < positions;
+  let base = base_of(pos);
+  var mean = 0.0;
+  var rstd = 0.0;
+  var s = vec2<f32>(0.0);
+  if (valid) {
+    mean = saved[p.stats_at + pos];
+    rstd = saved[p.stats_at + positions + pos];
+    for (var c = lane; c < p.C; c += LANES) {
+      let i = base + c * p.inner;
+      let g = dy[i] * weight_at(c);
+      s += vec2<f32>(g, g * (x[i] - mean) * rstd);
+    }
+  }
+  s = reduce_lanes(s, lid);
+  if (!valid) { return; }
+  let inv_c = 1.0 / f32(p.C);
+  let mean_g = s.x * inv_c;
+  let mean_gx = s.y * inv_c;
+  for (var c = lane; c < p.C; c += LANES) {
+    let i = base + c * p.inner;
+    let g = dy[i] * weight_at(c);
+    dx[i] = rstd * (g - mean_g - (x[i] - mean) * rstd * mean_gx);
+  }
+}
+
+// dweight[c] = Σ_pos dy ⊙ x̂ and dbias[c] = Σ_pos dy: each workgroup owns CB channels and reduces
+// over every position with WG / CB lanes per channel (no atomics, deterministic order). Lanes step
+// through consecutive positions, so reads are contiguous for inner > 1; CB > 1 makes neighbouring
+// invocations read neighbouring channels when inner = 1.
+@compute @workgroup_size(256)
+fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x * CB + lid % CB;
+  let lane = lid / CB;
+  let positions = p.outer * p.inner;
+  var s = vec2<f32>(0.0);
+  if (c < p.C) {
+    for (var pos = lane; pos < positions; pos += WG / CB) {
+      let i = (pos / p.inner) * p.C * p.inner + c * p.inner + pos % p.inner;
+      let g = dy[i];
+      s += vec2<f32>(g * (x[i] - saved[p.stats_at + pos]) * saved[p.stats_at + positions + pos], g);
+    }
+  }
+  red[lid] = s;
+  workgroupBarrier();
+  for (var st = WG / CB / 2u; st > 0u; st = st / 2u) {
+    if (lane < st) { red[lid] = red[lid] + red[lid + st * CB]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && c < p.C) {
+    if (GRAD_WEIGHT == 1u) { dweight[c] = red[lid].x; }
+    if (GRAD_BIAS == 1u) { dbias[c] = red[lid].y; }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Layer normalisation over one axis, with optional per-channel weight and bias: torch.nn.LayerNorm
+ * over the last axis, or Restormer's LayerNorm over the channels of NCHW (axis 1), by one kernel
+ * that views x as [outer, C, inner].
+ */
+import { Tensor } from '../tensor.ts';
+import { lanesPerRow } from './softmax.ts';
+import { assertF32, fmt, normAxis } from './shape-util.ts';
+
+const WG = 256;
+
+export interface LayerNormOptions {
+  /** Added to the variance before the square root (default 1e-5, as PyTorch). */
+  eps?: number;
+  /** The normalised axis (default -1: the last; 1 for the channels of NCHW). */
+  axis?: number;
+}
+
+/**
+ * y = (x − mean) / sqrt(var + eps) · weight + bias, mean and biased variance taken over `axis`
+ * at every other index. weight and bias have shape [C] (C = x.shape[axis]) and are optional
+ * (Restormer's BiasFree variant passes a weight only).
+ */
+export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, options: LayerNormOptions = {}): Tensor {
+  const op = 'layerNorm';
+  assertF32(op, x, ...[weight, bias].filter((t): t is Tensor => !!t));
+  if (x.rank === 0) throw new Error(`${op}: expected a tensor with at least one axis, got ${fmt(x.shape)}`);
+  const axis = normAxis(op, options.axis ?? -1, x.rank);
+  const eps = options.eps ?? 1e-5;
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new Error(`${op}: eps must be a positive number, got ${eps}`);
+  const C = x.shape[axis]!;
+  if (C === 0) throw new Error(`${op}: axis ${axis} of ${x.describe()} is empty`);
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t && (t.rank !== 1 || t.shape[0] !== C)) {
+      throw new Error(`${op}: ${name} ${fmt(t.shape)} does not match the ${C} channels of axis ${axis} of x ${fmt(x.shape)} (expected [${C}])`);
+    }
+  }
+  const e = x.engine;
+  let outer = 1;
+  for (let i = 0; i < axis; i++) outer *= x.shape[i]!;
+  const inner = x.size / (outer * C);
+  const positions = outer * inner;
+
+  // mean and rstd ride in the tail of y's buffer: they then live exactly as long as y, and so as
+  // long as the tape node whose backward needs them (a scope that returns y keeps both).
+  const total = x.size + 2 * positions;
+  const raw = e.empty([total]);
+  raw.storage.retain();
+  const y = new Tensor(e, raw.storage, x.shape);
+  raw.dispose();
+  const withStats = { buffer: y.buffer, size: total * 4 };
+
+  // Channels-last rows are contiguous: lanes split a row. With inner > 1, one invocation per
+  // position makes neighbouring invocations read neighbouring pixels.
+  const lanes = lanesPerRow(C, positions, inner === 1 ? 16 : C);
+  const g = e.grid(positions, WG / lanes);
+  const params = { outer, C, inner, eps, row_stride: g.stride, stats_at: x.size };
+  const has = { HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0 };
+  e.dispatch('layernorm', {
+    entry: 'forward',
+    constants: { ...has, LANES: lanes },
+    bindings: { x, weight: weight ?? e.dummy, bias: bias ?? e.dummy, y: withStats },
+    params,
+    workgroups: g.workgroups,
+  });
+
+  const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
+  return e.record(op, inputs, y, (dy, needs) => {
+    const need = { x: needs[0]!, weight: !!weight && needs[1]!, bias: !!bias && needs[weight ? 2 : 1]! };
+    const saved = { buffer: y.buffer, size: total * 4 };
+    let dx: Tensor | null = null;
+    let dweight: Tensor | null = null;
+    let dbias: Tensor | null = null;
+    if (need.x) {
+      dx = e.empty(x.shape);
+      e.dispatch('layernorm', {
+        entry: 'backward_input',
+        constants: { HAS_WEIGHT: has.HAS_WEIGHT, LANES: lanes },
+        bindings: { x, weight: weight ?? e.dummy, saved, dy, dx },
+        params,
+        workgroups: g.workgroups,
+      });
+    }
+    if (need.weight || need.bias) {
+      if (need.weight) dweight = e.empty([C]);
+      if (need.bias) dbias = e.empty([C]);
+      // Channel blocks make channels-last reads contiguous; NCHW is contiguous along positions.
+      const cb = inner === 1 ? Math.min(4, 2 ** Math.floor(Math.log2(C))) : 1;
+      e.dispatch('layernorm', {
+        entry: 'backward_params',
+        constants: { CB: cb, GRAD_WEIGHT: need.weight ? 1 : 0, GRAD_BIAS: need.bias ? 1 : 0 },
+        bindings: { x, saved, dy, dweight: dweight ?? e.dummy, dbias: dbias ?? e.dummy },
+        params,
+        workgroups: [Math.ceil(C / cb), 1, 1],
+      });
+    }
+    const grads: (Tensor | null)[] = [dx];
+    if (weight) grads.push(dweight);
+    if (bias) grads.push(dbias);
+    return grads;
+  });
+}

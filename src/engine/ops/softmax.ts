@@ -1,0 +1,49 @@
+/** Softmax and log-softmax over the last axis (one shader, an override constant picks which). */
+import type { Tensor } from '../tensor.ts';
+import { assertF32, fmt } from './shape-util.ts';
+
+/** Invocations per workgroup of shaders/softmax.wgsl and shaders/layernorm.wgsl. */
+const WG = 256;
+
+/**
+ * How many invocations share one row of `length` elements when `rows` rows are reduced: about
+ * `perLane` elements per invocation (a power of two, at most a workgroup), so one invocation per
+ * row when rows are short, and more lanes when there are too few rows to fill a device.
+ */
+export function lanesPerRow(length: number, rows: number, perLane = 16): number {
+  const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+  let lanes = pow2(Math.ceil(length / perLane));
+  // Few rows: spread each over more invocations (up to ~8 elements each) to keep a GPU busy.
+  if (rows * lanes < 8192) lanes = Math.max(lanes, Math.min(pow2(Math.ceil(length / 8)), pow2(Math.ceil(8192 / rows))));
+  return Math.min(WG, lanes);
+}
+
+function softmaxLike(op: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
+  assertF32(op, x);
+  if (x.rank === 0) throw new Error(`${op}: expected a tensor with at least one axis, got ${fmt(x.shape)}`);
+  const L = x.shape[x.rank - 1]!;
+  if (L === 0) throw new Error(`${op}: the last axis of ${x.describe()} is empty`);
+  const e = x.engine;
+  const rows = x.size / L;
+  const y = e.empty(x.shape);
+  const lanes = lanesPerRow(L, rows);
+  const g = e.grid(rows, WG / lanes);
+  const constants = { LOG: op === 'logSoftmax' ? 1 : 0, LANES: lanes };
+  const params = { rows, L, row_stride: g.stride };
+  e.dispatch('softmax', { entry: 'forward', constants, bindings: { x, y }, params, workgroups: g.workgroups });
+  return e.record(op, [x], y, (dy) => {
+    const dx = e.empty(x.shape);
+    e.dispatch('softmax', { entry: 'backward', constants, bindings: { yv: y, dy, dx }, params, workgroups: g.workgroups });
+    return [dx];
+  });
+}
+
+/** softmax over the last axis, numerically stable (the row max is subtracted). */
+export function softmax(x: Tensor): Tensor {
+  return softmaxLike('softmax', x);
+}
+
+/** log(softmax(x)) over the last axis, computed as x − max − log Σ exp(x − max). */
+export function logSoftmax(x: Tensor): Tensor {
+  return softmaxLike('logSoftmax', x);
+}
