@@ -1,0 +1,153 @@
+/**
+ * LRDif (reference §1): stage 1 (FPEN_S1 sees the label, the UDCformer is modulated by Z) and
+ * stage 2 (FPEN_S2 + the diffusion prior predict Ẑ from the image alone; the stage-1 branch is
+ * frozen and only produces the target). With `modulation: false` the same network is the
+ * no-EPR baseline.
+ */
+import type { Tensor } from '../engine/tensor.ts';
+import { concat } from '../engine/ops/layout.ts';
+import { randomNormal } from '../engine/ops/random.ts';
+import { Module, type ModuleContext } from './module.ts';
+import { Rng } from './init.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { LrdifConfig } from './config.ts';
+import { DtNetwork } from './dt-network.ts';
+import { DilNetwork } from './dil-network.ts';
+import { FusionHead } from './fusion.ts';
+import { FpenS1, FpenS2 } from './fpen.ts';
+import { Denoiser, makeSchedule, qSample, reverseChain, type Schedule } from './diffusion.ts';
+
+export type Stage = 1 | 2;
+
+export interface Batch {
+  /** [B, 3, H, W], normalised. */
+  image: Tensor;
+  /** [B, 68, 2] in [0, 1], or null on the landmark-backbone path. */
+  landmarks: Tensor | null;
+  /** u32 [B]; needed by stage 1 and by stage-2 training (target only). */
+  labels?: Tensor;
+}
+
+export interface ForwardResult {
+  logits: Tensor;
+  /** The EPR that drove the DT network (Z in stage 1, Ẑ in stage 2), null for the baseline. */
+  z: Tensor | null;
+  /** Stage-2 training: the stage-1 target Z_S1 (no gradient). */
+  target?: Tensor;
+}
+
+export class LrdifModel extends Module {
+  readonly fpenS1: FpenS1 | null;
+  readonly fpenS2: FpenS2 | null;
+  readonly denoiser: Denoiser | null;
+  readonly dt: DtNetwork;
+  readonly dil: DilNetwork;
+  readonly fusion: FusionHead;
+  readonly schedule: Schedule;
+
+  constructor(e: Engine, readonly cfg: LrdifConfig, readonly stage: Stage, seed = 0) {
+    const rng = new Rng(seed);
+    const ctx: ModuleContext = { e, rng };
+    super(ctx);
+    const sub = (label: string): ModuleContext => ({ e, rng: rng.fork(label) });
+    const usesEpr = cfg.modulation;
+    this.fpenS1 = usesEpr ? this.child('fpen_s1', new FpenS1(sub('fpen_s1'), cfg)) : null;
+    this.fpenS2 = usesEpr && stage === 2 ? this.child('fpen_s2', new FpenS2(sub('fpen_s2'), cfg)) : null;
+    this.denoiser = usesEpr && stage === 2 && cfg.diffusion.mode === 'diffusion' ? this.child('denoise', new Denoiser(sub('denoise'), cfg.eprDim, cfg.diffusion.steps)) : null;
+    this.dt = this.child('dt', new DtNetwork(sub('dt'), cfg));
+    this.dil = this.child('dil', new DilNetwork(sub('dil'), cfg));
+    const [d1, d2, d3] = [cfg.dt.dims[1], cfg.dt.dims[2], cfg.dt.dims[3]];
+    this.fusion = this.child('fusion', new FusionHead(sub('fusion'), cfg, [d1 + cfg.dil.dims[0], d2 + cfg.dil.dims[1], d3 + cfg.dil.dims[2]]));
+    this.schedule = makeSchedule(cfg.diffusion.steps, cfg.diffusion.betaStart, cfg.diffusion.betaEnd);
+    // Stage 2: the stage-1 branch only produces targets (frozen, DECISIONS §2).
+    if (stage === 2) this.fpenS1?.setTrainable(false);
+  }
+
+  /** The UDCformer (DT + DIL + fusion) driven by an EPR (or none for the baseline). */
+  private classify(b: Batch, z: Tensor | null): Tensor {
+    const f = this.dt.forward(b.image, z);
+    const o = this.dil.forward(b.image, b.landmarks);
+    return this.fusion.forward(concat([f.f1, o.o1], 1), concat([f.f2, o.o2], 1), concat([f.f3, o.o3], 1));
+  }
+
+  /** Stage-1 forward (needs labels) — also the baseline's forward when modulation is off. */
+  forwardStage1(b: Batch): ForwardResult {
+    if (!this.fpenS1) return { logits: this.classify(b, null), z: null };
+    if (!b.labels) throw new Error('LRDif stage 1: the batch has no labels (stage 1 conditions on the label)');
+    const z = this.fpenS1.forward(b.image, b.labels);
+    return { logits: this.classify(b, z), z };
+  }
+
+  /** Stage-2 training forward: Z_S1 from the frozen branch, Ẑ from q_sample(Z_S1, T−1) through the reverse chain. */
+  forwardStage2Train(b: Batch, noiseSeed: number): ForwardResult {
+    const { fpenS1, fpenS2 } = this.requireStage2();
+    if (!b.labels) throw new Error('LRDif stage 2 training: the batch has no labels (needed for the stage-1 target)');
+    const target = this.e.noGrad(() => fpenS1.forward(b.image, b.labels!));
+    const c = fpenS2.forward(b.image);
+    let zHat: Tensor;
+    if (this.denoiser) {
+      const T = this.schedule.T;
+      const zT = qSample(this.schedule, target, T - 1, noiseSeed);
+      zHat = reverseChain(this.denoiser, this.schedule, zT, c, { insertNoise: this.cfg.diffusion.insertNoise, seed: noiseSeed + 1 });
+    } else zHat = c;
+    return { logits: this.classify(b, zHat), z: zHat, target };
+  }
+
+  /** Stage-2 inference: no label; Z_T ~ N(0, I) from `seed`. */
+  forwardStage2Infer(b: Batch, seed: number, onStep?: (t: number, z: Tensor) => void): ForwardResult {
+    const { fpenS2 } = this.requireStage2();
+    const c = fpenS2.forward(b.image);
+    let zHat: Tensor;
+    if (this.denoiser) {
+      const zT = randomNormal(this.e, c.shape, seed);
+      zHat = reverseChain(this.denoiser, this.schedule, zT, c, { insertNoise: this.cfg.diffusion.insertNoise, seed: seed + 1, onStep });
+    } else zHat = c;
+    return { logits: this.classify(b, zHat), z: zHat };
+  }
+
+  /** The inference path of this model: stage 1 uses the label, stage 2 does not. */
+  predict(b: Batch, seed = 0): ForwardResult {
+    if (this.stage === 2 && this.fpenS2) return this.forwardStage2Infer(b, seed);
+    return this.forwardStage1(b);
+  }
+
+  private requireStage2(): { fpenS1: FpenS1; fpenS2: FpenS2 } {
+    if (this.stage !== 2 || !this.fpenS1 || !this.fpenS2) throw new Error('this LRDif model is not a stage-2 model with an EPR prior');
+    return { fpenS1: this.fpenS1, fpenS2: this.fpenS2 };
+  }
+}
+
+/**
+ * Stage-2 initialisation from stage-1 weights (DECISIONS §2): everything shared is copied, FPEN_S2's
+ * image encoder from stage 1's, its first layer from the e_I columns of stage 1's first layer, the
+ * other MLP layers copied; the denoiser starts fresh. Returns what was loaded and what was not.
+ */
+export function stage2InitFromStage1(s2: LrdifModel, s1: Map<string, { data: Float32Array; shape: number[] }>): { loaded: string[]; fresh: string[] } {
+  const loaded: string[] = [];
+  const fresh: string[] = [];
+  const D = s2.cfg.embedDim;
+  for (const [name, t] of s2.namedParameters()) {
+    let src = s1.get(name);
+    let data = src?.data;
+    if (!src && name.startsWith('fpen_s2.')) {
+      const s1name = name.replace('fpen_s2.', 'fpen_s1.');
+      src = s1.get(s1name);
+      data = src?.data;
+      if (src && name === 'fpen_s2.mlp.0.weight') {
+        // Stage 1's first layer is [C, 2D] over [e_L, e_I]; keep the e_I columns.
+        const [C, twoD] = src.shape as [number, number];
+        if (twoD !== 2 * D) throw new Error(`stage-2 init: ${s1name} has shape [${src.shape}], expected [${C}, ${2 * D}]`);
+        data = new Float32Array(C * D);
+        for (let r = 0; r < C; r++) data.set(src.data.subarray(r * twoD + D, r * twoD + twoD), r * D);
+      }
+    }
+    if (!data) {
+      fresh.push(name);
+      continue;
+    }
+    if (data.length !== t.size) throw new Error(`stage-2 init: ${name} has ${data.length} values in stage 1, expected ${t.size} ([${t.shape}])`);
+    Module.assign(t, data);
+    loaded.push(name);
+  }
+  return { loaded, fresh };
+}
