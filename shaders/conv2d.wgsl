@@ -23,7 +23,8 @@ override RH: u32 = 3u;  // grad_weight: kernel rows per workgroup
 const MAX_TC: u32 = 8u;
 const MAX_WIN: u32 = 40u;  // input window of 4 outputs: 3·SW + KW values
 const MAX_ACC: u32 = 32u;  // grad_weight accumulators: TO·TI·RH·KW
-const WG: u32 = 64u;
+override WG: u32 = 64u; // reduction workgroup size (power of two <= MAX_WG): small when there are few positions
+const MAX_WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;
@@ -42,11 +43,6 @@ fn load_x(row: u32, i: i32, len: u32) -> f32 {
 
 fn load_dy(row: u32, i: i32, len: u32) -> f32 {
   return select(0.0, dy[row + u32(clamp(i, 0, i32(len) - 1))], i >= 0 && i < i32(len));
-}
-
-// floor(a / b) for b > 0.
-fn floor_div(a: i32, b: i32) -> i32 {
-  return (a - (((a % b) + b) % b)) / b;
 }
 
 // Forward. gid.x: (oh, 4-wide column tile); gid.y: (batch, output-channel tile).
@@ -116,31 +112,35 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (ih >= p.h) { return; }
   let t4 = 4 * i32(sp % p.tiles_w);
   let ksize = KH * KW;
-  // Output columns reached through tap kw: ow = 4t + j + (rw + pw − kw) / SW when divisible.
-  let a0 = i32(rw + p.pad_w);
-  let qmin = floor_div(a0 - i32(KW) + 1, i32(SW));
-  let win_len = 4u + (KW + SW - 2u) / SW;
+  // Tap kw reaches these columns when kw ≡ m (mod SW), m = (rw + pw) mod SW: kw = m + SW·u, and then
+  // ow = 4t + j + Q − u with Q = (rw + pw − m) / SW. The dy window starts at 4t + Q − (nu − 1), so
+  // tap u reads window entries nu − 1 − u + j: constant indices, which keep the window in registers.
+  let a0 = rw + p.pad_w;
+  let m = a0 % SW;
+  let nu = (KW + SW - 1u) / SW;
+  let win0 = t4 + i32((a0 - m) / SW) - i32(nu - 1u);
+  let win_len = nu + 3u;
   var acc: array<vec4<f32>, MAX_TC>;
   for (var t = 0u; t < TC; t++) { acc[t] = vec4<f32>(0.0); }
-  for (var cl = 0u; cl < p.cog; cl++) {
-    let co = g * p.cog + cl;
-    let dyplane = (nb * p.cout + co) * p.ho * p.wo;
-    let wc = (co * p.cig + cl0) * ksize;
-    for (var kh = 0u; kh < KH; kh++) {
-      let num = i32(ih + p.pad_h) - i32(kh);
-      if (num < 0 || num % i32(sh) != 0) { continue; }
-      let oh = u32(num) / sh;
-      if (oh >= p.ho) { continue; }
-      let dyrow = dyplane + oh * p.wo;
+  // Rows first: which kh reach row ih, and from which oh, is decided once (integer division is
+  // slow on CPU adapters), then every output channel of the group is accumulated.
+  for (var kh = 0u; kh < KH; kh++) {
+    let num = i32(ih + p.pad_h) - i32(kh);
+    if (num < 0 || num % i32(sh) != 0) { continue; }
+    let oh = u32(num) / sh;
+    if (oh >= p.ho) { continue; }
+    for (var cl = 0u; cl < p.cog; cl++) {
+      let co = g * p.cog + cl;
+      let dyrow = ((nb * p.cout + co) * p.ho + oh) * p.wo;
       var win: array<f32, MAX_WIN>;
-      for (var i = 0u; i < win_len; i++) { win[i] = load_dy(dyrow, t4 + qmin + i32(i), p.wo); }
-      for (var kw = 0u; kw < KW; kw++) {
-        let a = a0 - i32(kw);
-        if (((a % i32(SW)) + i32(SW)) % i32(SW) != 0) { continue; }
-        let idx = u32(a / i32(SW) - qmin);
+      for (var i = 0u; i < win_len; i++) { win[i] = load_dy(dyrow, win0 + i32(i), p.wo); }
+      let wc = (co * p.cig + cl0) * ksize + kh * KW;
+      for (var u = 0u; u < nu; u++) {
+        let kw = m + SW * u;
+        if (kw >= KW) { continue; }
+        let idx = nu - 1u - u;
         let dv = vec4<f32>(win[idx], win[idx + 1u], win[idx + 2u], win[idx + 3u]);
-        let wi = wc + kh * KW + kw;
-        for (var t = 0u; t < TC; t++) { acc[t] += dv * weight[wi + t * ksize]; }
+        for (var t = 0u; t < TC; t++) { acc[t] += dv * weight[wc + kw + t * ksize]; }
       }
     }
   }
@@ -153,7 +153,7 @@ fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-var<workgroup> partial: array<f32, WG * MAX_ACC>;
+var<workgroup> partial: array<f32, MAX_WG * MAX_ACC>;
 
 // Tree-reduces `count` per-invocation values (stored at partial[v·WG + lid]) into partial[v·WG].
 fn reduce_partials(lid: u32, count: u32) {
@@ -169,7 +169,7 @@ fn reduce_partials(lid: u32, count: u32) {
 // Grad weight: one workgroup per (TO output channels, TI input channels, RH kernel rows) block of
 // the weight; its invocations split the N·Ho·Wo positions, then tree-reduce (no atomics).
 // dw[co, c, kh, kw] = Σ_{n, oh, ow} dy[n, co, oh, ow] · x[n, g·cig + c, oh·sh − ph + kh, ow·sw − pw + kw]
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn grad_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let blocks_h = (KH + RH - 1u) / RH;
   let blocks_i = p.cig / TI;
@@ -183,30 +183,51 @@ fn grad_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   let nacc = TO * TI * RH * KW;
   var acc: array<f32, MAX_ACC>;
   for (var v = 0u; v < nacc; v++) { acc[v] = 0.0; }
-  let hw = p.ho * p.wo;
-  let total = select(0u, p.batch * hw, valid);
+  // Each step covers 4 neighbouring output columns, so one x row window serves all KW taps.
+  let rows = p.ho * p.tiles_w;
+  let total = select(0u, p.batch * rows, valid);
+  let win_len = 3u * SW + KW;
+  // Position pos = (nb·ho + oh)·tiles_w + tw advances by WG per step; the counters are carried
+  // by hand because integer division per step costs more than the arithmetic on CPU adapters.
+  let step_rows = WG / p.tiles_w;
+  let step_tw = WG % p.tiles_w;
+  let step_nb = step_rows / p.ho;
+  let step_oh = step_rows % p.ho;
+  var tw = lid % p.tiles_w;
+  var oh = (lid / p.tiles_w) % p.ho;
+  var nb = lid / rows;
   for (var pos = lid; pos < total; pos += WG) {
-    let nb = pos / hw;
-    let oh = (pos % hw) / p.wo;
-    let ow = pos % p.wo;
-    var dv: array<f32, MAX_TC>;
-    for (var a = 0u; a < TO; a++) { dv[a] = dy[((nb * p.cout + co0 + a) * p.ho + oh) * p.wo + ow]; }
-    let iw0 = i32(ow * SW) - i32(p.pad_w);
+    let ow0 = tw * 4u;
+    var dv: array<vec4<f32>, MAX_TC>;
+    for (var a = 0u; a < TO; a++) {
+      let dyrow = ((nb * p.cout + co0 + a) * p.ho + oh) * p.wo;
+      for (var j = 0u; j < 4u; j++) { dv[a][j] = load_dy(dyrow, i32(ow0 + j), p.wo); }
+    }
+    let iw0 = i32(ow0 * SW) - i32(p.pad_w);
     for (var b = 0u; b < TI; b++) {
       let xplane = (nb * p.cin + g * p.cig + cl0 + b) * p.h * p.w;
       for (var r = 0u; r < RH; r++) {
         let ih = i32(oh * p.stride_h + kh0 + r) - i32(p.pad_h);
-        let row_ok = ih >= 0 && ih < i32(p.h);
-        let xrow = xplane + u32(clamp(ih, 0, i32(p.h) - 1)) * p.w;
+        if (ih < 0 || ih >= i32(p.h)) { continue; }
+        let xrow = xplane + u32(ih) * p.w;
+        var win: array<f32, MAX_WIN>;
+        for (var i = 0u; i < win_len; i++) { win[i] = load_x(xrow, iw0 + i32(i), p.w); }
         for (var kw = 0u; kw < KW; kw++) {
-          let xv = select(0.0, load_x(xrow, iw0 + i32(kw), p.w), row_ok);
+          let xv = vec4<f32>(win[kw], win[kw + SW], win[kw + 2u * SW], win[kw + 3u * SW]);
           for (var a = 0u; a < TO; a++) {
             let k = ((a * TI + b) * RH + r) * KW + kw;
-            acc[k] += dv[a] * xv;
+            acc[k] += dot(dv[a], xv);
           }
         }
       }
     }
+    tw += step_tw;
+    let carry = select(0u, 1u, tw >= p.tiles_w);
+    tw -= carry * p.tiles_w;
+    oh += step_oh + carry;
+    let wrap = select(0u, 1u, oh >= p.ho);
+    oh -= wrap * p.ho;
+    nb += step_nb + wrap;
   }
   for (var v = 0u; v < nacc; v++) { partial[v * WG + lid] = acc[v]; }
   reduce_partials(lid, nacc);
@@ -222,15 +243,16 @@ fn grad_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
 }
 
 // Grad bias: one workgroup per output channel, db[co] = Σ_{n, oh, ow} dy[n, co, oh, ow].
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn grad_bias(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let co = wid.x + wid.y * p.wg_stride;
   let valid = co < p.cout;
   let hw = p.ho * p.wo;
   var s = 0.0;
   if (valid) {
-    for (var pos = lid; pos < p.batch * hw; pos += WG) {
-      s += dy[((pos / hw) * p.cout + co) * hw + pos % hw];
+    for (var nb = 0u; nb < p.batch; nb++) {
+      let plane = (nb * p.cout + co) * hw;
+      for (var i = lid; i < hw; i += WG) { s += dy[plane + i]; }
     }
   }
   partial[lid] = s;

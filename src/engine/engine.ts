@@ -349,10 +349,11 @@ export class Engine {
         buffer = v.buffer;
         size = Math.max(4, v.size * 4);
         // Keep size a multiple of 4 and within the storage's bucket.
-      } else if ('buffer' in v && !(typeof (v as GPUBuffer).mapAsync === 'function')) {
-        buffer = v.buffer;
-        offset = v.offset ?? 0;
-        size = v.size;
+      } else if ('buffer' in v && typeof (v as unknown as GPUBuffer).mapAsync !== 'function') {
+        const r = v as { buffer: GPUBuffer; offset?: number; size?: number };
+        buffer = r.buffer;
+        offset = r.offset ?? 0;
+        size = r.size;
       } else buffer = v as GPUBuffer;
       entries.push({ binding: b.binding, resource: size === undefined ? { buffer, offset } : { buffer, offset, size } });
       key += `|${this.bufferId(buffer)}:${offset}:${size ?? -1}`;

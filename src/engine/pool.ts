@@ -20,7 +20,7 @@ export interface PoolStats {
 const USAGE = GPUBufferUsageFlags();
 function GPUBufferUsageFlags(): number {
   // GPUBufferUsage is a global in browsers and after bun-webgpu's setup; fall back to the spec values.
-  const u = (globalThis as { GPUBufferUsage?: Record<string, number> }).GPUBufferUsage;
+  const u = (globalThis as unknown as { GPUBufferUsage?: Record<string, number> }).GPUBufferUsage;
   return u ? u.STORAGE! | u.COPY_SRC! | u.COPY_DST! : 0x80 | 0x04 | 0x08;
 }
 

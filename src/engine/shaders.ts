@@ -2,6 +2,7 @@
  * Every WGSL kernel, bundled as text so the same engine loads them in Bun and in the browser.
  * Add one line per shader file (the registry reports an unknown name with this hint).
  */
+import heatmap from '../../shaders/heatmap.wgsl' with { type: 'text' };
 import fill from '../../shaders/fill.wgsl' with { type: 'text' };
 import unary from '../../shaders/unary.wgsl' with { type: 'text' };
 import binary from '../../shaders/binary.wgsl' with { type: 'text' };
@@ -15,9 +16,17 @@ import conv2d from '../../shaders/conv2d.wgsl' with { type: 'text' };
 import strided_copy from '../../shaders/strided_copy.wgsl' with { type: 'text' };
 import gather from '../../shaders/gather.wgsl' with { type: 'text' };
 import random from '../../shaders/random.wgsl' with { type: 'text' };
+import matmul from '../../shaders/matmul.wgsl' with { type: 'text' };
+import gated_dwconv from '../../shaders/gated_dwconv.wgsl' with { type: 'text' };
+import modulated_layernorm from '../../shaders/modulated_layernorm.wgsl' with { type: 'text' };
+import attention from '../../shaders/attention.wgsl' with { type: 'text' };
+import adam from '../../shaders/adam.wgsl' with { type: 'text' };
+import losses from '../../shaders/losses.wgsl' with { type: 'text' };
+import channel_attention from '../../shaders/channel_attention.wgsl' with { type: 'text' };
 
 export const SHADERS: Record<string, string> = {
   fill,
+  heatmap,
   unary,
   binary,
   reduce_to_shape,
@@ -30,4 +39,11 @@ export const SHADERS: Record<string, string> = {
   strided_copy,
   gather,
   random,
+  matmul,
+  gated_dwconv,
+  modulated_layernorm,
+  attention,
+  adam,
+  losses,
+  channel_attention,
 };

@@ -104,21 +104,30 @@ function convGradInput(dy: Tensor, weight: Tensor, g: Geometry): Tensor {
   return dx;
 }
 
+/** Power-of-two workgroup size in [16, 64] giving each invocation about 8 or more of `items`. */
+function reductionWorkgroup(items: number): number {
+  let wg = 16;
+  while (wg < 64 && items >= wg * 2 * 8) wg *= 2;
+  return wg;
+}
+
 function convGradWeight(dy: Tensor, x: Tensor, g: Geometry): Tensor {
   const e = dy.engine;
   const dw = e.empty([g.cout, g.cig, g.kh, g.kw]);
-  // Accumulators per invocation: TO·TI·RH·kw <= 16 (register budget of a CPU SIMD lane group).
-  const rh = Math.max(1, Math.min(g.kh, Math.floor(16 / g.kw)));
-  const left = Math.max(1, Math.floor(16 / (rh * g.kw)));
-  const to = tileFor(g.cog, [4, 2, 1].filter((t) => t <= left));
-  const ti = tileFor(g.cig, [4, 2, 1].filter((t) => t * to <= left));
+  // Accumulators per invocation: TO·TI·RH·kw <= 32, preferring output channels (each x load then
+  // serves TO outputs). Fewer invocations per workgroup when N·Ho·Wo is small keep each one busy.
+  const rh = Math.max(1, Math.min(g.kh, Math.floor(32 / g.kw)));
+  const room = Math.max(1, Math.floor(32 / (rh * g.kw)));
+  const to = tileFor(g.cog, [8, 4, 2, 1].filter((t) => t <= room));
+  const ti = tileFor(g.cig, [4, 2, 1].filter((t) => t * to <= room));
   const blocks = (g.cout / to) * (g.cig / ti) * Math.ceil(g.kh / rh);
   const grid = spread(e, blocks);
+  const wg = reductionWorkgroup(g.batch * g.ho * Math.ceil(g.wo / 4));
   e.dispatch('conv2d', {
     entry: 'grad_weight',
-    constants: { KH: g.kh, KW: g.kw, SW: g.sw, TO: to, TI: ti, RH: rh },
+    constants: { KH: g.kh, KW: g.kw, SW: g.sw, TO: to, TI: ti, RH: rh, WG: wg },
     bindings: { dy, x, dw },
-    params: params(g, { wg_stride: grid.stride }),
+    params: params(g, { tiles_w: Math.ceil(g.wo / 4), wg_stride: grid.stride }),
     workgroups: grid.workgroups,
   });
   return dw;
@@ -128,7 +137,7 @@ function convGradBias(dy: Tensor, g: Geometry): Tensor {
   const e = dy.engine;
   const db = e.empty([g.cout]);
   const grid = spread(e, g.cout);
-  e.dispatch('conv2d', { entry: 'grad_bias', bindings: { dy, db }, params: params(g, { wg_stride: grid.stride }), workgroups: grid.workgroups });
+  e.dispatch('conv2d', { entry: 'grad_bias', constants: { WG: reductionWorkgroup(g.batch * g.ho * g.wo) }, bindings: { dy, db }, params: params(g, { wg_stride: grid.stride }), workgroups: grid.workgroups });
   return db;
 }
 

@@ -52,7 +52,7 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
 
   // Channels-last rows are contiguous: lanes split a row. With inner > 1, one invocation per
   // position makes neighbouring invocations read neighbouring pixels.
-  const lanes = lanesPerRow(C, positions, inner === 1 ? 16 : C);
+  const lanes = lanesPerRow(e, C, positions, inner === 1 ? 16 : C);
   const g = e.grid(positions, WG / lanes);
   const params = { outer, C, inner, eps, row_stride: g.stride, stats_at: x.size };
   const has = { HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0 };

@@ -1,4 +1,5 @@
 /** Softmax and log-softmax over the last axis (one shader, an override constant picks which). */
+import type { Engine } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
@@ -6,14 +7,24 @@ import { assertF32, fmt } from './shape-util.ts';
 const WG = 256;
 
 /**
- * How many invocations share one row of `length` elements when `rows` rows are reduced: about
- * `perLane` elements per invocation (a power of two, at most a workgroup), so one invocation per
- * row when rows are short, and more lanes when there are too few rows to fill a device.
+ * Which layout the row reductions of softmax and layerNorm use: 'gpu' shares long rows among
+ * invocations (tree reductions in workgroup memory); 'cpu' gives every row one invocation, because
+ * CPU adapters (llvmpipe, SwiftShader) pay more for barriers than they gain from the split (softmax
+ * [4096, 256] on llvmpipe: 2.6 ms with one lane per row, 7 ms with 16). 'auto' picks by adapter;
+ * tests force each in turn so both paths run on any machine.
  */
-export function lanesPerRow(length: number, rows: number, perLane = 16): number {
+export const rowReduction: { layout: 'auto' | 'gpu' | 'cpu' } = { layout: 'auto' };
+
+/**
+ * How many invocations share one row of `length` elements when `rows` rows are reduced. On GPUs
+ * about `perLane` elements per invocation (a power of two, at most a workgroup), so one invocation
+ * per row when rows are short, and more lanes when too few rows would leave the device idle.
+ */
+export function lanesPerRow(e: Engine, length: number, rows: number, perLane = 16): number {
+  const layout = rowReduction.layout === 'auto' ? (e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'cpu' : 'gpu') : rowReduction.layout;
+  if (layout === 'cpu') return 1;
   const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
   let lanes = pow2(Math.ceil(length / perLane));
-  // Few rows: spread each over more invocations (up to ~8 elements each) to keep a GPU busy.
   if (rows * lanes < 8192) lanes = Math.max(lanes, Math.min(pow2(Math.ceil(length / 8)), pow2(Math.ceil(8192 / rows))));
   return Math.min(WG, lanes);
 }
@@ -26,7 +37,7 @@ function softmaxLike(op: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
   const e = x.engine;
   const rows = x.size / L;
   const y = e.empty(x.shape);
-  const lanes = lanesPerRow(L, rows);
+  const lanes = lanesPerRow(e, L, rows);
   const g = e.grid(rows, WG / lanes);
   const constants = { LOG: op === 'logSoftmax' ? 1 : 0, LANES: lanes };
   const params = { rows, L, row_stride: g.stride };

@@ -1,0 +1,62 @@
+/**
+ * matmul GFLOP/s of every kernel variant at 512³, 1024³ and batched 64×(64×64×64), plus the
+ * autotune's choice for this adapter. Median of --runs synchronised runs after two warm-ups.
+ *   ./node_modules/.bin/bun bench/matmul.ts [--runs N] [--variant name] [--trans]
+ */
+import { parseArgs } from 'node:util';
+import { Engine } from '../src/engine/engine.ts';
+import { MATMUL_VARIANTS, getMatmulTuning, matmul, tuneMatmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { medianMs } from '../src/engine/ops/tune.ts';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10' },
+    variant: { type: 'string' },
+    /** Also time the transposed layouts the backward pass uses. */
+    trans: { type: 'boolean', default: false },
+  },
+});
+const runs = Math.max(10, parseInt(values.runs!, 10));
+const variants = values.variant ? [values.variant as MatmulVariant] : MATMUL_VARIANTS;
+
+const e = await Engine.create();
+console.log(`adapter: ${e.info.description}; median of ${runs} runs after 2 warm-ups`);
+const t0 = performance.now();
+const tuning = await tuneMatmul(e);
+console.log(`autotune (${(performance.now() - t0).toFixed(0)} ms): ${JSON.stringify(tuning.choice)} ms=${JSON.stringify(tuning.ms)}`);
+
+const cases: { name: string; batch: number; M: number; N: number; K: number }[] = [
+  { name: '512³', batch: 1, M: 512, N: 512, K: 512 },
+  { name: '1024³', batch: 1, M: 1024, N: 1024, K: 1024 },
+  { name: '64×(64³)', batch: 64, M: 64, N: 64, K: 64 },
+];
+const layouts: { name: string; transA: boolean; transB: boolean }[] = [{ name: 'NN', transA: false, transB: false }];
+if (values.trans) layouts.push({ name: 'TN', transA: true, transB: false }, { name: 'NT', transA: false, transB: true });
+
+const head = ['case', 'layout', ...variants.map((v) => `${v} GFLOP/s`)];
+const rows: string[][] = [];
+for (const c of cases) {
+  for (const l of layouts) {
+    const a = e.fill(e.empty(l.transA ? [c.batch, c.K, c.M] : [c.batch, c.M, c.K]), 0.5).keep();
+    const b = e.fill(e.empty(l.transB ? [c.batch, c.N, c.K] : [c.batch, c.K, c.N]), 0.25).keep();
+    const flops = 2 * c.batch * c.M * c.N * c.K;
+    const row = [c.name, l.name];
+    for (const v of variants) {
+      // Slow variants on big sizes would take minutes on CPU adapters: cap the runs by a first timing.
+      const run = () => e.noGrad(() => e.scope(() => { matmul(a, b, { transA: l.transA, transB: l.transB, variant: v }); }));
+      const first = await medianMs(e, run, 1, 1);
+      const ms = first > 2000 ? first : await medianMs(e, run, 1, runs);
+      row.push(`${(flops / (ms * 1e6)).toFixed(2)}${first > 2000 ? ' (1 run)' : ''}`);
+      console.error(`  ${c.name} ${l.name} ${v}: ${ms.toFixed(2)} ms`);
+    }
+    rows.push(row);
+    a.dispose();
+    b.dispose();
+  }
+}
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((x, i) => (i < 2 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+console.log(line(head));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+console.log(`tuning: ${JSON.stringify(getMatmulTuning(e))}`);

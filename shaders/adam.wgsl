@@ -1,0 +1,116 @@
+// Adam / AdamW over flat arenas that hold every parameter of a model back to back (parameters,
+// gradients, first and second moments share one layout). The work is a table of chunks
+// (arena offset, length) of the parameters that have a gradient this step: one workgroup per
+// chunk, so a whole model updates in one dispatch, skipped parameters cost nothing, and tiny
+// tensors (biases) do not each need a dispatch.
+//
+// Global-norm gradient clipping: norm_partial writes Σ g² of each chunk, norm_finalize sums those
+// into (norm, scale) on the GPU, and update multiplies every gradient by the scale; no readback.
+struct UpdateParams {
+  // 1 − β1 and 1 − β2 from the host in float64: 1 − f32(0.999) is 1.3e-5 off 0.001.
+  one_minus_beta1: f32,
+  beta2: f32,
+  one_minus_beta2: f32,
+  eps: f32,
+  weight_decay: f32,
+  // lr / (1 − β1^t) and 1 / √(1 − β2^t), from the host in float64 (no pow in f32 here).
+  step_size: f32,
+  inv_bc2_sqrt: f32,
+  // AdamW: 1 − lr·wd multiplies the parameter; Adam: 1 (and wd goes into the gradient instead).
+  decay_mul: f32,
+  decoupled: u32,
+  use_clip: u32,
+  chunk_base: u32,
+  chunk_count: u32,
+  wg_stride: u32,
+}
+
+struct NormParams {
+  chunk_base: u32,
+  chunk_count: u32,
+  wg_stride: u32,
+  partial_base: u32,
+  // norm_finalize: number of partial sums and the clipping threshold.
+  partial_count: u32,
+  max_norm: f32,
+}
+
+const WG: u32 = 256u; // = @workgroup_size below
+
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> moment1: array<f32>;
+@group(0) @binding(3) var<storage, read_write> moment2: array<f32>;
+// (arena offset, length) per chunk.
+@group(0) @binding(4) var<storage, read> chunks: array<vec2<u32>>;
+// (total gradient norm, clipping scale), written by norm_finalize.
+@group(0) @binding(5) var<storage, read> clip: array<f32>;
+@group(0) @binding(6) var<uniform> u: UpdateParams;
+
+@compute @workgroup_size(256)
+fn update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x + wid.y * u.wg_stride;
+  if (w >= u.chunk_count) { return; }
+  let ch = chunks[u.chunk_base + w];
+  var scale = 1.0;
+  if (u.use_clip != 0u) { scale = clip[1]; }
+  for (var k = lid; k < ch.y; k += WG) {
+    let i = ch.x + k;
+    var g = grad[i] * scale;
+    var x = param[i];
+    if (u.decoupled != 0u) { x = x * u.decay_mul; } else { g = g + u.weight_decay * x; }
+    let m_old = moment1[i];
+    // torch.optim.Adam: exp_avg.lerp_(g, 1 − β1); exp_avg_sq.mul_(β2).addcmul_(g, g, 1 − β2)
+    let m = m_old + u.one_minus_beta1 * (g - m_old);
+    let v = u.beta2 * moment2[i] + u.one_minus_beta2 * g * g;
+    moment1[i] = m;
+    moment2[i] = v;
+    param[i] = x - u.step_size * m / (sqrt(v) * u.inv_bc2_sqrt + u.eps);
+  }
+}
+
+@group(0) @binding(7) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(8) var<storage, read_write> clip_out: array<f32>;
+@group(0) @binding(9) var<uniform> q: NormParams;
+
+var<workgroup> red: array<f32, WG>;
+
+fn workgroup_sum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  return red[0];
+}
+
+// Σ g² of each chunk into partials[partial_base + chunk].
+@compute @workgroup_size(256)
+fn norm_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x + wid.y * q.wg_stride;
+  var acc = 0.0;
+  if (w < q.chunk_count) {
+    let ch = chunks[q.chunk_base + w];
+    for (var k = lid; k < ch.y; k += WG) {
+      let g = grad[ch.x + k];
+      acc += g * g;
+    }
+  }
+  let total = workgroup_sum(acc, lid);
+  if (lid == 0u && w < q.chunk_count) { partials[q.partial_base + w] = total; }
+}
+
+// One workgroup: norm = √Σ partials; scale = max_norm / (norm + 1e-6), clamped to at most 1
+// (torch.nn.utils.clip_grad_norm_).
+@compute @workgroup_size(256)
+fn norm_finalize(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  for (var k = lid; k < q.partial_count; k += WG) { acc += partials[k]; }
+  let total = workgroup_sum(acc, lid);
+  if (lid == 0u) {
+    let norm = sqrt(total);
+    clip_out[0] = norm;
+    clip_out[1] = min(q.max_norm / (norm + 1e-6), 1.0);
+  }
+}

@@ -1,0 +1,336 @@
+// Transposed (channel) attention of Restormer's MDTA, fused. For each (batch b, head h) — a "slice",
+// id = b·heads + h — the rows are the d = C/heads channels of that head, each a vector over the
+// n = H·W pixels, so row i of slice s starts at element (s·d + i)·n of an NCHW tensor.
+//   Ĝ = q̂ k̂ᵀ (rows L2-normalised, norm clamped at 1e-12), attn = softmax_rows(t_h · Ĝ), out = attn · v.
+// Saved for backward in the tail of out's buffer (`saved`): attn and Ĝ ([slices, d, d] each) at
+// attn_at / ghat_at, then the raw row norms of q and of k ([batch·C] each) at norms_at.
+// Entry points:
+//   gram_forward       q kᵀ and the row norms in one pass over n, then Ĝ and the row softmax.
+//   gram_backward      dA = dout vᵀ by the same pass, then softmax backward: dĜ = t·dS, dt partials.
+//   apply_attention    z = op(M) · w per slice: out = attn · v, and dv = attnᵀ · dout.
+//   normalize_backward dq, dk from dĜ through the Gram product and the normalisation.
+//   temperature_grad   dt[h] = Σ over batch and rows of the partials, in a fixed order (no atomics).
+struct Params {
+  batch: u32, heads: u32, d: u32, n: u32,
+  block_rows: u32, col_tiles: u32, tiles: u32, slices: u32,
+  slice_len: u32, attn_at: u32, ghat_at: u32, norms_at: u32,
+  mat_at: u32,
+}
+
+const EPS: f32 = 1e-12; // F.normalize's clamp of the norm
+const GRAM_WG: u32 = 256u; // = @workgroup_size of the gram entries
+const APPLY_WG: u32 = 64u; // = @workgroup_size of the others
+// What bounds CPU adapters is per-invocation loads, so every long loop works on register blocks
+// fed by vec4 loads along n (when n % 4 == 0, VEC = 1, every row starts 16-byte aligned).
+override VEC: u32 = 0u;
+override GT: u32 = 4u; // gram kernels: GT × GT products per invocation (4 or 8)
+override RT: u32 = 4u; // apply kernels: rows per invocation (4 or 8)
+override CV: u32 = 1u; // apply kernels: vec4 column groups per invocation (1 or 2)
+override TRANS: u32 = 0u; // apply_attention: 1 multiplies by Mᵀ
+const MAX_GT: u32 = 8u;
+const MAX_RT: u32 = 8u;
+const MAX_CV: u32 = 2u;
+
+// Row operands (q, k, v, dout) as vec4s. gram: x = q or dout, y = k or v; apply_attention: y = the
+// right operand; normalize_backward: x = q, y = k.
+@group(0) @binding(0) var<storage, read> rows_x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> rows_y: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> temperature: array<f32>;
+@group(0) @binding(3) var<storage, read_write> attn: array<f32>;
+@group(0) @binding(4) var<storage, read_write> saved: array<f32>;
+@group(0) @binding(5) var<storage, read> saved_in: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dghat: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dtemp_part: array<f32>;
+@group(0) @binding(8) var<storage, read> mat: array<f32>;
+@group(0) @binding(10) var<storage, read_write> z_out: array<f32>;
+@group(0) @binding(11) var<storage, read> dghat_in: array<f32>;
+@group(0) @binding(14) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(15) var<storage, read_write> dk: array<f32>;
+@group(0) @binding(16) var<storage, read> dtemp_part_in: array<f32>;
+@group(0) @binding(17) var<storage, read_write> dtemp: array<f32>;
+@group(0) @binding(18) var<uniform> p: Params;
+
+// Elements k .. k+3 of the row starting at element `at`; those at or past `end` read as 0.
+fn load_x(at: u32, k: u32, end: u32) -> vec4<f32> {
+  if (VEC == 1u) { return rows_x[(at + k) >> 2u]; }
+  var v: vec4<f32>;
+  for (var c = 0u; c < 4u; c++) {
+    let i = at + min(k + c, end - 1u);
+    v[c] = select(0.0, rows_x[i >> 2u][i & 3u], k + c < end);
+  }
+  return v;
+}
+fn load_y(at: u32, k: u32, end: u32) -> vec4<f32> {
+  if (VEC == 1u) { return rows_y[(at + k) >> 2u]; }
+  var v: vec4<f32>;
+  for (var c = 0u; c < 4u; c++) {
+    let i = at + min(k + c, end - 1u);
+    v[c] = select(0.0, rows_y[i >> 2u][i & 3u], k + c < end);
+  }
+  return v;
+}
+
+// The Gram block of one workgroup: [block_rows × d] products, then block_rows Σx², then d Σy².
+// block_rows·d + block_rows + d ≤ 2048 (checked on the host).
+var<workgroup> fin: array<f32, 2048>;
+
+// Σ over n of x_i·y_j for the rows i of the block starting at row0 and every row j (plus Σ x_i²
+// and Σ y_j² when with_norms) into `fin`. Each invocation keeps a GT×GT tile of products in
+// registers over one contiguous slice of n (a multiple of 4 long); no workgroup memory in the
+// long loop. The slices are then summed in workgroup memory in slice order (deterministic).
+fn gram_pass(slice_id: u32, row0: u32, lid: u32, with_norms: bool) {
+  let d = p.d;
+  let n = p.n;
+  let rb = p.block_rows;
+  let tile = lid % p.tiles;
+  let s = lid / p.tiles;
+  let in_use = s < p.slices;
+  let rt = tile / p.col_tiles;
+  let ct = tile % p.col_tiles;
+  let li0 = GT * rt; // block-local first row of the tile
+  let j0 = GT * ct;
+  let base = slice_id * d;
+  // Rows past the end are clamped to a valid one; their sums are never stored.
+  var xa: array<u32, MAX_GT>;
+  var ya: array<u32, MAX_GT>;
+  for (var a = 0u; a < GT; a++) {
+    xa[a] = (base + min(row0 + li0 + a, d - 1u)) * n;
+    ya[a] = (base + min(j0 + a, d - 1u)) * n;
+  }
+  var acc: array<f32, MAX_GT * MAX_GT>;
+  var xx: array<f32, MAX_GT>;
+  var yy: array<f32, MAX_GT>;
+  if (in_use) {
+    let start = s * p.slice_len;
+    let end = min(start + p.slice_len, n);
+    for (var k = start; k < end; k += 4u) {
+      var xv: array<vec4<f32>, MAX_GT>;
+      var yv: array<vec4<f32>, MAX_GT>;
+      for (var a = 0u; a < GT; a++) {
+        xv[a] = load_x(xa[a], k, end);
+        yv[a] = load_y(ya[a], k, end);
+      }
+      for (var a = 0u; a < GT; a++) {
+        for (var c = 0u; c < GT; c++) { acc[a * MAX_GT + c] += dot(xv[a], yv[c]); }
+      }
+      if (with_norms) {
+        for (var a = 0u; a < GT; a++) {
+          xx[a] += dot(xv[a], xv[a]);
+          yy[a] += dot(yv[a], yv[a]);
+        }
+      }
+    }
+  }
+  let rows_here = min(rb, d - row0);
+  for (var r = 0u; r < p.slices; r++) {
+    if (in_use && s == r) {
+      for (var a = 0u; a < GT; a++) {
+        let li = li0 + a;
+        if (li >= rows_here) { break; }
+        for (var c = 0u; c < GT; c++) {
+          let j = j0 + c;
+          if (j >= d) { break; }
+          let o = li * d + j;
+          fin[o] = select(fin[o] + acc[a * MAX_GT + c], acc[a * MAX_GT + c], r == 0u);
+        }
+        if (with_norms && ct == 0u) {
+          let o = rb * d + li;
+          fin[o] = select(fin[o] + xx[a], xx[a], r == 0u);
+        }
+      }
+      if (with_norms && rt == 0u) {
+        for (var c = 0u; c < GT; c++) {
+          let j = j0 + c;
+          if (j >= d) { break; }
+          let o = rb * d + rb + j;
+          fin[o] = select(fin[o] + yy[c], yy[c], r == 0u);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+}
+
+// Workgroup (row block, slice). rows_x = q, rows_y = k.
+@compute @workgroup_size(256)
+fn gram_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let slice_id = wid.y;
+  let row0 = wid.x * p.block_rows;
+  gram_pass(slice_id, row0, lid, true);
+  let d = p.d;
+  let rb = p.block_rows;
+  let kn_at = p.norms_at + p.batch * p.heads * d;
+  // Σk² → 1 / max(‖k‖, eps) in place; the first block of each slice saves the raw norms.
+  for (var j = lid; j < d; j += GRAM_WG) {
+    let norm = sqrt(fin[rb * d + rb + j]);
+    if (row0 == 0u) { saved[kn_at + slice_id * d + j] = norm; }
+    fin[rb * d + rb + j] = 1.0 / max(norm, EPS);
+  }
+  workgroupBarrier();
+  let rows_here = min(rb, d - row0);
+  if (lid >= rows_here) { return; }
+  let i = row0 + lid;
+  let t = temperature[slice_id % p.heads];
+  let qnorm = sqrt(fin[rb * d + lid]);
+  saved[p.norms_at + slice_id * d + i] = qnorm;
+  let inv_q = 1.0 / max(qnorm, EPS);
+  let row = (slice_id * d + i) * d;
+  let f = lid * d; // this invocation's row of fin, rewritten in place: Ĝ, then exp
+  var m = -3.0e38;
+  for (var j = 0u; j < d; j++) {
+    let g = fin[f + j] * inv_q * fin[rb * d + rb + j];
+    fin[f + j] = g;
+    saved[p.ghat_at + row + j] = g;
+    m = max(m, t * g);
+  }
+  var total = 0.0;
+  for (var j = 0u; j < d; j++) {
+    let ex = exp(t * fin[f + j] - m);
+    fin[f + j] = ex;
+    total += ex;
+  }
+  let inv_total = 1.0 / total;
+  for (var j = 0u; j < d; j++) {
+    let a = fin[f + j] * inv_total;
+    attn[row + j] = a;
+    saved[p.attn_at + row + j] = a;
+  }
+}
+
+// Workgroup (row block, slice). rows_x = dout, rows_y = v, so fin holds dA = dout vᵀ.
+// dS = A ⊙ (dA − rowsum(dA ⊙ A)); dĜ = t·dS; dt partial of the row = Σ_j dS·Ĝ.
+@compute @workgroup_size(256)
+fn gram_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let slice_id = wid.y;
+  let row0 = wid.x * p.block_rows;
+  gram_pass(slice_id, row0, lid, false);
+  let d = p.d;
+  let rows_here = min(p.block_rows, d - row0);
+  if (lid >= rows_here) { return; }
+  let i = row0 + lid;
+  let t = temperature[slice_id % p.heads];
+  let row = (slice_id * d + i) * d;
+  let f = lid * d;
+  var row_dot = 0.0;
+  for (var j = 0u; j < d; j++) { row_dot += fin[f + j] * saved_in[p.attn_at + row + j]; }
+  var part = 0.0;
+  for (var j = 0u; j < d; j++) {
+    let ds = saved_in[p.attn_at + row + j] * (fin[f + j] - row_dot);
+    dghat[row + j] = t * ds;
+    part += ds * saved_in[p.ghat_at + row + j];
+  }
+  dtemp_part[slice_id * d + i] = part;
+}
+
+// The invocation's block of the apply kernels: rows i0 .. i0+RT-1 of a slice, columns
+// c0 .. c0 + 4·CV - 1. Workgroups: (column groups, row tiles, slices).
+fn apply_block(wid: vec3<u32>, lid: u32, row_tile: u32) -> vec2<u32> {
+  return vec2<u32>(row_tile * RT, (wid.x * APPLY_WG + lid) * 4u * CV);
+}
+
+// z[slice, i, :] = Σ_j op(M)[i, j] · y[slice, j, :] with M = mat[mat_at + slice·d·d ...].
+@compute @workgroup_size(64)
+fn apply_attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let d = p.d;
+  let n = p.n;
+  let slice_id = wid.z;
+  let blk = apply_block(wid, lid, wid.y);
+  let i0 = blk.x;
+  let c0 = blk.y;
+  let mb = p.mat_at + slice_id * d * d;
+  let wb = slice_id * d * n;
+  var ia: array<u32, MAX_RT>;
+  for (var a = 0u; a < RT; a++) { ia[a] = min(i0 + a, d - 1u); }
+  var acc: array<vec4<f32>, MAX_RT * MAX_CV>;
+  for (var j = 0u; j < d; j++) {
+    var w: array<vec4<f32>, MAX_CV>;
+    for (var v = 0u; v < CV; v++) { w[v] = load_y(wb + j * n, min(c0 + 4u * v, n - 1u), n); }
+    for (var a = 0u; a < RT; a++) {
+      let m = select(mat[mb + ia[a] * d + j], mat[mb + j * d + ia[a]], TRANS == 1u);
+      for (var v = 0u; v < CV; v++) { acc[a * MAX_CV + v] = fma(vec4<f32>(m), w[v], acc[a * MAX_CV + v]); }
+    }
+  }
+  for (var a = 0u; a < RT; a++) {
+    if (i0 + a >= d) { break; }
+    let zb = wb + (i0 + a) * n;
+    for (var v = 0u; v < CV; v++) {
+      for (var c = 0u; c < 4u; c++) {
+        let col = c0 + 4u * v + c;
+        if (col < n) { z_out[zb + col] = acc[a * MAX_CV + v][c]; }
+      }
+    }
+  }
+}
+
+// With Ĝ_ij = q̂_i·k̂_j and x̂ = x / max(‖x‖, eps):
+//   dq_i = (1/nq_i) · (Σ_j dĜ_ij k_j / nk_j − (Σ_j dĜ_ij Ĝ_ij) q̂_i)      (projection only when ‖q_i‖ ≥ eps)
+//   dk_j = (1/nk_j) · (Σ_i dĜ_ij q_i / nq_i − (Σ_i dĜ_ij Ĝ_ij) k̂_j)
+// since q̂_i·dq̂_i = Σ_j dĜ_ij Ĝ_ij: the projection needs no extra pass over n.
+// Workgroups (column groups, row tiles of q then of k, slices). rows_x = q, rows_y = k.
+@compute @workgroup_size(64)
+fn normalize_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let d = p.d;
+  let n = p.n;
+  let slice_id = wid.z;
+  let row_tiles = (d + RT - 1u) / RT;
+  let is_k = wid.y >= row_tiles;
+  let blk = apply_block(wid, lid, wid.y % row_tiles);
+  let i0 = blk.x;
+  let c0 = blk.y;
+  let mb = slice_id * d * d;
+  let rb = slice_id * d * n;
+  let q_norms = p.norms_at + slice_id * d;
+  let k_norms = p.norms_at + p.batch * p.heads * d + slice_id * d;
+  let own_norms = select(q_norms, k_norms, is_k);
+  let other_norms = select(k_norms, q_norms, is_k);
+  var ia: array<u32, MAX_RT>;
+  for (var a = 0u; a < RT; a++) { ia[a] = min(i0 + a, d - 1u); }
+  var acc: array<vec4<f32>, MAX_RT * MAX_CV>;
+  var proj: array<f32, MAX_RT>;
+  for (var j = 0u; j < d; j++) {
+    var w: array<vec4<f32>, MAX_CV>;
+    for (var v = 0u; v < CV; v++) {
+      let c = min(c0 + 4u * v, n - 1u);
+      if (is_k) { w[v] = load_x(rb + j * n, c, n); } else { w[v] = load_y(rb + j * n, c, n); }
+    }
+    let inv_other = 1.0 / max(saved_in[other_norms + j], EPS);
+    for (var a = 0u; a < RT; a++) {
+      let e = mb + select(ia[a] * d + j, j * d + ia[a], is_k);
+      let g = dghat_in[e];
+      proj[a] += g * saved_in[p.ghat_at + e];
+      for (var v = 0u; v < CV; v++) { acc[a * MAX_CV + v] = fma(vec4<f32>(g * inv_other), w[v], acc[a * MAX_CV + v]); }
+    }
+  }
+  for (var a = 0u; a < RT; a++) {
+    if (i0 + a >= d) { break; }
+    let at = rb + (i0 + a) * n;
+    let norm = saved_in[own_norms + i0 + a];
+    let inv = 1.0 / max(norm, EPS);
+    let coef = select(0.0, proj[a] * inv, norm >= EPS); // clamped norm: a constant, no projection
+    for (var v = 0u; v < CV; v++) {
+      let c = min(c0 + 4u * v, n - 1u);
+      var u: vec4<f32>;
+      if (is_k) { u = load_y(at, c, n); } else { u = load_x(at, c, n); }
+      let g = (acc[a * MAX_CV + v] - coef * u) * inv;
+      for (var cc = 0u; cc < 4u; cc++) {
+        let col = c0 + 4u * v + cc;
+        if (col < n) {
+          if (is_k) { dk[at + col] = g[cc]; } else { dq[at + col] = g[cc]; }
+        }
+      }
+    }
+  }
+}
+
+// dt[h] = Σ_b Σ_i partial[b, h, i]; one invocation per head, fixed order.
+@compute @workgroup_size(64)
+fn temperature_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let h = gid.x;
+  if (h >= p.heads) { return; }
+  var total = 0.0;
+  for (var b = 0u; b < p.batch; b++) {
+    let at = (b * p.heads + h) * p.d;
+    for (var i = 0u; i < p.d; i++) { total += dtemp_part_in[at + i]; }
+  }
+  dtemp[h] = total;
+}

@@ -1,0 +1,137 @@
+// EPR-modulated channel LayerNorm of LRDif / DiffIR transformer blocks, x NCHW:
+//   y[b,c,p] = (x̂[b,c,p]·w[c] + lb[c]) · scale[b,c] + shift[b,c],  x̂ = (x − mean_C) · rstd
+// with mean and biased variance over the C channels of each pixel (Restormer's WithBias
+// LayerNorm, or BiasFree without lb) followed by the `x·s + b` modulation from Linear(Z).
+// The forward writes mean and rstd per pixel after y's values (at stats_at and
+// stats_at + positions of the same buffer) for the backward.
+//   forward:         one invocation per pixel
+//   backward_input:  dx = rstd · (g − mean_C(g) − x̂ · mean_C(g ⊙ x̂)), g = dy · scale · w
+//   backward_params: one workgroup per (b, c) plane: A = Σ_p dy ⊙ x̂, D = Σ_p dy → partials
+//   reduce_params:   one invocation per c: dscale = w·A + lb·D, dshift = D,
+//                    dw = Σ_b scale·A, dlb = Σ_b scale·D (no atomics, fixed order)
+struct Params { batch: u32, C: u32, hw: u32, eps: f32, stride: u32, stats_at: u32, has_bias: u32, pad0: u32 }
+const WG: u32 = 256u; // = @workgroup_size of the per-tile and per-pixel entry points
+const PWG: u32 = 128u; // = @workgroup_size of backward_params
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> ln_weight: array<f32>;
+@group(0) @binding(2) var<storage, read> ln_bias: array<f32>;
+@group(0) @binding(3) var<storage, read> scale: array<f32>;
+@group(0) @binding(4) var<storage, read> shift: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read> saved: array<f32>;
+@group(0) @binding(7) var<storage, read> dy: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(9) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(10) var<storage, read> partials_in: array<f32>;
+@group(0) @binding(11) var<storage, read_write> dscale: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dshift: array<f32>;
+@group(0) @binding(13) var<storage, read_write> dln_weight: array<f32>;
+@group(0) @binding(14) var<storage, read_write> dln_bias: array<f32>;
+@group(0) @binding(15) var<uniform> p: Params;
+
+// Index of channel 0 of pixel `pos` (pos over B·H·W); channel c sits c·hw further.
+fn base_of(pos: u32) -> u32 {
+  return (pos / p.hw) * p.C * p.hw + pos % p.hw;
+}
+
+@compute @workgroup_size(256)
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let pos = gid.x + gid.y * p.stride;
+  let positions = p.batch * p.hw;
+  if (pos >= positions) { return; }
+  let base = base_of(pos);
+  // Sums of (x − first value) and its square: one pass, and the variance stays accurate when
+  // |mean| ≫ std.
+  let first = x[base];
+  var s = vec2<f32>(0.0);
+  for (var c = 0u; c < p.C; c++) {
+    let d = x[base + c * p.hw] - first;
+    s += vec2<f32>(d, d * d);
+  }
+  let inv_c = 1.0 / f32(p.C);
+  let dmean = s.x * inv_c;
+  let mean = first + dmean;
+  let rstd = inverseSqrt(max(s.y * inv_c - dmean * dmean, 0.0) + p.eps);
+  let bc = (pos / p.hw) * p.C;
+  for (var c = 0u; c < p.C; c++) {
+    let i = base + c * p.hw;
+    var v = (x[i] - mean) * rstd * ln_weight[c];
+    if (p.has_bias == 1u) { v += ln_bias[c]; }
+    y[i] = v * scale[bc + c] + shift[bc + c];
+  }
+  y[p.stats_at + pos] = mean;
+  y[p.stats_at + positions + pos] = rstd;
+}
+
+@compute @workgroup_size(256)
+fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let pos = gid.x + gid.y * p.stride;
+  let positions = p.batch * p.hw;
+  if (pos >= positions) { return; }
+  let base = base_of(pos);
+  let bc = (pos / p.hw) * p.C;
+  let mean = saved[p.stats_at + pos];
+  let rstd = saved[p.stats_at + positions + pos];
+  var s = vec2<f32>(0.0);
+  for (var c = 0u; c < p.C; c++) {
+    let i = base + c * p.hw;
+    let g = dy[i] * scale[bc + c] * ln_weight[c];
+    s += vec2<f32>(g, g * (x[i] - mean) * rstd);
+  }
+  let inv_c = 1.0 / f32(p.C);
+  let mean_g = s.x * inv_c;
+  let mean_gx = s.y * inv_c;
+  for (var c = 0u; c < p.C; c++) {
+    let i = base + c * p.hw;
+    let g = dy[i] * scale[bc + c] * ln_weight[c];
+    dx[i] = rstd * (g - mean_g - (x[i] - mean) * rstd * mean_gx);
+  }
+}
+
+var<workgroup> red: array<vec2<f32>, PWG>;
+
+// partials[b·C + c] = A, partials[B·C + b·C + c] = D.
+@compute @workgroup_size(128)
+fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x;
+  let b = wid.y;
+  let positions = p.batch * p.hw;
+  let plane = (b * p.C + c) * p.hw;
+  var s = vec2<f32>(0.0);
+  for (var q = lid; q < p.hw; q += PWG) {
+    let pos = b * p.hw + q;
+    let g = dy[plane + q];
+    s += vec2<f32>(g * (x[plane + q] - saved[p.stats_at + pos]) * saved[p.stats_at + positions + pos], g);
+  }
+  red[lid] = s;
+  workgroupBarrier();
+  for (var st = PWG / 2u; st > 0u; st = st / 2u) {
+    if (lid < st) { red[lid] += red[lid + st]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    partials[b * p.C + c] = red[0].x;
+    partials[p.batch * p.C + b * p.C + c] = red[0].y;
+  }
+}
+
+@compute @workgroup_size(64)
+fn reduce_params(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.C) { return; }
+  let w = ln_weight[c];
+  var lb = 0.0;
+  if (p.has_bias == 1u) { lb = ln_bias[c]; }
+  var s = vec2<f32>(0.0);
+  for (var b = 0u; b < p.batch; b++) {
+    let a = partials_in[b * p.C + c];
+    let d = partials_in[p.batch * p.C + b * p.C + c];
+    let sc = scale[b * p.C + c];
+    dscale[b * p.C + c] = w * a + lb * d;
+    dshift[b * p.C + c] = d;
+    s += sc * vec2<f32>(a, d);
+  }
+  dln_weight[c] = s.x;
+  if (p.has_bias == 1u) { dln_bias[c] = s.y; }
+}

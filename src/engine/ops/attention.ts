@@ -1,0 +1,154 @@
+/**
+ * Fused scaled-dot-product attention (shaders/attention.wgsl): softmax(scale · q kᵀ + B_rel) v per
+ * (batch, head) in one flash-attention-style kernel that streams keys with an online softmax, so no
+ * score matrix is ever stored. Serves the DIL window cross-attention (relative-position bias, the
+ * same landmark queries for every window) and the ViT's multi-head self-attention.
+ */
+import type { Tensor } from '../tensor.ts';
+import { assertF32, fmt } from './shape-util.ts';
+
+export interface RelPosBias {
+  /** [(2w − 1)², heads]: B_rel[h, i, j] = table[idx(i, j), h] (Swin relative-position indexing). */
+  table: Tensor;
+  /** Window side w: queries and keys are the w·w tokens of a window, row-major (y, x). */
+  window: number;
+}
+
+export interface AttentionOptions {
+  /** Multiplies q kᵀ (usually head_dim^−0.5). */
+  scale: number;
+  relPosBias?: RelPosBias;
+  /**
+   * nW: each query batch serves nW consecutive key/value batches (query batch = kv batch / nW),
+   * e.g. the pooled landmark queries shared by every window of an image. Default 1.
+   */
+  qBatchShared?: number;
+}
+
+/** Largest head dim the kernel holds per invocation (shaders/attention.wgsl MAX_DH4 · 4). */
+export const ATTENTION_MAX_HEAD_DIM = 128;
+const MAX_TILE = 32;
+/** Workgroup-memory budget for the two streamed tiles (bytes), under the 16 KiB WebGPU minimum. */
+const TILE_BYTES = 12288;
+/** Floats of dS summed per batch group (backward with bias): bounds the extra memory to 16 MiB. */
+const DS_SUM_FLOATS = 1 << 22;
+/** Workgroups the bias-gradient pass of backward_dq aims for before it trades parallelism for memory. */
+const TARGET_WORKGROUPS = 256;
+
+/** Override constants shared by the kernel's entry points for one head dim and bias setting. */
+function kernelConstants(dh: number, bias: boolean, rows: number) {
+  const dh4 = Math.ceil(dh / 4);
+  const tile = Math.max(1, Math.min(MAX_TILE, Math.floor(TILE_BYTES / (2 * 16 * dh4))));
+  // Short sequences (49-token windows) would leave most of a 64-wide workgroup idle.
+  const block = rows <= 32 ? 32 : 64;
+  return { DH4: dh4, BIAS: bias ? 1 : 0, BLOCK: block, TILE: tile, TILE_VEC4: tile * dh4 };
+}
+
+/**
+ * softmax(scale · q kᵀ + B_rel) v for q [Bq, h, Nq, dh], k and v [Bk, h, Nk, dh] with
+ * Bk = Bq · qBatchShared; returns [Bk, h, Nq, dh]. Records backward for q, k, v and the bias table.
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
+  const op = 'scaledDotProductAttention';
+  const bias = opts.relPosBias;
+  assertF32(op, q, k, v, ...(bias ? [bias.table] : []));
+  const shapes = () => `q ${fmt(q.shape)}, k ${fmt(k.shape)}, v ${fmt(v.shape)}`;
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) throw new Error(`${op}: expected q, k, v of rank 4 [batch, heads, tokens, head_dim], got ${shapes()}`);
+  const [bq, heads, nq, dh] = q.shape as [number, number, number, number];
+  const [bk, , nk] = k.shape as [number, number, number, number];
+  if (!k.shape.every((d, i) => d === v.shape[i])) throw new Error(`${op}: k and v must have the same shape, got ${shapes()}`);
+  if (k.shape[1] !== heads || k.shape[3] !== dh) throw new Error(`${op}: heads and head_dim of q and k differ: ${shapes()}`);
+  const share = opts.qBatchShared ?? 1;
+  if (!Number.isInteger(share) || share < 1) throw new Error(`${op}: qBatchShared must be a positive integer, got ${share}`);
+  if (bk !== bq * share) throw new Error(`${op}: key batch ${bk} must equal query batch ${bq} × qBatchShared ${share} (${shapes()})`);
+  if (dh < 1 || dh > ATTENTION_MAX_HEAD_DIM) throw new Error(`${op}: head_dim ${dh} outside 1..${ATTENTION_MAX_HEAD_DIM} (${shapes()})`);
+  if (nq === 0 || nk === 0 || heads === 0 || bq === 0) throw new Error(`${op}: empty attention (${shapes()})`);
+  if (!Number.isFinite(opts.scale)) throw new Error(`${op}: scale must be finite, got ${opts.scale}`);
+  let window = 1;
+  if (bias) {
+    window = bias.window;
+    const span = 2 * window - 1;
+    if (!Number.isInteger(window) || window < 1) throw new Error(`${op}: window must be a positive integer, got ${window}`);
+    if (nq !== window * window || nk !== window * window) {
+      throw new Error(`${op}: a relative-position bias of window ${window} needs ${window * window} queries and keys, got ${shapes()}`);
+    }
+    const t = bias.table;
+    if (t.rank !== 2 || t.shape[0] !== span * span || t.shape[1] !== heads) {
+      throw new Error(`${op}: bias table ${t.describe()} should be [${span * span}, ${heads}] ((2·${window} − 1)², heads)`);
+    }
+  }
+
+  const e = q.engine;
+  const table = bias?.table;
+  const params = { nq, nk, dh, heads, q_share: share, window, batch: bk, stride: 0, scale: opts.scale, q_group: 1, groups: bq };
+  const fwd = kernelConstants(dh, !!bias, nq);
+  const out = e.empty([bk, heads, nq, dh]);
+  const lse = e.empty([bk, heads, nq]);
+  e.dispatch('attention', {
+    entry: 'forward',
+    constants: fwd,
+    bindings: { q, k, v, bias_table: table ?? e.dummy, out, lse },
+    params,
+    workgroups: [Math.ceil(nq / fwd.BLOCK), heads, bk],
+  });
+  const inputs = table ? [q, k, v, table] : [q, k, v];
+  return e.record(op, inputs, out, (dy, needs) => {
+    const rows = bk * heads * nq;
+    const rowStats = e.empty([rows, 2]);
+    const rg = e.grid(rows, 64);
+    e.dispatch('attention', {
+      entry: 'row_stats_main',
+      bindings: { attn_out: out, dout: dy, saved_lse: lse, stats_out: rowStats },
+      params: { ...params, stride: rg.stride },
+      workgroups: rg.workgroups,
+    });
+    const common = { q, k, v, bias_table: table ?? e.dummy, dout: dy, row_stats: rowStats };
+    let dq: Tensor | null = null;
+    let dk: Tensor | null = null;
+    let dv: Tensor | null = null;
+    let dtable: Tensor | null = null;
+    const wantTable = !!table && needs[3]!;
+    if (needs[0] || wantTable) {
+      // With the bias, each dq workgroup also sums dS over a group of query batches into its own
+      // slice of dsSum; fewer groups cost parallelism, more cost memory (groups·heads·nq·nk floats).
+      const blocks = Math.ceil(nq / fwd.BLOCK);
+      let groups = bq;
+      if (wantTable) {
+        const byMemory = Math.max(1, Math.floor(DS_SUM_FLOATS / (heads * nq * nk)));
+        groups = Math.min(bq, byMemory, Math.max(1, Math.ceil(TARGET_WORKGROUPS / (blocks * heads))));
+      }
+      const perGroup = Math.ceil(bq / groups);
+      groups = Math.ceil(bq / perGroup);
+      // Without the sum the binding is unused; a 1-float scratch keeps e.dummy free for bias_table.
+      const dsSum = e.empty(wantTable ? [groups, heads, nq, nk] : [1]);
+      dq = e.empty(q.shape);
+      e.dispatch('attention', {
+        entry: 'backward_dq',
+        constants: { ...fwd, SUM_DS: wantTable ? 1 : 0 },
+        bindings: { ...common, dq, ds_sum: dsSum },
+        params: { ...params, q_group: perGroup, groups },
+        workgroups: [blocks, heads, groups],
+      });
+      if (wantTable) {
+        dtable = e.empty(table.shape);
+        const tg = e.grid(table.size, 64);
+        e.dispatch('attention', { entry: 'backward_dtable', bindings: { ds_sum: dsSum, dtable }, params: { ...params, stride: tg.stride, q_group: perGroup, groups }, workgroups: tg.workgroups });
+      }
+      dsSum.dispose();
+      if (!needs[0]) {
+        dq.dispose();
+        dq = null;
+      }
+    }
+    if (needs[1] || needs[2]) {
+      const kc = kernelConstants(dh, !!bias, nk);
+      dk = e.empty(k.shape);
+      dv = e.empty(v.shape);
+      e.dispatch('attention', { entry: 'backward_dkdv', constants: kc, bindings: { ...common, dk, dv }, params, workgroups: [Math.ceil(nk / kc.BLOCK), heads, bk] });
+    }
+    rowStats.dispose();
+    if (!needs[1]) dk?.dispose();
+    if (!needs[2]) dv?.dispose();
+    return table ? [dq, needs[1] ? dk : null, needs[2] ? dv : null, dtable] : [dq, needs[1] ? dk : null, needs[2] ? dv : null];
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * Transposed (channel) attention of Restormer's MDTA — the paper's "DMNet" attention core —
+ * fused into a few kernels (shaders/channel_attention.wgsl), and the same function composed of
+ * core ops as the reference it is tested and benchmarked against.
+ *
+ * Per (batch, head), with the d = C/heads channels of the head as rows over the n = H·W pixels:
+ *   q̂ = q / max(‖q‖₂, 1e-12) (k likewise), attn = softmax(temperature[h] · q̂ k̂ᵀ) (d × d, over the
+ *   last axis), out = attn · v.
+ * Forward: 2 dispatches. Backward: at most 4 (dA → dĜ and dt partials; dv; dq and dk; dt).
+ */
+import { Tensor } from '../tensor.ts';
+import { maximum, mul, div, square, sqrt } from './elementwise.ts';
+import { sum } from './reduce.ts';
+import { matmul } from './matmul.ts';
+import { softmax } from './softmax.ts';
+import { assertF32, fmt } from './shape-util.ts';
+
+const OP = 'transposedChannelAttention';
+/** F.normalize's clamp of the norm. */
+const NORM_EPS = 1e-12;
+/** Invocations of the gram kernels, and of the others. */
+const GRAM_WG = 256;
+const APPLY_WG = 64;
+/** Floats of the gram kernels' workgroup array `fin`. */
+const FIN_FLOATS = 2048;
+/** Largest head size the gram kernels handle (tiles ≤ GRAM_WG and one block fits `fin`). */
+const MAX_HEAD_DIM = 256;
+
+interface Shapes {
+  batch: number;
+  channels: number;
+  heads: number;
+  d: number;
+  n: number;
+}
+
+function checkArgs(op: string, q: Tensor, k: Tensor, v: Tensor, temperature: Tensor, heads: number): Shapes {
+  assertF32(op, q, k, v, temperature);
+  if (q.rank !== 4) throw new Error(`${op}: q must be [B, C, H, W], got ${fmt(q.shape)}`);
+  for (const [name, t] of [['k', k], ['v', v]] as const) {
+    if (t.rank !== q.rank || t.shape.some((s, i) => s !== q.shape[i])) {
+      throw new Error(`${op}: ${name} ${fmt(t.shape)} does not match q ${fmt(q.shape)} (q, k and v must have the same shape)`);
+    }
+  }
+  const [batch, channels, H, W] = q.shape as [number, number, number, number];
+  if (!Number.isInteger(heads) || heads < 1 || channels % heads !== 0) {
+    throw new Error(`${op}: the C = ${channels} channels of q ${fmt(q.shape)} are not divisible by heads = ${heads}`);
+  }
+  const okTemp = (temperature.rank === 1 || (temperature.rank === 3 && temperature.shape[1] === 1 && temperature.shape[2] === 1)) && temperature.shape[0] === heads;
+  if (!okTemp) throw new Error(`${op}: temperature ${fmt(temperature.shape)} must be [${heads}] or [${heads}, 1, 1] for heads = ${heads}`);
+  if (batch * channels * H * W === 0) throw new Error(`${op}: q ${fmt(q.shape)} is empty`);
+  return { batch, channels, heads, d: channels / heads, n: H * W };
+}
+
+/**
+ * How the gram kernels split one slice's d × d Gram matrix: blocks of `blockRows` rows (a multiple
+ * of the tile side `tile`) per workgroup, tile × tile products per invocation, and the n axis cut
+ * into `slices` contiguous ranges (multiples of 4 long) whose partial sums are added in workgroup
+ * memory.
+ */
+function gramPlan(d: number, n: number) {
+  // 8×8 tiles load half as much per multiply-add as 4×4 (loads bound CPU adapters); small heads waste less with 4×4.
+  const tile = d >= 16 ? 8 : 4;
+  const fitRows = Math.floor((FIN_FLOATS - d) / (d + 1) / tile) * tile; // a block and its norms fit `fin`
+  const blocks0 = Math.ceil(d / 16);
+  const blockRows = Math.min(fitRows, tile * Math.ceil(Math.ceil(d / blocks0) / tile));
+  const colTiles = Math.ceil(d / tile);
+  const tiles = (blockRows / tile) * colTiles;
+  // At least 32 elements of n per slice, and few enough slices that their ordered sum is short.
+  const slices = Math.max(1, Math.min(Math.floor(GRAM_WG / tiles), Math.ceil(n / 32), 32));
+  const sliceLen = 4 * Math.ceil(n / slices / 4);
+  return { tile, blockRows, blocks: Math.ceil(d / blockRows), colTiles, tiles, slices: Math.ceil(n / sliceLen), sliceLen };
+}
+
+/** Register block of the apply kernels: rows per invocation and vec4 column groups. */
+function applyPlan(d: number, n: number) {
+  const rows = d >= 8 ? 8 : 4;
+  const colVecs = n > 4 * APPLY_WG ? 2 : 1;
+  return { rows, colVecs, rowTiles: Math.ceil(d / rows), colGroups: Math.ceil(n / (4 * colVecs * APPLY_WG)) };
+}
+
+/** A tensor bound as array<vec4<f32>> (pool buffers are 256-byte multiples, so rounding up is safe). */
+function vec4Binding(t: Tensor): { buffer: GPUBuffer; size: number } {
+  return { buffer: t.buffer, size: Math.max(16, Math.ceil((t.size * 4) / 16) * 16) };
+}
+
+/**
+ * Restormer's transposed attention on q, k, v [B, C, H, W] with `heads` heads (channel =
+ * head·(C/heads) + i) and a learnable temperature [heads] (or [heads, 1, 1]) → [B, C, H, W].
+ * Differentiable in q, k, v and temperature.
+ */
+export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temperature: Tensor, heads: number): Tensor {
+  const s = checkArgs(OP, q, k, v, temperature, heads);
+  const { batch, channels, d, n } = s;
+  if (d > MAX_HEAD_DIM) throw new Error(`${OP}: C/heads = ${channels}/${heads} = ${d} exceeds the ${MAX_HEAD_DIM} channels per head the fused kernels support (q ${fmt(q.shape)})`);
+  const e = q.engine;
+  const plan = gramPlan(d, n);
+  const slices = batch * heads;
+  if (slices > e.maxWorkgroupsPerDim) throw new Error(`${OP}: B·heads = ${slices} exceeds the device's ${e.maxWorkgroupsPerDim} workgroups per dimension (q ${fmt(q.shape)})`);
+
+  // attn, Ĝ and the raw row norms ride in the tail of out's buffer, so they live exactly as long
+  // as out and the tape node whose backward needs them.
+  const outSize = q.size;
+  const attnAt = outSize;
+  const ghatAt = attnAt + slices * d * d;
+  const normsAt = ghatAt + slices * d * d;
+  const total = normsAt + 2 * batch * channels;
+  const raw = e.empty([total]);
+  raw.storage.retain();
+  const out = new Tensor(e, raw.storage, q.shape);
+  raw.dispose();
+  const saved = { buffer: out.buffer, size: total * 4 };
+  const params = {
+    batch, heads, d, n,
+    block_rows: plan.blockRows, col_tiles: plan.colTiles, tiles: plan.tiles, slices: plan.slices,
+    slice_len: plan.sliceLen, attn_at: attnAt, ghat_at: ghatAt, norms_at: normsAt, mat_at: 0,
+  };
+  const gramGroups = [plan.blocks, slices, 1] as const;
+  const gramConstants = { GT: plan.tile, VEC: n % 4 === 0 ? 1 : 0 };
+  const ap = applyPlan(d, n);
+  const applyConstants = { RT: ap.rows, CV: ap.colVecs, VEC: gramConstants.VEC };
+  const applyGroups = (rowTiles: number) => [ap.colGroups, rowTiles, slices] as const;
+
+  // attn also goes to a scratch tensor: the product below writes out's buffer, which it may not read.
+  const attn = e.empty([slices, d, d]);
+  e.dispatch('channel_attention', {
+    entry: 'gram_forward', constants: gramConstants,
+    bindings: { rows_x: vec4Binding(q), rows_y: vec4Binding(k), temperature, attn, saved }, params, workgroups: gramGroups,
+  });
+  e.dispatch('channel_attention', {
+    entry: 'apply_attention', constants: { ...applyConstants, TRANS: 0 },
+    bindings: { mat: attn, rows_y: vec4Binding(v), z_out: out }, params, workgroups: applyGroups(ap.rowTiles),
+  });
+  attn.dispose();
+
+  return e.record(OP, [q, k, v, temperature], out, (dout, needs) => {
+    const [needQ, needK, needV, needT] = needs as [boolean, boolean, boolean, boolean];
+    const savedIn = { buffer: out.buffer, size: total * 4 };
+    let dq: Tensor | null = null;
+    let dk: Tensor | null = null;
+    let dv: Tensor | null = null;
+    let dtemp: Tensor | null = null;
+    if (needV) {
+      dv = e.empty(q.shape);
+      e.dispatch('channel_attention', {
+        entry: 'apply_attention', constants: { ...applyConstants, TRANS: 1 },
+        bindings: { mat: savedIn, rows_y: vec4Binding(dout), z_out: dv }, params: { ...params, mat_at: attnAt }, workgroups: applyGroups(ap.rowTiles),
+      });
+    }
+    if (needQ || needK || needT) {
+      const dghat = e.empty([slices, d, d]);
+      const dtempPart = e.empty([slices, d]);
+      e.dispatch('channel_attention', {
+        entry: 'gram_backward', constants: gramConstants,
+        bindings: { rows_x: vec4Binding(dout), rows_y: vec4Binding(v), temperature, saved_in: savedIn, dghat, dtemp_part: dtempPart }, params, workgroups: gramGroups,
+      });
+      if (needQ || needK) {
+        // One launch computes both (row tiles of q, then of k); an unneeded one is dropped.
+        dq = e.empty(q.shape);
+        dk = e.empty(k.shape);
+        e.dispatch('channel_attention', {
+          entry: 'normalize_backward', constants: applyConstants,
+          bindings: { dghat_in: dghat, saved_in: savedIn, rows_x: vec4Binding(q), rows_y: vec4Binding(k), dq, dk }, params, workgroups: applyGroups(2 * ap.rowTiles),
+        });
+        if (!needQ) { dq.dispose(); dq = null; }
+        if (!needK) { dk.dispose(); dk = null; }
+      }
+      if (needT) {
+        dtemp = e.empty(temperature.shape);
+        e.dispatch('channel_attention', {
+          entry: 'temperature_grad', bindings: { dtemp_part_in: dtempPart, dtemp }, params, workgroups: [Math.ceil(heads / APPLY_WG), 1, 1],
+        });
+      }
+      dghat.dispose();
+      dtempPart.dispose();
+    }
+    return [dq, dk, dv, dtemp];
+  });
+}
+
+/**
+ * The same function composed of core ops (views, square/sum/sqrt/maximum/div for the
+ * normalisation, matmul with transB, mul by the temperature, softmax, matmul): the reference
+ * the fused op is tested and benchmarked against. Differentiable through the core ops' backward.
+ */
+export function transposedChannelAttentionComposed(q: Tensor, k: Tensor, v: Tensor, temperature: Tensor, heads: number): Tensor {
+  const { batch, d, n } = checkArgs('transposedChannelAttentionComposed', q, k, v, temperature, heads);
+  const e = q.engine;
+  // Intermediates stay in the caller's scope: the tape's backward closures read them.
+  const split = (x: Tensor) => x.view([batch, heads, d, n]);
+  const eps = e.fill(e.empty([1]), NORM_EPS);
+  const normalize = (x: Tensor) => div(x, maximum(sqrt(sum(square(x), -1, true)), eps));
+  const qn = normalize(split(q));
+  const kn = normalize(split(k));
+  const logits = mul(matmul(qn, kn, { transB: true }), temperature.view([1, heads, 1, 1]));
+  const out = matmul(softmax(logits), split(v));
+  return out.view(q.shape);
+}

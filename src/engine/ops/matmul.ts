@@ -1,0 +1,359 @@
+/**
+ * Matrix products: batched `matmul` with transposed operands, fused bias and scale, and `linear`
+ * (PyTorch layout) on top of it. One WGSL file (shaders/matmul.wgsl) holds two kernel strategies —
+ * register-blocked (no workgroup memory; fast on CPU adapters) and workgroup-tiled (fast on GPUs) —
+ * and a short autotune picks one per adapter and size class.
+ *
+ * Backward uses the same kernels with transpose flags, never a materialised transpose; the
+ * gradient of a broadcast operand is summed over the broadcast batch dimensions inside the kernel
+ * (the kernel's "reduction" batch dimensions).
+ */
+import type { Engine } from '../engine.ts';
+import type { Tensor } from '../tensor.ts';
+import { sumToShape } from './elementwise.ts';
+import { assertF32, broadcastStrides, fmt, stridesOf } from './shape-util.ts';
+import { TuningCache, adapterKey, medianMs } from './tune.ts';
+
+// ------------------------------------------------------------------ kernel variants
+
+/** Kernel configurations the autotune chooses from (tests force each one). */
+export type MatmulVariant = 'register' | 'register8x8' | 'workgroup';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register8x8', 'workgroup'];
+
+interface KernelConfig {
+  entry: string;
+  constants: Record<string, number>;
+  /** Output rows and columns covered by one workgroup. */
+  rows: number;
+  cols: number;
+}
+
+/**
+ * register_blocked with a TM×TN block per invocation and `wg` invocations per workgroup: all along N,
+ * or 8 along N when N has at most 8 blocks (narrow outputs would otherwise leave most invocations
+ * idle). Two shapes only, since every shape is another pipeline to compile.
+ */
+function registerConfig(tm: number, tn: number, wg: number, N: number): KernelConfig {
+  const wgX = Math.ceil(N / tn) <= 8 ? 8 : wg;
+  const wgY = wg / wgX;
+  return { entry: 'register_blocked', constants: { TM: tm, TN: tn, WG_X: wgX, WG_Y: wgY }, rows: tm * wgY, cols: tn * wgX };
+}
+
+function kernelConfig(e: Engine, v: MatmulVariant, N: number): KernelConfig {
+  switch (v) {
+    case 'register':
+      return registerConfig(4, 4, 64, N);
+    case 'register8x8':
+      // Twice the multiply-adds per loaded value of 4×4: what bounds llvmpipe is its per-lane loads.
+      return registerConfig(8, 8, 64, N);
+    case 'workgroup': {
+      // 16×16 invocations (64×64 tiles) where the device allows 256 per workgroup, else 16×8.
+      const wgY = e.maxInvocations >= 256 ? 16 : 8;
+      return { entry: 'workgroup_tiled', constants: { WG_X: 16, WG_Y: wgY, BK: 16 }, rows: 4 * wgY, cols: 64 };
+    }
+  }
+}
+
+// ------------------------------------------------------------------ autotune
+
+export type MatmulSizeClass = 'small' | 'large';
+
+/** A per-adapter choice of variant per size class; plain JSON so callers can persist it. */
+export interface MatmulTuning {
+  adapter: string;
+  choice: Record<MatmulSizeClass, MatmulVariant>;
+  /** Median milliseconds measured per class and variant (absent: skipped as clearly slower). */
+  ms: Record<MatmulSizeClass, Partial<Record<MatmulVariant, number>>>;
+}
+
+/** Problems of fewer than this many multiply-adds count as small (launch overhead and tile waste dominate). */
+const SMALL_MACS = 1 << 20;
+
+function sizeClass(M: number, N: number, K: number, batch: number): MatmulSizeClass {
+  return M * N * K * batch < SMALL_MACS ? 'small' : 'large';
+}
+
+/** Representative problems timed for each class: [batch, M, N, K]. */
+const TUNE_PROBLEMS: Record<MatmulSizeClass, [number, number, number, number]> = {
+  small: [4, 48, 48, 64],
+  large: [1, 256, 256, 256],
+};
+
+const tunings = new TuningCache<MatmulTuning>();
+
+function defaultVariant(e: Engine): MatmulVariant {
+  // Before tuning: CPU adapters run the register kernel far faster (DECISIONS.md §1), GPUs the tiled one.
+  return e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'register' : 'workgroup';
+}
+
+/**
+ * Times every variant on a representative problem per size class (GPU synchronised, median of 3
+ * after a warm-up) and caches the fastest per class for this adapter. Runs once per adapter and
+ * process; awaiting it again returns the cached result. Ops encode synchronously, so this cannot
+ * run inside matmul itself: call it once after creating the engine (matmul uses a per-adapter-kind
+ * default until then).
+ */
+export function tuneMatmul(e: Engine): Promise<MatmulTuning> {
+  return tunings.ensure(e, async () => {
+    const choice = {} as Record<MatmulSizeClass, MatmulVariant>;
+    const ms = {} as MatmulTuning['ms'];
+    for (const cls of Object.keys(TUNE_PROBLEMS) as MatmulSizeClass[]) {
+      const [batch, M, N, K] = TUNE_PROBLEMS[cls];
+      const a = e.fill(e.empty([batch, M, K]), 0.5).keep();
+      const b = e.fill(e.empty([batch, K, N]), 0.25).keep();
+      ms[cls] = {};
+      let best = Infinity;
+      try {
+        for (const v of MATMUL_VARIANTS) {
+          const run = () => e.noGrad(() => e.scope(() => { matmul(a, b, { variant: v }); }));
+          // The warm-up compiles the pipeline; a variant 3× slower than the best so far is not timed further.
+          const first = await medianMs(e, run, 1, 1);
+          if (first > 3 * best) continue;
+          const t = Math.min(first, await medianMs(e, run, 0, 2));
+          ms[cls][v] = t;
+          if (t < best) {
+            best = t;
+            choice[cls] = v;
+          }
+        }
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    }
+    return { adapter: adapterKey(e), choice, ms };
+  });
+}
+
+/** This adapter's tuning (from tuneMatmul or setMatmulTuning), or null when not tuned yet. */
+export function getMatmulTuning(e: Engine): MatmulTuning | null {
+  const t = tunings.get(e);
+  return t ? structuredClone(t) : null;
+}
+
+/** Restores a tuning saved by getMatmulTuning; it must have been measured on this adapter. */
+export function setMatmulTuning(e: Engine, json: unknown): void {
+  const t = json as Partial<MatmulTuning> | null;
+  const where = 'setMatmulTuning';
+  if (!t || typeof t !== 'object' || typeof t.adapter !== 'string' || !t.choice || typeof t.choice !== 'object') {
+    throw new Error(`${where}: expected {adapter, choice, ms}, got ${JSON.stringify(json)}`);
+  }
+  if (t.adapter !== adapterKey(e)) {
+    throw new Error(`${where}: tuning was measured on "${t.adapter}", this engine runs on "${adapterKey(e)}"; re-run tuneMatmul`);
+  }
+  for (const cls of Object.keys(TUNE_PROBLEMS) as MatmulSizeClass[]) {
+    const v = t.choice[cls];
+    if (!MATMUL_VARIANTS.includes(v as MatmulVariant)) throw new Error(`${where}: size class ${cls} has unknown variant ${JSON.stringify(v)} (known: ${MATMUL_VARIANTS.join(', ')})`);
+  }
+  tunings.set(e, { adapter: t.adapter, choice: { ...t.choice }, ms: structuredClone(t.ms ?? { small: {}, large: {} }) });
+}
+
+// ------------------------------------------------------------------ launch
+
+interface Launch {
+  a: Tensor;
+  b: Tensor;
+  transA: boolean;
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  alpha: number;
+  bias: Tensor | null;
+  /** Batch dimensions of the product with each operand's element strides (0 = broadcast). */
+  dims: readonly number[];
+  sa: readonly number[];
+  sb: readonly number[];
+  /** Dimensions summed into the output instead of kept. */
+  reduce: readonly boolean[];
+  outShape: readonly number[];
+  variant: MatmulVariant | undefined;
+}
+
+interface BatchDim {
+  d: number;
+  sa: number;
+  sb: number;
+  red: boolean;
+}
+
+/** Drops unit dimensions and merges neighbours that index both operands like one dimension. */
+function mergeDims(L: Launch): BatchDim[] {
+  const out: BatchDim[] = [];
+  const fits = (outer: number, inner: number, d: number) => (outer === 0 && inner === 0) || (inner !== 0 && outer === inner * d);
+  L.dims.forEach((d, i) => {
+    if (d === 1) return;
+    const cur = { d, sa: L.sa[i]!, sb: L.sb[i]!, red: L.reduce[i]! };
+    const prev = out[out.length - 1];
+    if (prev && prev.red === cur.red && fits(prev.sa, cur.sa, d) && fits(prev.sb, cur.sb, d)) {
+      prev.d *= d;
+      prev.sa = cur.sa;
+      prev.sb = cur.sb;
+    } else out.push(cur);
+  });
+  return out;
+}
+
+/** Packs up to 4 batch dimensions (slowest first) into the kernel's vec4 fields. */
+function pack4(dims: BatchDim[], what: string): { shape: number[]; sa: number[]; sb: number[]; count: number } {
+  if (dims.length > 4) throw new Error(`matmul: ${dims.length} ${what} batch dimensions that cannot be merged (at most 4)`);
+  const pad = 4 - dims.length;
+  return {
+    shape: [...new Array<number>(pad).fill(1), ...dims.map((x) => x.d)],
+    sa: [...new Array<number>(pad).fill(0), ...dims.map((x) => x.sa)],
+    sb: [...new Array<number>(pad).fill(0), ...dims.map((x) => x.sb)],
+    count: dims.reduce((p, x) => p * x.d, 1),
+  };
+}
+
+/** A binding of a tensor's buffer as vec4<f32> elements (pool buffers are 256-byte multiples). */
+function vec4Binding(t: Tensor): { buffer: GPUBuffer; size: number } {
+  return { buffer: t.buffer, size: Math.max(16, Math.ceil((t.size * 4) / 16) * 16) };
+}
+
+/** Encodes one product into a new tensor of L.outShape. */
+function launch(L: Launch): Tensor {
+  const e = L.a.engine;
+  const out = e.empty(L.outShape);
+  const { M, N, K } = L;
+  if (out.size === 0) return out;
+  const merged = mergeDims(L);
+  const kept = pack4(merged.filter((x) => !x.red), 'output');
+  const red = pack4(merged.filter((x) => x.red), 'reduced');
+  const variant = L.variant ?? tunings.get(e)?.choice[sizeClass(M, N, K, kept.count * red.count)] ?? defaultVariant(e);
+  const cfg = kernelConfig(e, variant, N);
+  const constants = {
+    ...cfg.constants,
+    TRANS_A: L.transA ? 1 : 0,
+    TRANS_B: L.transB ? 1 : 0,
+    HAS_BIAS: L.bias ? 1 : 0,
+    // vec4 loads need every stored row to start on a 16-byte boundary.
+    VEC_A: (L.transA ? M : K) % 4 === 0 ? 1 : 0,
+    VEC_B: (L.transB ? K : N) % 4 === 0 ? 1 : 0,
+  };
+  const kernel = e.kernel('matmul', cfg.entry, constants);
+  const bindings = { a: vec4Binding(L.a), b: vec4Binding(L.b), bias: L.bias ?? e.dummy, out };
+  const gx = Math.ceil(N / cfg.cols);
+  const gy = Math.ceil(M / cfg.rows);
+  const maxDim = e.maxWorkgroupsPerDim;
+  // Grids larger than the per-dimension limit are split into several dispatches (row0, batch0).
+  for (let z0 = 0; z0 < kept.count; z0 += maxDim) {
+    for (let y0 = 0; y0 < gy; y0 += maxDim) {
+      e.encodeDispatch(kernel, {
+        bindings,
+        params: {
+          M, N, K, alpha: L.alpha, batch0: z0, row0: y0, red_count: red.count, pad0: 0,
+          out_shape: kept.shape, out_sa: kept.sa, out_sb: kept.sb,
+          red_shape: red.shape, red_sa: red.sa, red_sb: red.sb,
+        },
+        workgroups: [gx, Math.min(maxDim, gy - y0), Math.min(maxDim, kept.count - z0)],
+      });
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ public ops
+
+export interface MatmulOptions {
+  /** a is stored as [..., K, M]. */
+  transA?: boolean;
+  /** b is stored as [..., N, K]. */
+  transB?: boolean;
+  /** A [N] tensor added to every output row (fused into the kernel). */
+  bias?: Tensor;
+  /** Scale of the product (applied before the bias). */
+  alpha?: number;
+  /** Forces a kernel variant instead of the tuned / default one. */
+  variant?: MatmulVariant;
+}
+
+const numel = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
+
+/**
+ * out = alpha · op(a) · op(b) + bias with a [..., M, K], b [..., K, N] (op = transpose when
+ * transA / transB say the operand is stored the other way round). Batch dimensions broadcast
+ * (NumPy rules), so a 2-D operand is shared across the other's batch.
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  assertF32('matmul', a, b);
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  const alpha = opts.alpha ?? 1;
+  const bias = opts.bias ?? null;
+  const desc = () => `a ${fmt(a.shape)}${transA ? ' (transA)' : ''} and b ${fmt(b.shape)}${transB ? ' (transB)' : ''}`;
+  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: operands need rank ≥ 2, got ${desc()}`);
+  const ra = a.rank;
+  const rb = b.rank;
+  const M = transA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const Ka = transA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const Kb = transB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const N = transB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (Ka !== Kb) throw new Error(`matmul: inner dimensions differ (${Ka} vs ${Kb}) for ${desc()}`);
+  const K = Ka;
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const rank = Math.max(aBatch.length, bBatch.length);
+  const batch: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = aBatch[aBatch.length - rank + i] ?? 1;
+    const db = bBatch[bBatch.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`matmul: batch dimensions do not broadcast (${da} vs ${db}) for ${desc()}`);
+    batch.push(da === 1 ? db : da);
+  }
+  if (bias) {
+    assertF32('matmul', bias);
+    if (bias.rank !== 1 || bias.shape[0] !== N) throw new Error(`matmul: bias ${fmt(bias.shape)} must be [${N}] for ${desc()}`);
+  }
+  const sa = broadcastStrides(aBatch, batch).map((s) => s * M * K);
+  const sb = broadcastStrides(bBatch, batch).map((s) => s * K * N);
+  const outShape = [...batch, M, N];
+  const batchCount = numel(batch);
+  // b shared by every batch entry of a row-major a: fold the batch into M (one 2-D product).
+  const fold = !transA && batch.length > 0 && sb.every((s) => s === 0);
+  const P = fold ? { M: M * batchCount, dims: [] as number[], sa: [] as number[], sb: [] as number[] } : { M, dims: batch, sa, sb };
+  const dyStrides = stridesOf(P.dims).map((s) => s * P.M * N);
+  const variant = opts.variant;
+  const out = launch({ a, b, transA, transB, M: P.M, N, K, alpha, bias, dims: P.dims, sa: P.sa, sb: P.sb, reduce: P.dims.map(() => false), outShape, variant });
+
+  const inputs = bias ? [a, b, bias] : [a, b];
+  return a.engine.record('matmul', inputs, out, (dy, needs) => {
+    const common = { alpha, bias: null, dims: P.dims, variant };
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (needs[0]) {
+      // dA = alpha · dy · op(B)ᵀ, summed over the batch dimensions where a was broadcast.
+      const reduce = P.sa.map((s) => s === 0);
+      ga = transA
+        ? launch({ ...common, a: b, transA: transB, b: dy, transB: true, M: K, N: P.M, K: N, sa: P.sb, sb: dyStrides, reduce, outShape: a.shape })
+        : launch({ ...common, a: dy, transA: false, b, transB: !transB, M: P.M, N: K, K: N, sa: dyStrides, sb: P.sb, reduce, outShape: a.shape });
+    }
+    if (needs[1]) {
+      // dB = alpha · op(A)ᵀ · dy, summed over the batch dimensions where b was broadcast.
+      const reduce = P.sb.map((s) => s === 0);
+      gb = transB
+        ? launch({ ...common, a: dy, transA: true, b: a, transB: transA, M: N, N: K, K: P.M, sa: dyStrides, sb: P.sa, reduce, outShape: b.shape })
+        : launch({ ...common, a, transA: !transA, b: dy, transB: false, M: K, N, K: P.M, sa: P.sa, sb: dyStrides, reduce, outShape: b.shape });
+    }
+    const gbias = bias && needs[2] ? sumToShape(dy, [N]) : null;
+    return bias ? [ga, gb, gbias] : [ga, gb];
+  });
+}
+
+/**
+ * PyTorch's linear layer: x [..., in] · weightᵀ + bias with weight [out, in], bias [out]
+ * → [..., out]; matmul with transB and the bias fused.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  if (weight.rank !== 2) throw new Error(`linear: weight ${fmt(weight.shape)} must be [out, in] (x ${fmt(x.shape)})`);
+  const inF = weight.shape[1]!;
+  if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {
+    throw new Error(`linear: x ${fmt(x.shape)} has ${x.shape[x.rank - 1] ?? 0} features, weight ${fmt(weight.shape)} expects ${inF}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new Error(`linear: bias ${fmt(bias.shape)} must be [${weight.shape[0]}] for weight ${fmt(weight.shape)}`);
+  }
+  // A vector input is one row; its views stay alive in the caller's scope (backward reads them).
+  if (x.rank === 1) return matmul(x.view([1, inF]), weight, { transB: true, bias }).view([weight.shape[0]!]);
+  return matmul(x, weight, { transB: true, bias });
+}
