@@ -28,7 +28,6 @@ struct UpdateParams {
 struct NormParams {
   chunk_base: u32,
   chunk_count: u32,
-  wg_stride: u32,
   partial_base: u32,
   // norm_finalize: number of partial sums and the clipping threshold.
   partial_count: u32,
@@ -85,20 +84,20 @@ fn workgroup_sum(v: f32, lid: u32) -> f32 {
   return red[0];
 }
 
-// Σ g² of each chunk into partials[partial_base + chunk].
+// Σ g² over chunks w, w + G, w + 2G, … (G = the number of workgroups, at most a few hundred so
+// the tree reductions stay few) into partials[partial_base + w].
 @compute @workgroup_size(256)
-fn norm_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let w = wid.x + wid.y * q.wg_stride;
+fn norm_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
-  if (w < q.chunk_count) {
-    let ch = chunks[q.chunk_base + w];
+  for (var c = wid.x; c < q.chunk_count; c += nwg.x) {
+    let ch = chunks[q.chunk_base + c];
     for (var k = lid; k < ch.y; k += WG) {
       let g = grad[ch.x + k];
       acc += g * g;
     }
   }
   let total = workgroup_sum(acc, lid);
-  if (lid == 0u && w < q.chunk_count) { partials[q.partial_base + w] = total; }
+  if (lid == 0u) { partials[q.partial_base + wid.x] = total; }
 }
 
 // One workgroup: norm = √Σ partials; scale = max_norm / (norm + 1e-6), clamped to at most 1

@@ -5,16 +5,23 @@
 // Saved for backward in the tail of out's buffer (`saved`): attn and Ĝ ([slices, d, d] each) at
 // attn_at / ghat_at, then the raw row norms of q and of k ([batch·C] each) at norms_at.
 // Entry points:
-//   gram_forward       q kᵀ and the row norms in one pass over n, then Ĝ and the row softmax.
-//   gram_backward      dA = dout vᵀ by the same pass, then softmax backward: dĜ = t·dS, dt partials.
-//   apply_attention    z = op(M) · w per slice: out = attn · v, and dv = attnᵀ · dout.
-//   normalize_backward dq, dk from dĜ through the Gram product and the normalisation.
-//   temperature_grad   dt[h] = Σ over batch and rows of the partials, in a fixed order (no atomics).
+//   gram_forward     q kᵀ and the row norms in one pass over n, then Ĝ and the row softmax.
+//   gram_backward    dA = dout vᵀ by the same pass, then the softmax, temperature and normalisation
+//                    backward on the d × d matrices: M = dĜ / (nq nk) with dĜ = t·dS, the
+//                    projection coefficients of q's rows, partial sums for k's and for dt.
+//   finish_partials  k's projection coefficients and dt[h], summed in a fixed order (no atomics).
+//   apply_attention  z = op(M) · y − c ⊙ u per slice: out = attn · v, dv = attnᵀ · dout,
+//                    dq = M · k − c_q ⊙ q, dk = Mᵀ · q − c_k ⊙ k.
+// With Ĝ_ij = q̂_i·k̂_j, x̂ = x / max(‖x‖, eps) and q̂_i·dq̂_i = Σ_j dĜ_ij Ĝ_ij:
+//   dq_i = Σ_j dĜ_ij / (nq_i nk_j) · k_j − c_q,i · q_i,  c_q,i = Σ_j dĜ_ij Ĝ_ij / nq_i²
+//   dk_j = Σ_i dĜ_ij / (nq_i nk_j) · q_i − c_k,j · k_j,  c_k,j = Σ_i dĜ_ij Ĝ_ij / nk_j²
+// (n = max(‖x‖, eps); c = 0 where ‖x‖ < eps: the clamped norm is a constant), so the
+// normalisation backward needs no extra pass over the pixels.
 struct Params {
   batch: u32, heads: u32, d: u32, n: u32,
-  block_rows: u32, col_tiles: u32, tiles: u32, slices: u32,
-  slice_len: u32, attn_at: u32, ghat_at: u32, norms_at: u32,
-  mat_at: u32,
+  block_rows: u32, blocks: u32, col_tiles: u32, tiles: u32,
+  slices: u32, slice_len: u32, attn_at: u32, ghat_at: u32,
+  norms_at: u32, mat_at: u32, coef_at: u32,
 }
 
 const EPS: f32 = 1e-12; // F.normalize's clamp of the norm
@@ -27,28 +34,31 @@ override GT: u32 = 4u; // gram kernels: GT × GT products per invocation (4 or 8
 override RT: u32 = 4u; // apply kernels: rows per invocation (4 or 8)
 override CV: u32 = 1u; // apply kernels: vec4 column groups per invocation (1 or 2)
 override TRANS: u32 = 0u; // apply_attention: 1 multiplies by Mᵀ
+override PROJ: u32 = 0u; // apply_attention: 1 subtracts c ⊙ u
 const MAX_GT: u32 = 8u;
 const MAX_RT: u32 = 8u;
 const MAX_CV: u32 = 2u;
 
 // Row operands (q, k, v, dout) as vec4s. gram: x = q or dout, y = k or v; apply_attention: y = the
-// right operand; normalize_backward: x = q, y = k.
+// right operand, x = u.
 @group(0) @binding(0) var<storage, read> rows_x: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> rows_y: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> temperature: array<f32>;
 @group(0) @binding(3) var<storage, read_write> attn: array<f32>;
 @group(0) @binding(4) var<storage, read_write> saved: array<f32>;
 @group(0) @binding(5) var<storage, read> saved_in: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dghat: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dtemp_part: array<f32>;
-@group(0) @binding(8) var<storage, read> mat: array<f32>;
-@group(0) @binding(10) var<storage, read_write> z_out: array<f32>;
-@group(0) @binding(11) var<storage, read> dghat_in: array<f32>;
-@group(0) @binding(14) var<storage, read_write> dq: array<f32>;
-@group(0) @binding(15) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(16) var<storage, read> dtemp_part_in: array<f32>;
-@group(0) @binding(17) var<storage, read_write> dtemp: array<f32>;
-@group(0) @binding(18) var<uniform> p: Params;
+// [slices, d, d]: dĜ / (nq nk)
+@group(0) @binding(6) var<storage, read_write> mq: array<f32>;
+// [3, slices, d]: c_q, c_k, dt partial of each row
+@group(0) @binding(7) var<storage, read_write> coef: array<f32>;
+// [slices, blocks, d]: Σ over a block's rows i of dĜ_ij Ĝ_ij
+@group(0) @binding(8) var<storage, read_write> colpart: array<f32>;
+@group(0) @binding(9) var<storage, read> colpart_in: array<f32>;
+@group(0) @binding(10) var<storage, read_write> dtemp: array<f32>;
+@group(0) @binding(11) var<storage, read> mat: array<f32>;
+@group(0) @binding(12) var<storage, read> coef_in: array<f32>;
+@group(0) @binding(13) var<storage, read_write> z_out: array<f32>;
+@group(0) @binding(14) var<uniform> p: Params;
 
 // Elements k .. k+3 of the row starting at element `at`; those at or past `end` read as 0.
 fn load_x(at: u32, k: u32, end: u32) -> vec4<f32> {
@@ -125,25 +135,17 @@ fn gram_pass(slice_id: u32, row0: u32, lid: u32, with_norms: bool) {
   for (var r = 0u; r < p.slices; r++) {
     if (in_use && s == r) {
       for (var a = 0u; a < GT; a++) {
-        let li = li0 + a;
-        if (li >= rows_here) { break; }
         for (var c = 0u; c < GT; c++) {
-          let j = j0 + c;
-          if (j >= d) { break; }
-          let o = li * d + j;
-          fin[o] = select(fin[o] + acc[a * MAX_GT + c], acc[a * MAX_GT + c], r == 0u);
-        }
-        if (with_norms && ct == 0u) {
-          let o = rb * d + li;
-          fin[o] = select(fin[o] + xx[a], xx[a], r == 0u);
+          let o = (li0 + a) * d + j0 + c;
+          if (li0 + a < rows_here && j0 + c < d) { fin[o] = select(fin[o], 0.0, r == 0u) + acc[a * MAX_GT + c]; }
         }
       }
-      if (with_norms && rt == 0u) {
-        for (var c = 0u; c < GT; c++) {
-          let j = j0 + c;
-          if (j >= d) { break; }
-          let o = rb * d + rb + j;
-          fin[o] = select(fin[o] + yy[c], yy[c], r == 0u);
+      if (with_norms) {
+        for (var a = 0u; a < GT; a++) {
+          let oq = rb * d + li0 + a;
+          if (ct == 0u && li0 + a < rows_here) { fin[oq] = select(fin[oq], 0.0, r == 0u) + xx[a]; }
+          let ok = rb * d + rb + j0 + a;
+          if (rt == 0u && j0 + a < d) { fin[ok] = select(fin[ok], 0.0, r == 0u) + yy[a]; }
         }
       }
     }
@@ -198,50 +200,95 @@ fn gram_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 }
 
 // Workgroup (row block, slice). rows_x = dout, rows_y = v, so fin holds dA = dout vᵀ.
-// dS = A ⊙ (dA − rowsum(dA ⊙ A)); dĜ = t·dS; dt partial of the row = Σ_j dS·Ĝ.
+// dS = A ⊙ (dA − rowsum(dA ⊙ A)), dĜ = t·dS, dt partial of a row = Σ_j dS·Ĝ.
 @compute @workgroup_size(256)
 fn gram_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let slice_id = wid.y;
   let row0 = wid.x * p.block_rows;
   gram_pass(slice_id, row0, lid, false);
   let d = p.d;
+  let sd = p.batch * p.heads * d;
+  let q_norms = p.norms_at + slice_id * d;
+  let k_norms = p.norms_at + sd + slice_id * d;
   let rows_here = min(p.block_rows, d - row0);
-  if (lid >= rows_here) { return; }
-  let i = row0 + lid;
-  let t = temperature[slice_id % p.heads];
-  let row = (slice_id * d + i) * d;
-  let f = lid * d;
-  var row_dot = 0.0;
-  for (var j = 0u; j < d; j++) { row_dot += fin[f + j] * saved_in[p.attn_at + row + j]; }
-  var part = 0.0;
-  for (var j = 0u; j < d; j++) {
-    let ds = saved_in[p.attn_at + row + j] * (fin[f + j] - row_dot);
-    dghat[row + j] = t * ds;
-    part += ds * saved_in[p.ghat_at + row + j];
+  if (lid < rows_here) {
+    let i = row0 + lid;
+    let t = temperature[slice_id % p.heads];
+    let row = (slice_id * d + i) * d;
+    let f = lid * d; // this invocation's row of fin; ends holding dĜ_ij Ĝ_ij for the column sums
+    var row_dot = 0.0;
+    for (var j = 0u; j < d; j++) { row_dot += fin[f + j] * saved_in[p.attn_at + row + j]; }
+    let qnorm = saved_in[q_norms + i];
+    let inv_q = 1.0 / max(qnorm, EPS);
+    var part = 0.0;
+    var proj = 0.0;
+    for (var j = 0u; j < d; j++) {
+      let ds = saved_in[p.attn_at + row + j] * (fin[f + j] - row_dot);
+      let dg = t * ds;
+      let gh = saved_in[p.ghat_at + row + j];
+      part += ds * gh;
+      proj += dg * gh;
+      fin[f + j] = dg * gh;
+      mq[row + j] = dg * inv_q / max(saved_in[k_norms + j], EPS);
+    }
+    coef[slice_id * d + i] = select(0.0, proj * inv_q * inv_q, qnorm >= EPS);
+    coef[2u * sd + slice_id * d + i] = part;
   }
-  dtemp_part[slice_id * d + i] = part;
+  workgroupBarrier();
+  for (var j = lid; j < d; j += GRAM_WG) {
+    var total = 0.0;
+    for (var li = 0u; li < rows_here; li++) { total += fin[li * d + j]; }
+    colpart[(slice_id * p.blocks + wid.x) * d + j] = total;
+  }
 }
 
-// The invocation's block of the apply kernels: rows i0 .. i0+RT-1 of a slice, columns
-// c0 .. c0 + 4·CV - 1. Workgroups: (column groups, row tiles, slices).
-fn apply_block(wid: vec3<u32>, lid: u32, row_tile: u32) -> vec2<u32> {
-  return vec2<u32>(row_tile * RT, (wid.x * APPLY_WG + lid) * 4u * CV);
+// One invocation per (slice, row): c_k from the blocks' partial sums; invocation h < heads also
+// sums dt[h] over batch and rows.
+@compute @workgroup_size(64)
+fn finish_partials(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let g = gid.x;
+  let d = p.d;
+  let sd = p.batch * p.heads * d;
+  if (g < sd) {
+    var total = 0.0;
+    for (var b = 0u; b < p.blocks; b++) { total += colpart_in[((g / d) * p.blocks + b) * d + g % d]; }
+    let knorm = saved_in[p.norms_at + sd + g];
+    let inv_k = 1.0 / max(knorm, EPS);
+    coef[sd + g] = select(0.0, total * inv_k * inv_k, knorm >= EPS);
+  }
+  if (g < p.heads) {
+    var total = 0.0;
+    for (var b = 0u; b < p.batch; b++) {
+      let at = 2u * sd + (b * p.heads + g) * d;
+      for (var i = 0u; i < d; i++) { total += coef[at + i]; }
+    }
+    dtemp[g] = total;
+  }
 }
 
-// z[slice, i, :] = Σ_j op(M)[i, j] · y[slice, j, :] with M = mat[mat_at + slice·d·d ...].
+// z[slice, i, :] = Σ_j op(M)[i, j] · y[slice, j, :] − c[i] · u[slice, i, :] (the last term when
+// PROJ = 1), M = mat[mat_at + slice·d·d ...], c = coef_in[coef_at + slice·d ...], u = rows_x.
+// Each invocation: RT rows × 4·CV consecutive columns in registers. Workgroups (column groups,
+// row tiles, slices).
 @compute @workgroup_size(64)
 fn apply_attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let d = p.d;
   let n = p.n;
   let slice_id = wid.z;
-  let blk = apply_block(wid, lid, wid.y);
-  let i0 = blk.x;
-  let c0 = blk.y;
+  let i0 = wid.y * RT;
+  let c0 = (wid.x * APPLY_WG + lid) * 4u * CV;
   let mb = p.mat_at + slice_id * d * d;
   let wb = slice_id * d * n;
   var ia: array<u32, MAX_RT>;
   for (var a = 0u; a < RT; a++) { ia[a] = min(i0 + a, d - 1u); }
   var acc: array<vec4<f32>, MAX_RT * MAX_CV>;
+  if (PROJ == 1u) {
+    // Start from −c ⊙ u, so the product loop and the stores are those of PROJ = 0.
+    for (var a = 0u; a < RT; a++) {
+      let c = coef_in[p.coef_at + slice_id * d + ia[a]];
+      for (var v = 0u; v < CV; v++) { acc[a * MAX_CV + v] = -c * load_x(wb + ia[a] * n, min(c0 + 4u * v, n - 1u), n); }
+    }
+  }
   for (var j = 0u; j < d; j++) {
     var w: array<vec4<f32>, MAX_CV>;
     for (var v = 0u; v < CV; v++) { w[v] = load_y(wb + j * n, min(c0 + 4u * v, n - 1u), n); }
@@ -254,83 +301,10 @@ fn apply_attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     if (i0 + a >= d) { break; }
     let zb = wb + (i0 + a) * n;
     for (var v = 0u; v < CV; v++) {
-      for (var c = 0u; c < 4u; c++) {
-        let col = c0 + 4u * v + c;
-        if (col < n) { z_out[zb + col] = acc[a * MAX_CV + v][c]; }
-      }
-    }
-  }
-}
-
-// With Ĝ_ij = q̂_i·k̂_j and x̂ = x / max(‖x‖, eps):
-//   dq_i = (1/nq_i) · (Σ_j dĜ_ij k_j / nk_j − (Σ_j dĜ_ij Ĝ_ij) q̂_i)      (projection only when ‖q_i‖ ≥ eps)
-//   dk_j = (1/nk_j) · (Σ_i dĜ_ij q_i / nq_i − (Σ_i dĜ_ij Ĝ_ij) k̂_j)
-// since q̂_i·dq̂_i = Σ_j dĜ_ij Ĝ_ij: the projection needs no extra pass over n.
-// Workgroups (column groups, row tiles of q then of k, slices). rows_x = q, rows_y = k.
-@compute @workgroup_size(64)
-fn normalize_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let d = p.d;
-  let n = p.n;
-  let slice_id = wid.z;
-  let row_tiles = (d + RT - 1u) / RT;
-  let is_k = wid.y >= row_tiles;
-  let blk = apply_block(wid, lid, wid.y % row_tiles);
-  let i0 = blk.x;
-  let c0 = blk.y;
-  let mb = slice_id * d * d;
-  let rb = slice_id * d * n;
-  let q_norms = p.norms_at + slice_id * d;
-  let k_norms = p.norms_at + p.batch * p.heads * d + slice_id * d;
-  let own_norms = select(q_norms, k_norms, is_k);
-  let other_norms = select(k_norms, q_norms, is_k);
-  var ia: array<u32, MAX_RT>;
-  for (var a = 0u; a < RT; a++) { ia[a] = min(i0 + a, d - 1u); }
-  var acc: array<vec4<f32>, MAX_RT * MAX_CV>;
-  var proj: array<f32, MAX_RT>;
-  for (var j = 0u; j < d; j++) {
-    var w: array<vec4<f32>, MAX_CV>;
-    for (var v = 0u; v < CV; v++) {
-      let c = min(c0 + 4u * v, n - 1u);
-      if (is_k) { w[v] = load_x(rb + j * n, c, n); } else { w[v] = load_y(rb + j * n, c, n); }
-    }
-    let inv_other = 1.0 / max(saved_in[other_norms + j], EPS);
-    for (var a = 0u; a < RT; a++) {
-      let e = mb + select(ia[a] * d + j, j * d + ia[a], is_k);
-      let g = dghat_in[e];
-      proj[a] += g * saved_in[p.ghat_at + e];
-      for (var v = 0u; v < CV; v++) { acc[a * MAX_CV + v] = fma(vec4<f32>(g * inv_other), w[v], acc[a * MAX_CV + v]); }
-    }
-  }
-  for (var a = 0u; a < RT; a++) {
-    if (i0 + a >= d) { break; }
-    let at = rb + (i0 + a) * n;
-    let norm = saved_in[own_norms + i0 + a];
-    let inv = 1.0 / max(norm, EPS);
-    let coef = select(0.0, proj[a] * inv, norm >= EPS); // clamped norm: a constant, no projection
-    for (var v = 0u; v < CV; v++) {
-      let c = min(c0 + 4u * v, n - 1u);
-      var u: vec4<f32>;
-      if (is_k) { u = load_y(at, c, n); } else { u = load_x(at, c, n); }
-      let g = (acc[a * MAX_CV + v] - coef * u) * inv;
       for (var cc = 0u; cc < 4u; cc++) {
         let col = c0 + 4u * v + cc;
-        if (col < n) {
-          if (is_k) { dk[at + col] = g[cc]; } else { dq[at + col] = g[cc]; }
-        }
+        if (col < n) { z_out[zb + col] = acc[a * MAX_CV + v][cc]; }
       }
     }
   }
-}
-
-// dt[h] = Σ_b Σ_i partial[b, h, i]; one invocation per head, fixed order.
-@compute @workgroup_size(64)
-fn temperature_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let h = gid.x;
-  if (h >= p.heads) { return; }
-  var total = 0.0;
-  for (var b = 0u; b < p.batch; b++) {
-    let at = (b * p.heads + h) * p.d;
-    for (var i = 0u; i < p.d; i++) { total += dtemp_part_in[at + i]; }
-  }
-  dtemp[h] = total;
 }

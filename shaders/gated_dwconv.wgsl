@@ -26,7 +26,7 @@ struct Params {
 }
 override NEED_PARAMS: u32 = 1u;
 const TW: u32 = 4u;
-const WG: u32 = 256u; // = @workgroup_size of the per-tile and per-pixel entry points
+const WG: u32 = 256u; // = @workgroup_size of forward, backward_gates, backward_input_params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weight: array<f32>;

@@ -10,7 +10,6 @@
 //   reduce_params:   one invocation per c: dscale = w·A + lb·D, dshift = D,
 //                    dw = Σ_b scale·A, dlb = Σ_b scale·D (no atomics, fixed order)
 struct Params { batch: u32, C: u32, hw: u32, eps: f32, stride: u32, stats_at: u32, has_bias: u32, pad0: u32 }
-const WG: u32 = 256u; // = @workgroup_size of the per-tile and per-pixel entry points
 const PWG: u32 = 128u; // = @workgroup_size of backward_params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;

@@ -31,7 +31,8 @@ fn attenuate_pad(@builtin(global_invocation_id) gid: vec3<u32>) {
   let x = u32(clamp(i32(xo) - i32(p.pad), 0i, i32(p.w) - 1i));
   let y = u32(clamp(i32(yo) - i32(p.pad), 0i, i32(p.h) - 1i));
   let v = clamp(src[(plane * p.h + y) * p.w + x], 0.0, 1.0);
-  let lin = select(pow(v, p.gamma), v, p.gamma == 1.0);
+  // pow(0, g) is undefined in WGSL: zero stays zero explicitly.
+  let lin = select(select(0.0, pow(v, p.gamma), v > 0.0), v, p.gamma == 1.0);
   dst[i] = image_params[b * 8u + c] * lin;
 }
 
@@ -47,6 +48,6 @@ fn expose_quantise(@builtin(global_invocation_id) gid: vec3<u32>) {
   let s = src[i];
   let sigma = sqrt(max(shot * max(s, 0.0) + read_var, 0.0));
   let y = clamp(gain * (s + sigma * noise[i]), 0.0, 1.0);
-  let enc = select(pow(y, 1.0 / p.gamma), y, p.gamma == 1.0);
+  let enc = select(select(0.0, pow(y, 1.0 / p.gamma), y > 0.0), y, p.gamma == 1.0);
   dst[i] = round(enc * 255.0) / 255.0;
 }

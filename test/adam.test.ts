@@ -222,6 +222,13 @@ describe('Adam', () => {
     cleanup(opt, params);
   });
 
+  it('hundreds of small tensors (more chunks than norm workgroups) in one update', async () => {
+    const e = await getEngine();
+    const sizes = Array.from({ length: 300 }, (_, i) => 1 + ((i * 37) % 50));
+    const { opt, params } = await compareWithReference(e, { sizes, steps: 5, opts: { lr: 1e-2, clipGradNorm: 2 }, label: 'many tensors' });
+    cleanup(opt, params);
+  });
+
   it('state() / loadState() continue exactly where the saved optimiser was', async () => {
     const e = await getEngine();
     const r = rng(freshSeed('adam state'));

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
+import { channelAttentionConfig, transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
@@ -155,10 +155,24 @@ const shapes: [number, number, number, number, number][] = [
   [2, 32, 5, 7, 2],
   [2, 51, 5, 7, 3],
   [1, 34, 6, 6, 2],
+  [4, 34, 5, 5, 2], // B·heads ≥ 8: the cpu layout's whole-head blocks
+  [2, 48, 8, 8, 4],
   [2, 96, 7, 9, 2],
   [1, 48, 28, 28, 1],
   [1, 48, 56, 56, 1],
 ];
+
+/** Runs fn under each Gram layout (restoring 'auto'), so both paths run on any adapter. */
+async function forEachLayout(fn: (layout: 'gpu' | 'cpu') => Promise<void>): Promise<void> {
+  try {
+    for (const layout of ['gpu', 'cpu'] as const) {
+      channelAttentionConfig.layout = layout;
+      await fn(layout);
+    }
+  } finally {
+    channelAttentionConfig.layout = 'auto';
+  }
+}
 
 describe('transposedChannelAttention', () => {
   for (const [B, C, H, W, heads] of shapes) {
@@ -168,13 +182,15 @@ describe('transposedChannelAttention', () => {
       const pr = makeProblem(rng(seed), B, C, H, W, heads);
       const ref = reference(pr);
       const tempShape = C % 2 === 0 ? [heads] : [heads, 1, 1];
-      const { out, grads } = await runOn(e, pr, transposedChannelAttention, tempShape);
-      const tag = `[${B}, ${C}, ${H}, ${W}]/${heads}`;
-      expectClose(out, ref.out, 1e-5, `forward ${tag}`);
-      expectClose(grads[0]!, ref.dq, 1e-4, `dq ${tag}`);
-      expectClose(grads[1]!, ref.dk, 1e-4, `dk ${tag}`);
-      expectClose(grads[2]!, ref.dv, 1e-4, `dv ${tag}`);
-      expectClose(grads[3]!, ref.dt, 1e-4, `dtemperature ${tag}`);
+      await forEachLayout(async (layout) => {
+        const { out, grads } = await runOn(e, pr, transposedChannelAttention, tempShape);
+        const tag = `[${B}, ${C}, ${H}, ${W}]/${heads} ${layout} layout`;
+        expectClose(out, ref.out, 1e-5, `forward ${tag}`);
+        expectClose(grads[0]!, ref.dq, 1e-4, `dq ${tag}`);
+        expectClose(grads[1]!, ref.dk, 1e-4, `dk ${tag}`);
+        expectClose(grads[2]!, ref.dv, 1e-4, `dv ${tag}`);
+        expectClose(grads[3]!, ref.dt, 1e-4, `dtemperature ${tag}`);
+      });
     }, 120_000);
   }
 
@@ -199,21 +215,23 @@ describe('transposedChannelAttention', () => {
     const e = await getEngine();
     const pr = makeProblem(rng(freshSeed('channel attention partial grads')), 2, 34, 5, 6, 2);
     const ref = reference(pr);
+    const refs = [ref.dq, ref.dk, ref.dv, ref.dt];
     const cases: [boolean[], string][] = [
       [[false, false, true, false], 'v only'],
       [[false, false, false, true], 'temperature only'],
       [[true, false, false, false], 'q only'],
       [[false, true, false, true], 'k and temperature'],
     ];
-    for (const [requires, what] of cases) {
-      const { out, grads } = await runOn(e, pr, transposedChannelAttention, [2], requires);
-      expectClose(out, ref.out, 1e-5, `forward (${what})`);
-      const refs = [ref.dq, ref.dk, ref.dv, ref.dt];
-      grads.forEach((g, i) => {
-        if (requires[i]) expectClose(g!, refs[i]!, 1e-4, `gradient ${i} (${what})`);
-        else expect(g, `gradient ${i} should not exist (${what})`).toBeNull();
-      });
-    }
+    await forEachLayout(async (layout) => {
+      for (const [requires, what] of cases) {
+        const { out, grads } = await runOn(e, pr, transposedChannelAttention, [2], requires);
+        expectClose(out, ref.out, 1e-5, `forward (${what}, ${layout} layout)`);
+        grads.forEach((g, i) => {
+          if (requires[i]) expectClose(g!, refs[i]!, 1e-4, `gradient ${i} (${what}, ${layout} layout)`);
+          else expect(g, `gradient ${i} should not exist (${what})`).toBeNull();
+        });
+      }
+    });
   }, 60_000);
 
   it('clamps the norm of an all-zero row (F.normalize eps) in forward and backward', async () => {
@@ -223,17 +241,20 @@ describe('transposedChannelAttention', () => {
     pr.q.fill(0, 2 * n, 3 * n); // channel 2 of q (head 0, row 2)
     pr.k.fill(0, 5 * n, 6 * n); // channel 5 of k (head 1, row 1)
     const ref = reference(pr);
-    const { out, grads } = await runOn(e, pr, transposedChannelAttention, [2]);
-    expectClose(out, ref.out, 1e-5, 'forward with zero rows');
     // The zero rows' gradients are scaled by 1/eps; compare them and the other rows separately.
     const zeroRow = (x: Float64Array, c: number) => x.subarray(c * n, (c + 1) * n);
     const others = (x: Float64Array, c: number) => Float64Array.from([...x.subarray(0, c * n), ...x.subarray((c + 1) * n)]);
-    expectClose(zeroRow(grads[0]!, 2), zeroRow(ref.dq, 2), 1e-4, 'dq of the zero row');
-    expectClose(others(grads[0]!, 2), others(ref.dq, 2), 1e-4, 'dq of the other rows');
-    expectClose(zeroRow(grads[1]!, 5), zeroRow(ref.dk, 5), 1e-4, 'dk of the zero row');
-    expectClose(others(grads[1]!, 5), others(ref.dk, 5), 1e-4, 'dk of the other rows');
-    expectClose(grads[2]!, ref.dv, 1e-4, 'dv with zero rows');
-    expectClose(grads[3]!, ref.dt, 1e-4, 'dtemperature with zero rows');
+    await forEachLayout(async (layout) => {
+      const { out, grads } = await runOn(e, pr, transposedChannelAttention, [2]);
+      const tag = `(${layout} layout)`;
+      expectClose(out, ref.out, 1e-5, `forward with zero rows ${tag}`);
+      expectClose(zeroRow(grads[0]!, 2), zeroRow(ref.dq, 2), 1e-4, `dq of the zero row ${tag}`);
+      expectClose(others(grads[0]!, 2), others(ref.dq, 2), 1e-4, `dq of the other rows ${tag}`);
+      expectClose(zeroRow(grads[1]!, 5), zeroRow(ref.dk, 5), 1e-4, `dk of the zero row ${tag}`);
+      expectClose(others(grads[1]!, 5), others(ref.dk, 5), 1e-4, `dk of the other rows ${tag}`);
+      expectClose(grads[2]!, ref.dv, 1e-4, `dv with zero rows ${tag}`);
+      expectClose(grads[3]!, ref.dt, 1e-4, `dtemperature with zero rows ${tag}`);
+    });
   });
 
   it('passes a finite-difference gradient check', async () => {

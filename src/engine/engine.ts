@@ -60,6 +60,9 @@ export class Engine {
   private error: Error | null = null;
   private stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, bindGroupsCreated: 0 };
 
+  /** Per-kernel profile: dispatches recorded while profiling, replayed one by one and timed. */
+  private profiling: { name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; entries: GPUBindGroupEntry[]; uniform: Uint8Array | null; workgroups: [number, number, number] }[] | null = null;
+
   /** Tensors created inside each open scope. */
   private scopes: Set<Tensor>[] = [];
   /** Autograd tape in creation order (which is a topological order). */
@@ -376,6 +379,74 @@ export class Engine {
     this.pass.setBindGroup(0, bg);
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
+    if (this.profiling) this.recordForProfile(kernel, entries, [x, y, z]);
+  }
+
+  private recordForProfile(kernel: Kernel, entries: GPUBindGroupEntry[], workgroups: [number, number, number]): void {
+    let uniform: Uint8Array | null = null;
+    const copied = entries.map((en) => {
+      const b = kernel.bindings.find((k) => k.binding === en.binding)!;
+      if (b.kind !== 'uniform') return en;
+      const r = en.resource as GPUBufferBinding;
+      const chunk = this.arena.find((c) => c.buffer === r.buffer)!;
+      uniform = chunk.data.slice(r.offset ?? 0, (r.offset ?? 0) + Math.ceil(b.size / 16) * 16);
+      return { binding: en.binding, resource: { buffer: this.profileUniform, offset: 0, size: b.size } };
+    });
+    this.profiling!.push({ name: `${kernel.shader}:${kernel.entry}`, pipeline: kernel.pipeline, layout: kernel.layout, entries: copied, uniform, workgroups });
+  }
+
+  private profileUniformBuffer: GPUBuffer | null = null;
+  private get profileUniform(): GPUBuffer {
+    this.profileUniformBuffer ??= this.device.createBuffer({ size: 4096, usage: UNIFORM | COPY_DST, label: 'profile-uniform' });
+    return this.profileUniformBuffer;
+  }
+
+  /**
+   * Starts per-kernel profiling: dispatches run normally and are also recorded; stopProfile()
+   * replays each one alone, synchronised, and reports time per kernel entry point. (Adapters
+   * without timestamp queries allow nothing finer; the replay includes one submit round trip per
+   * dispatch, which is measured and subtracted.)
+   */
+  async startProfile(): Promise<void> {
+    await this.sync();
+    this.profiling = [];
+  }
+
+  async stopProfile(): Promise<{ kernel: string; count: number; ms: number }[]> {
+    const recs = this.profiling;
+    if (!recs) throw new Error('stopProfile() without startProfile()');
+    this.profiling = null;
+    await this.sync();
+    const q = this.device.queue;
+    // Round-trip cost of an empty submit, subtracted from every measurement.
+    let overhead = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      q.submit([this.device.createCommandEncoder().finish()]);
+      await q.onSubmittedWorkDone();
+      overhead = Math.min(overhead, performance.now() - t0);
+    }
+    const byKernel = new Map<string, { count: number; ms: number }>();
+    for (const r of recs) {
+      if (r.uniform) q.writeBuffer(this.profileUniform, 0, r.uniform.buffer, r.uniform.byteOffset, r.uniform.byteLength);
+      const bg = this.device.createBindGroup({ layout: r.layout, entries: r.entries });
+      const enc = this.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(r.pipeline);
+      pass.setBindGroup(0, bg);
+      pass.dispatchWorkgroups(...r.workgroups);
+      pass.end();
+      const t0 = performance.now();
+      q.submit([enc.finish()]);
+      await q.onSubmittedWorkDone();
+      const ms = Math.max(0, performance.now() - t0 - overhead);
+      const rec = byKernel.get(r.name) ?? { count: 0, ms: 0 };
+      rec.count++;
+      rec.ms += ms;
+      byKernel.set(r.name, rec);
+    }
+    this.checkError();
+    return [...byKernel].map(([kernel, r]) => ({ kernel, ...r })).sort((a, b) => b.ms - a.ms);
   }
 
   /** Encodes a buffer-to-buffer copy in order with the dispatches. */

@@ -23,6 +23,7 @@ import attention from '../../shaders/attention.wgsl' with { type: 'text' };
 import adam from '../../shaders/adam.wgsl' with { type: 'text' };
 import losses from '../../shaders/losses.wgsl' with { type: 'text' };
 import channel_attention from '../../shaders/channel_attention.wgsl' with { type: 'text' };
+import udc from '../../shaders/udc.wgsl' with { type: 'text' };
 
 export const SHADERS: Record<string, string> = {
   fill,
@@ -46,4 +47,5 @@ export const SHADERS: Record<string, string> = {
   adam,
   losses,
   channel_attention,
+  udc,
 };

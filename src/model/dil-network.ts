@@ -172,17 +172,17 @@ export class DilNetwork extends Module {
       this.blocks.push(this.child(`level${l + 1}`, new CrossAttentionBlock(ctx, cfg.dil.dims[l]!, cfg.dil.heads[l]!, w, sizes[l]!, cfg.dil)));
     }
   }
-  /** image [B, 3, H, W], landmarks [B, 68, 2] in [0, 1]. */
+  /**
+   * image [B, 3, H, W], landmarks [B, 68, 2] in [0, 1]. Without landmarks (datasets that have none
+   * and no landmark backbone) the image features serve as their own queries.
+   */
   forward(image: Tensor, landmarks: Tensor | null): DilFeatures {
-    let lm: [Tensor, Tensor, Tensor];
-    if (this.landmarkStem) {
-      if (!landmarks) throw new Error('DIL network: the heatmap stem needs landmarks [B, 68, 2]');
-      lm = this.landmarkStem.forward(landmarks);
-    } else {
-      if (!this.backbone) throw new Error('DIL network: config.landmarkFeatures = "backbone" but no landmark backbone was attached');
-      lm = this.backbone.features(image, landmarks);
-    }
     const img = this.imageStem.forward(image);
+    let lm: [Tensor, Tensor, Tensor];
+    if (this.backbone) lm = this.backbone.features(image, landmarks);
+    else if (this.landmarkStem && landmarks) lm = this.landmarkStem.forward(landmarks);
+    else if (this.landmarkStem) lm = img; // landmark-free path: the image features query themselves
+    else throw new Error('DIL network: config.landmarkFeatures = "backbone" but no landmark backbone was attached');
     const o = this.blocks.map((b, l) => b.forward(img[l]!, lm[l]!, this.cfg.dil.windowQueries));
     return { o1: o[0]!, o2: o[1]!, o3: o[2]! };
   }

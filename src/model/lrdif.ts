@@ -78,18 +78,25 @@ export class LrdifModel extends Module {
     return { logits: this.classify(b, z), z };
   }
 
-  /** Stage-2 training forward: Z_S1 from the frozen branch, Ẑ from q_sample(Z_S1, T−1) through the reverse chain. */
-  forwardStage2Train(b: Batch, noiseSeed: number): ForwardResult {
+  /**
+   * The stage-2 prior alone: Z_S1 from the frozen branch (the target, no gradient) and Ẑ from
+   * q_sample(Z_S1, T−1) through the reverse chain (or FPEN_S2 directly in the "direct" ablation).
+   */
+  stage2Prior(b: Batch, noiseSeed: number): { zHat: Tensor; target: Tensor } {
     const { fpenS1, fpenS2 } = this.requireStage2();
     if (!b.labels) throw new Error('LRDif stage 2 training: the batch has no labels (needed for the stage-1 target)');
     const target = this.e.noGrad(() => fpenS1.forward(b.image, b.labels!));
     const c = fpenS2.forward(b.image);
-    let zHat: Tensor;
-    if (this.denoiser) {
-      const T = this.schedule.T;
-      const zT = qSample(this.schedule, target, T - 1, noiseSeed);
-      zHat = reverseChain(this.denoiser, this.schedule, zT, c, { insertNoise: this.cfg.diffusion.insertNoise, seed: noiseSeed + 1 });
-    } else zHat = c;
+    if (!this.denoiser) return { zHat: c, target };
+    const T = this.schedule.T;
+    const zT = qSample(this.schedule, target, T - 1, noiseSeed);
+    const zHat = reverseChain(this.denoiser, this.schedule, zT, c, { insertNoise: this.cfg.diffusion.insertNoise, seed: noiseSeed + 1 });
+    return { zHat, target };
+  }
+
+  /** Stage-2 training forward: the prior, then the UDCformer driven by Ẑ. */
+  forwardStage2Train(b: Batch, noiseSeed: number): ForwardResult {
+    const { zHat, target } = this.stage2Prior(b, noiseSeed);
     return { logits: this.classify(b, zHat), z: zHat, target };
   }
 

@@ -41,6 +41,10 @@ export interface AdamState {
 
 /** Elements per chunk of the work table: one workgroup of 256 invocations, 16 elements each. */
 const CHUNK = 4096;
+/** Most workgroups of norm_partial (each loops over several chunks; fewer partial sums and barriers). */
+const NORM_WORKGROUPS = 256;
+/** Arena offsets are multiples of 64 elements (256 bytes), so every chunk starts aligned for wide loads and copies. */
+const ALIGN = 64;
 
 interface Arena {
   /** Indices into Adam.params of the parameters in this arena, and their element offsets. */
@@ -107,15 +111,19 @@ export class Adam {
     // The pool rounds sizes up by at most 25 %: stay below limit / 1.25.
     const maxElems = options.maxArenaElements ?? Math.floor((limit * 0.75) / 4);
     let current: { members: number[]; offsets: number[]; size: number } = { members: [], offsets: [], size: 0 };
-    const groups = [current];
+    const partition = [current];
     list.forEach((p, i) => {
       if (p.size > maxElems) throw new Error(`Adam: parameter ${p.describe()} has ${p.size} elements, more than one arena holds (${maxElems})`);
-      if (current.size + p.size > maxElems) groups.push((current = { members: [], offsets: [], size: 0 }));
+      let offset = Math.ceil(current.size / ALIGN) * ALIGN;
+      if (offset + p.size > maxElems) {
+        partition.push((current = { members: [], offsets: [], size: 0 }));
+        offset = 0;
+      }
       current.members.push(i);
-      current.offsets.push(current.size);
-      current.size += p.size;
+      current.offsets.push(offset);
+      current.size = offset + p.size;
     });
-    for (const g of groups) {
+    for (const g of partition) {
       if (g.size === 0) continue;
       const zeroArena = () => e.fill(e.empty([g.size]), 0).keep();
       this.arenas.push({ ...g, param: zeroArena(), grad: zeroArena(), m: zeroArena(), v: zeroArena(), chunks: null, chunkCount: 0, groups: [], partialBase: 0 });
@@ -124,7 +132,7 @@ export class Adam {
   }
 
   private checkHyperparameters(): void {
-    const bad = (what: string, v: unknown) => {
+    const bad = (what: string, v: unknown): never => {
       throw new Error(`Adam: invalid ${what} ${String(v)}`);
     };
     if (!(this.lr >= 0) || !Number.isFinite(this.lr)) bad('learning rate', this.lr);
@@ -179,25 +187,24 @@ export class Adam {
 
     const clipping = this.clipGradNorm !== undefined;
     if (clipping) {
-      const total = this.arenas.reduce((s, a) => s + a.chunkCount, 0);
+      const total = this.arenas.reduce((s, a) => s + Math.min(a.chunkCount, NORM_WORKGROUPS), 0);
       if (!this.partials || this.partials.size < total) {
         this.partials?.dispose();
         this.partials = e.empty([total]).keep();
       }
       for (const a of this.arenas) {
         if (a.chunkCount === 0) continue;
-        const g = e.grid(a.chunkCount, 1);
         e.dispatch('adam', {
           entry: 'norm_partial',
           bindings: { grad: a.grad, chunks: a.chunks!, partials: this.partials },
-          params: { chunk_base: 0, chunk_count: a.chunkCount, wg_stride: g.stride, partial_base: a.partialBase, partial_count: 0, max_norm: 0 },
-          workgroups: g.workgroups,
+          params: { chunk_base: 0, chunk_count: a.chunkCount, partial_base: a.partialBase, partial_count: 0, max_norm: 0 },
+          workgroups: [Math.min(a.chunkCount, NORM_WORKGROUPS)],
         });
       }
       e.dispatch('adam', {
         entry: 'norm_finalize',
         bindings: { partials: this.partials, clip_out: this.clipState },
-        params: { chunk_base: 0, chunk_count: 0, wg_stride: 0, partial_base: 0, partial_count: total, max_norm: this.clipGradNorm! },
+        params: { chunk_base: 0, chunk_count: 0, partial_base: 0, partial_count: total, max_norm: this.clipGradNorm! },
         workgroups: [1],
       });
     }
@@ -262,7 +269,7 @@ export class Adam {
       a.chunkCount = table.length / 2;
       a.chunks = a.chunkCount > 0 ? e.tensor(Uint32Array.from(table), [a.chunkCount, 2], 'u32').keep() : null;
       a.partialBase = partialBase;
-      partialBase += a.chunkCount;
+      partialBase += Math.min(a.chunkCount, NORM_WORKGROUPS);
     }
     this.layoutKey = groupOf.join(',');
   }

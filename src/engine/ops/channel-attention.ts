@@ -6,7 +6,9 @@
  * Per (batch, head), with the d = C/heads channels of the head as rows over the n = H·W pixels:
  *   q̂ = q / max(‖q‖₂, 1e-12) (k likewise), attn = softmax(temperature[h] · q̂ k̂ᵀ) (d × d, over the
  *   last axis), out = attn · v.
- * Forward: 2 dispatches. Backward: at most 4 (dA → dĜ and dt partials; dv; dq and dk; dt).
+ * Forward: 2 dispatches (Gram + norms + softmax; attn · v). Backward: at most 5 (dv; dout vᵀ with
+ * the softmax, temperature and normalisation backward on d × d matrices; a fixed-order sum of
+ * partials for dt and k's coefficients; dq; dk).
  */
 import { Tensor } from '../tensor.ts';
 import { maximum, mul, div, square, sqrt } from './elementwise.ts';
@@ -25,6 +27,15 @@ const APPLY_WG = 64;
 const FIN_FLOATS = 2048;
 /** Largest head size the gram kernels handle (tiles ≤ GRAM_WG and one block fits `fin`). */
 const MAX_HEAD_DIM = 256;
+
+/**
+ * How the Gram kernels split work: 'gpu' uses 16-row blocks and up to 32 ranges of pixels per
+ * workgroup (many workgroups); 'cpu' one block per (batch, head) when there are at least 8 of
+ * them, and at most 2 ranges (a CPU adapter runs a workgroup's invocations in turn on one core,
+ * and every summing round is a barrier). 'auto' picks by adapter; tests force each in turn so
+ * both paths run on any machine.
+ */
+export const channelAttentionConfig: { layout: 'auto' | 'gpu' | 'cpu' } = { layout: 'auto' };
 
 interface Shapes {
   batch: number;
@@ -54,21 +65,22 @@ function checkArgs(op: string, q: Tensor, k: Tensor, v: Tensor, temperature: Ten
 
 /**
  * How the gram kernels split one slice's d × d Gram matrix: blocks of `blockRows` rows (a multiple
- * of the tile side `tile`) per workgroup, tile × tile products per invocation, and the n axis cut
- * into `slices` contiguous ranges (multiples of 4 long) whose partial sums are added in workgroup
- * memory.
+ * of the tile side) per workgroup, tile × tile products per invocation, and the n axis cut into
+ * `slices` contiguous ranges (multiples of 4 long) whose partial sums are added in workgroup
+ * memory (see channelAttentionConfig).
  */
-function gramPlan(d: number, n: number) {
-  // 8×8 tiles load half as much per multiply-add as 4×4 (loads bound CPU adapters); small heads waste less with 4×4.
-  const tile = d >= 16 ? 8 : 4;
-  const fitRows = Math.floor((FIN_FLOATS - d) / (d + 1) / tile) * tile; // a block and its norms fit `fin`
-  const blocks0 = Math.ceil(d / 16);
-  const blockRows = Math.min(fitRows, tile * Math.ceil(Math.ceil(d / blocks0) / tile));
+function gramPlan(d: number, n: number, headSlices: number, cpu: boolean) {
+  const fit = (tile: number) => Math.floor((FIN_FLOATS - d) / (d + 1) / tile) * tile; // a block and its norms fit `fin`
+  // 8×8 tiles load half as much per multiply-add as 4×4; small heads waste less with 4×4.
+  const tile = d >= 16 && fit(8) >= 8 ? 8 : 4;
   const colTiles = Math.ceil(d / tile);
+  const maxRows = Math.min(fit(tile), tile * Math.floor(GRAM_WG / colTiles));
+  // A CPU adapter runs one workgroup per core: whole-head blocks only when B·heads alone gives enough workgroups.
+  const wantRows = cpu && headSlices >= 8 ? d : Math.ceil(d / Math.ceil(d / 16));
+  const blockRows = Math.min(maxRows, tile * Math.ceil(wantRows / tile));
   const tiles = (blockRows / tile) * colTiles;
-  // At least 32 elements of n per slice, and few enough slices that their ordered sum is short.
-  const slices = Math.max(1, Math.min(Math.floor(GRAM_WG / tiles), Math.ceil(n / 32), 32));
-  const sliceLen = 4 * Math.ceil(n / slices / 4);
+  const ranges = Math.max(1, Math.min(Math.floor(GRAM_WG / tiles), Math.ceil(n / 32), cpu ? 2 : 32));
+  const sliceLen = 4 * Math.ceil(n / ranges / 4);
   return { tile, blockRows, blocks: Math.ceil(d / blockRows), colTiles, tiles, slices: Math.ceil(n / sliceLen), sliceLen };
 }
 
@@ -94,8 +106,9 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
   const { batch, channels, d, n } = s;
   if (d > MAX_HEAD_DIM) throw new Error(`${OP}: C/heads = ${channels}/${heads} = ${d} exceeds the ${MAX_HEAD_DIM} channels per head the fused kernels support (q ${fmt(q.shape)})`);
   const e = q.engine;
-  const plan = gramPlan(d, n);
+  const layout = channelAttentionConfig.layout === 'auto' ? (e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'cpu' : 'gpu') : channelAttentionConfig.layout;
   const slices = batch * heads;
+  const plan = gramPlan(d, n, slices, layout === 'cpu');
   if (slices > e.maxWorkgroupsPerDim) throw new Error(`${OP}: B·heads = ${slices} exceeds the device's ${e.maxWorkgroupsPerDim} workgroups per dimension (q ${fmt(q.shape)})`);
 
   // attn, Ĝ and the raw row norms ride in the tail of out's buffer, so they live exactly as long
@@ -112,14 +125,23 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
   const saved = { buffer: out.buffer, size: total * 4 };
   const params = {
     batch, heads, d, n,
-    block_rows: plan.blockRows, col_tiles: plan.colTiles, tiles: plan.tiles, slices: plan.slices,
-    slice_len: plan.sliceLen, attn_at: attnAt, ghat_at: ghatAt, norms_at: normsAt, mat_at: 0,
+    block_rows: plan.blockRows, blocks: plan.blocks, col_tiles: plan.colTiles, tiles: plan.tiles,
+    slices: plan.slices, slice_len: plan.sliceLen, attn_at: attnAt, ghat_at: ghatAt,
+    norms_at: normsAt, mat_at: 0, coef_at: 0,
   };
   const gramGroups = [plan.blocks, slices, 1] as const;
   const gramConstants = { GT: plan.tile, VEC: n % 4 === 0 ? 1 : 0 };
   const ap = applyPlan(d, n);
-  const applyConstants = { RT: ap.rows, CV: ap.colVecs, VEC: gramConstants.VEC };
-  const applyGroups = (rowTiles: number) => [ap.colGroups, rowTiles, slices] as const;
+  const applyGroups = [ap.colGroups, ap.rowTiles, slices] as const;
+  /** z = op(M) · y (− c ⊙ u): out, dv, dq, dk. */
+  const apply = (z: Tensor, y: Tensor, mat: Tensor | typeof saved, matAt: number, trans: boolean, proj?: { u: Tensor; coef: Tensor; at: number }) =>
+    e.dispatch('channel_attention', {
+      entry: 'apply_attention',
+      constants: { RT: ap.rows, CV: ap.colVecs, VEC: gramConstants.VEC, TRANS: trans ? 1 : 0, PROJ: proj ? 1 : 0 },
+      bindings: { mat, rows_y: vec4Binding(y), rows_x: proj ? vec4Binding(proj.u) : e.dummy, coef_in: proj?.coef ?? e.dummy, z_out: z },
+      params: { ...params, mat_at: matAt, coef_at: proj?.at ?? 0 },
+      workgroups: applyGroups,
+    });
 
   // attn also goes to a scratch tensor: the product below writes out's buffer, which it may not read.
   const attn = e.empty([slices, d, d]);
@@ -127,10 +149,7 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
     entry: 'gram_forward', constants: gramConstants,
     bindings: { rows_x: vec4Binding(q), rows_y: vec4Binding(k), temperature, attn, saved }, params, workgroups: gramGroups,
   });
-  e.dispatch('channel_attention', {
-    entry: 'apply_attention', constants: { ...applyConstants, TRANS: 0 },
-    bindings: { mat: attn, rows_y: vec4Binding(v), z_out: out }, params, workgroups: applyGroups(ap.rowTiles),
-  });
+  apply(out, v, attn, 0, false);
   attn.dispose();
 
   return e.record(OP, [q, k, v, temperature], out, (dout, needs) => {
@@ -140,39 +159,26 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
     let dk: Tensor | null = null;
     let dv: Tensor | null = null;
     let dtemp: Tensor | null = null;
-    if (needV) {
-      dv = e.empty(q.shape);
-      e.dispatch('channel_attention', {
-        entry: 'apply_attention', constants: { ...applyConstants, TRANS: 1 },
-        bindings: { mat: savedIn, rows_y: vec4Binding(dout), z_out: dv }, params: { ...params, mat_at: attnAt }, workgroups: applyGroups(ap.rowTiles),
-      });
-    }
+    if (needV) apply((dv = e.empty(q.shape)), dout, savedIn, attnAt, true);
     if (needQ || needK || needT) {
-      const dghat = e.empty([slices, d, d]);
-      const dtempPart = e.empty([slices, d]);
+      const mq = e.empty([slices, d, d]);
+      const coef = e.empty([3, slices, d]);
+      const colpart = e.empty([slices, plan.blocks, d]);
       e.dispatch('channel_attention', {
         entry: 'gram_backward', constants: gramConstants,
-        bindings: { rows_x: vec4Binding(dout), rows_y: vec4Binding(v), temperature, saved_in: savedIn, dghat, dtemp_part: dtempPart }, params, workgroups: gramGroups,
+        bindings: { rows_x: vec4Binding(dout), rows_y: vec4Binding(v), temperature, saved_in: savedIn, mq, coef, colpart }, params, workgroups: gramGroups,
       });
-      if (needQ || needK) {
-        // One launch computes both (row tiles of q, then of k); an unneeded one is dropped.
-        dq = e.empty(q.shape);
-        dk = e.empty(k.shape);
-        e.dispatch('channel_attention', {
-          entry: 'normalize_backward', constants: applyConstants,
-          bindings: { dghat_in: dghat, saved_in: savedIn, rows_x: vec4Binding(q), rows_y: vec4Binding(k), dq, dk }, params, workgroups: applyGroups(2 * ap.rowTiles),
-        });
-        if (!needQ) { dq.dispose(); dq = null; }
-        if (!needK) { dk.dispose(); dk = null; }
+      dtemp = e.empty(temperature.shape);
+      e.dispatch('channel_attention', {
+        entry: 'finish_partials', bindings: { colpart_in: colpart, saved_in: savedIn, coef, dtemp }, params, workgroups: [Math.ceil((slices * d) / APPLY_WG), 1, 1],
+      });
+      if (needQ) apply((dq = e.empty(q.shape)), k, mq, 0, false, { u: q, coef, at: 0 });
+      if (needK) apply((dk = e.empty(k.shape)), q, mq, 0, true, { u: k, coef, at: slices * d });
+      if (!needT) {
+        dtemp.dispose();
+        dtemp = null;
       }
-      if (needT) {
-        dtemp = e.empty(temperature.shape);
-        e.dispatch('channel_attention', {
-          entry: 'temperature_grad', bindings: { dtemp_part_in: dtempPart, dtemp }, params, workgroups: [Math.ceil(heads / APPLY_WG), 1, 1],
-        });
-      }
-      dghat.dispose();
-      dtempPart.dispose();
+      for (const t of [mq, coef, colpart]) t.dispose();
     }
     return [dq, dk, dv, dtemp];
   });

@@ -33,10 +33,10 @@ export const MAX_KERNEL = 31;
 export const PANEL_OPTICS: Record<UdcPanel, PanelOptics> = {
   // Transparent OLED: a grid of vertical slits crossed by thinner horizontal ones; the slits
   // spread light mostly horizontally (and weaker vertically).
-  toled: { period: 16, pupilPeriods: 6, orderPixelsAt112: 4 },
+  toled: { period: 16, pupilPeriods: 8, orderPixelsAt112: 4 },
   // Pentile OLED: small openings between diamond-arranged sub-pixels; lower fill factor, so more
   // energy leaves the zeroth order and the image gets hazier.
-  poled: { period: 16, pupilPeriods: 5, orderPixelsAt112: 3.5 },
+  poled: { period: 16, pupilPeriods: 6, orderPixelsAt112: 3.5 },
 };
 
 export function checkPanel(op: string, panel: unknown): asserts panel is UdcPanel {
@@ -95,9 +95,9 @@ export function fft2d(re: Float64Array, im: Float64Array, n: number, inverse = f
 /** Transmission of one display tile at fractional position (u, v) ∈ [0, 1)² of a period. */
 function tileTransmission(panel: UdcPanel, u: number, v: number): number {
   if (panel === 'toled') {
-    // Vertical slit (22 % of the period wide, interrupted by row wiring) and a thin horizontal slit.
-    const vertical = Math.abs(u - 0.5) < 0.11 && Math.abs(v - 0.5) < 0.4;
-    const horizontal = Math.abs(v - 0.05) < 0.05;
+    // Vertical slit (30 % of the period wide, interrupted by row wiring) and a thinner horizontal slit.
+    const vertical = Math.abs(u - 0.5) < 0.15 && Math.abs(v - 0.5) < 0.4;
+    const horizontal = Math.abs(v - 0.06) < 0.06;
     return vertical || horizontal ? 1 : 0;
   }
   // Pentile: round openings at the corners/centre of the diamond lattice and smaller ones on the

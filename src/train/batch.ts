@@ -1,0 +1,119 @@
+/**
+ * Batch assembly: host samples → GPU tensors, then the GPU preprocessing (UDC degradation,
+ * ImageNet normalisation, random-erasing mask). Everything random derives from (seed, epoch,
+ * position), so a run is reproducible and resumable.
+ */
+import type { Engine } from '../engine/engine.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { div, mul, sub } from '../engine/ops/elementwise.ts';
+import { Rng } from '../model/init.ts';
+import { degradeUdc, type UdcPanel } from './data/udc.ts';
+import type { Dataset } from './data/dataset.ts';
+import { flipLandmarks } from './data/landmarks68.ts';
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+export const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+export interface Augment {
+  flip: boolean;
+  /** Random erasing (POSTER++: p 0.5, scale 0.02–0.1), applied after normalisation (erased = 0). */
+  erase: boolean;
+}
+
+export interface UdcSetting {
+  panel: UdcPanel;
+  strength: number;
+}
+
+export interface GpuBatch {
+  image: Tensor;
+  landmarks: Tensor | null;
+  labels: Tensor;
+  /** Host copy of the labels (for metrics). */
+  hostLabels: number[];
+}
+
+/** Mirrors an RGB CHW image horizontally in place. */
+function flipImage(img: Float32Array, size: number): void {
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < size; y++) {
+      const row = (c * size + y) * size;
+      for (let x = 0; x < size / 2; x++) {
+        const a = img[row + x]!;
+        img[row + x] = img[row + size - 1 - x]!;
+        img[row + size - 1 - x] = a;
+      }
+    }
+}
+
+export class BatchMaker {
+  private mean: Tensor;
+  private std: Tensor;
+  constructor(private readonly e: Engine, readonly size: number) {
+    this.mean = e.tensor(IMAGENET_MEAN, [1, 3, 1, 1]).keep();
+    this.std = e.tensor(IMAGENET_STD, [1, 3, 1, 1]).keep();
+  }
+
+  /**
+   * Builds a batch of `indices` from `ds`. `rng` drives flips and erasing; `udcSeed` the degradation
+   * noise. Runs without gradients; returns tensors in the caller's scope.
+   */
+  make(ds: Dataset, indices: readonly number[], aug: Augment, rng: Rng, udc: UdcSetting | null, udcSeed: number): GpuBatch {
+    const e = this.e;
+    const S = this.size;
+    if (ds.imageSize !== S) throw new Error(`${ds.name}: images are ${ds.imageSize}×${ds.imageSize}, the model expects ${S}×${S}`);
+    const B = indices.length;
+    const images = new Float32Array(B * 3 * S * S);
+    let landmarks: Float32Array | null = new Float32Array(B * 136);
+    const labels: number[] = [];
+    const erase = aug.erase ? new Float32Array(B * S * S).fill(1) : null;
+    for (let i = 0; i < B; i++) {
+      const s = ds.get(indices[i]!);
+      const img = Float32Array.from(s.image);
+      let lm = s.landmarks;
+      if (aug.flip && rng.next() < 0.5) {
+        flipImage(img, S);
+        if (lm) lm = flipLandmarks(lm);
+      }
+      images.set(img, i * 3 * S * S);
+      if (lm && landmarks) landmarks.set(lm, i * 136);
+      else landmarks = null;
+      if (s.label < 0 || s.label >= ds.numClasses) throw new Error(`${ds.name}: sample ${indices[i]} has label ${s.label}, expected 0..${ds.numClasses - 1}`);
+      labels.push(s.label);
+      if (erase && rng.next() < 0.5) eraseBox(erase.subarray(i * S * S, (i + 1) * S * S), S, rng);
+    }
+    return e.noGrad(() => {
+      let image = e.tensor(images, [B, 3, S, S]);
+      if (udc && udc.strength > 0) image = degradeUdc(e, image, { panel: udc.panel, strength: udc.strength, seed: udcSeed });
+      image = div(sub(image, this.mean), this.std);
+      if (erase) image = mul(image, e.tensor(erase, [B, 1, S, S]));
+      return {
+        image,
+        landmarks: landmarks ? e.tensor(landmarks, [B, 68, 2]) : null,
+        labels: e.tensor(labels, [B], 'u32'),
+        hostLabels: labels,
+      };
+    });
+  }
+
+  dispose(): void {
+    this.mean.dispose();
+    this.std.dispose();
+  }
+}
+
+/** torchvision RandomErasing geometry: area 2–10 % of the image, aspect ratio in [0.3, 3.3] (log-uniform). */
+function eraseBox(mask: Float32Array, S: number, rng: Rng): void {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const area = S * S * (0.02 + 0.08 * rng.next());
+    const logR = Math.log(0.3) + (Math.log(3.3) - Math.log(0.3)) * rng.next();
+    const r = Math.exp(logR);
+    const h = Math.round(Math.sqrt(area * r));
+    const w = Math.round(Math.sqrt(area / r));
+    if (h >= S || w >= S || h < 1 || w < 1) continue;
+    const y0 = Math.floor(rng.next() * (S - h + 1));
+    const x0 = Math.floor(rng.next() * (S - w + 1));
+    for (let y = y0; y < y0 + h; y++) mask.fill(0, y * S + x0, y * S + x0 + w);
+    return;
+  }
+}

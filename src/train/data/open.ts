@@ -1,0 +1,27 @@
+/** Resolves a `--data` spec into train/test datasets. */
+import { CachedDataset, type Dataset } from './dataset.ts';
+import { SynthFerDataset } from './synthfer.ts';
+import { makeConfig } from '../../model/config.ts';
+
+export interface DataPair {
+  train: Dataset;
+  test: Dataset;
+}
+
+/** `synth[:TRAIN[:TEST]]` or `rafdb:DIR` / `ferplus:DIR` / `kdef:DIR` / `folder:DIR`. */
+export async function openData(spec: string, preset: string, seed: number): Promise<DataPair> {
+  const size = makeConfig(preset).inputSize;
+  if (spec === 'synth' || spec.startsWith('synth:')) {
+    const [, tr, te] = spec.split(':');
+    const trainCount = tr ? parseInt(tr, 10) : 2800;
+    const testCount = te ? parseInt(te, 10) : 700;
+    if (!(trainCount > 0) || !(testCount > 0)) throw new Error(`--data ${spec}: expected synth[:TRAIN[:TEST]] with positive counts`);
+    return {
+      train: new CachedDataset(new SynthFerDataset(trainCount, { seed, size, split: 'train' })),
+      test: new CachedDataset(new SynthFerDataset(testCount, { seed, size, split: 'test' })),
+    };
+  }
+  const { loadDataset } = await import('./loaders.ts');
+  const opts = { imageSize: size, seed, cacheDir: '.cache/datasets' };
+  return { train: await loadDataset(spec, { ...opts, split: 'train' }), test: await loadDataset(spec, { ...opts, split: 'test' }) };
+}

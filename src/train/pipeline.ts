@@ -1,0 +1,135 @@
+/**
+ * Training pipeline used by the CLI: builds the model for a stage (initialising stage 2 from a
+ * stage-1 checkpoint), trains it with progress output and a JSONL log, and writes the report.
+ */
+import type { Engine } from '../engine/engine.ts';
+import { noGradRead } from './readback.ts';
+import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
+import { LrdifModel, stage2InitFromStage1, type Stage } from '../model/lrdif.ts';
+import { loadIntoModel, readCheckpoint } from '../model/checkpoint.ts';
+import { CLASS_NAMES, type Dataset } from './data/dataset.ts';
+import { Trainer, type EpochLog, type StepLog, type TrainOptions } from './trainer.ts';
+import type { RunStore } from './store.ts';
+import { confusionSvg, imageGridSvg, lineChartSvg, metricsMarkdown, type GridItem } from './report.ts';
+import { degradeUdc } from './data/udc.ts';
+import { encodePngChw } from './data/png.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface StageSpec {
+  preset: string;
+  config?: DeepPartial<LrdifConfig>;
+  stage: Stage;
+  /** Stage 2: the stage-1 checkpoint bytes to initialise from (and its name for messages). */
+  from?: { bytes: Uint8Array; name: string };
+  train: Dataset;
+  test: Dataset;
+  options: Partial<TrainOptions>;
+  store: RunStore;
+  resume?: boolean;
+  /** Model initialisation seed. */
+  seed?: number;
+  onStep?: (log: StepLog, p: { stepInEpoch: number; stepsPerEpoch: number; epoch: number; epochs: number }) => void;
+  onEpoch?: (log: EpochLog) => void;
+  log?: (line: string) => void;
+}
+
+export interface StageResult {
+  model: LrdifModel;
+  trainer: Trainer;
+  history: EpochLog[];
+  final: Metrics;
+}
+
+export function buildModel(e: Engine, spec: Pick<StageSpec, 'preset' | 'config' | 'stage' | 'train' | 'seed'>): LrdifModel {
+  const cfg = makeConfig(spec.preset, { numClasses: Math.max(7, spec.train.numClasses), ...(spec.config ?? {}) });
+  if (spec.train.imageSize !== cfg.inputSize) {
+    throw new Error(`${spec.train.name} has ${spec.train.imageSize}×${spec.train.imageSize} images; the ${cfg.preset} preset expects ${cfg.inputSize}×${cfg.inputSize}`);
+  }
+  return new LrdifModel(e, cfg, spec.stage, spec.seed ?? 0);
+}
+
+export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResult> {
+  const log = spec.log ?? (() => {});
+  const model = buildModel(e, spec);
+  if (spec.stage === 2 && spec.from && !spec.resume) {
+    const ck = readCheckpoint(spec.from.bytes, spec.from.name);
+    if (ck.stage !== 1) throw new Error(`${spec.from.name} is a stage-${ck.stage} checkpoint; stage 2 starts from a stage-1 checkpoint`);
+    if (ck.config.inputSize !== model.cfg.inputSize || ck.config.preset !== model.cfg.preset) {
+      throw new Error(`${spec.from.name} was trained with preset ${ck.config.preset} at ${ck.config.inputSize}×${ck.config.inputSize}; this run uses ${model.cfg.preset} at ${model.cfg.inputSize} (position embeddings and bias tables depend on the input size)`);
+    }
+    const src = new Map([...ck.file.tensors].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]));
+    const r = stage2InitFromStage1(model, src);
+    log(`stage 2 initialised from ${spec.from.name}: ${r.loaded.length} tensors loaded, ${r.fresh.length} fresh (${summariseNames(r.fresh)})`);
+  }
+  const trainer = new Trainer(e, model, spec.train, spec.test, spec.options, spec.store);
+  if (spec.resume) {
+    const ok = await trainer.resume();
+    log(ok ? `resumed at epoch ${trainer.epoch} (step ${trainer.globalStep})` : 'nothing to resume: starting from scratch');
+  }
+  const lines: string[] = [];
+  const existing = await spec.store.read('log.jsonl');
+  if (existing && spec.resume) lines.push(...new TextDecoder().decode(existing).split('\n').filter((l) => l.length > 0));
+  const history = await trainer.run({
+    onStep: (l, p) => {
+      lines.push(JSON.stringify({ type: 'step', stage: spec.stage, ...l }));
+      spec.onStep?.(l, { ...p, epoch: l.epoch, epochs: trainer.opts.epochs });
+    },
+    onEpoch: async (l) => {
+      lines.push(JSON.stringify({ type: 'epoch', stage: spec.stage, epoch: l.epoch, trainLoss: l.trainLoss, trainAccuracy: l.trainAccuracy, testAccuracy: l.test.accuracy, macroF1: l.test.macroF1, lr: l.lr, seconds: l.seconds }));
+      await spec.store.write('log.jsonl', `${lines.join('\n')}\n`);
+      spec.onEpoch?.(l);
+    },
+  });
+  const final = history[history.length - 1]?.test ?? (await trainer.evaluate(spec.test)).metrics;
+  return { model, trainer, history, final };
+}
+
+function summariseNames(names: string[]): string {
+  const prefixes = new Set(names.map((n) => n.split('.').slice(0, 2).join('.')));
+  return [...prefixes].join(', ') || 'none';
+}
+
+/** Loads a checkpoint into a fresh model of its own config. */
+export function loadModel(e: Engine, bytes: Uint8Array, name: string): LrdifModel {
+  const ck = readCheckpoint(bytes, name);
+  const model = new LrdifModel(e, ck.config, ck.stage === 2 ? 2 : 1, 0);
+  loadIntoModel(model, ck.file, name);
+  return model;
+}
+
+/** Writes curves, confusion matrix, a sample grid and report.md for one trained stage. */
+export async function writeReport(e: Engine, r: StageResult, store: RunStore, title: string, test: Dataset, prefix = ''): Promise<void> {
+  const names = CLASS_NAMES.slice(0, r.model.cfg.numClasses);
+  const epochs = r.history.map((h) => h.epoch + 1);
+  await store.write(
+    `${prefix}curves.svg`,
+    lineChartSvg(`${title}: loss`, 'epoch', [{ name: 'train loss', color: '#1f77b4', points: r.history.map((h, i) => [epochs[i]!, h.trainLoss]) }]),
+  );
+  await store.write(
+    `${prefix}accuracy.svg`,
+    lineChartSvg(`${title}: accuracy`, 'epoch', [
+      { name: 'train', color: '#1f77b4', points: r.history.map((h, i) => [epochs[i]!, h.trainAccuracy]) },
+      { name: 'held-out', color: '#d62728', points: r.history.map((h, i) => [epochs[i]!, h.test.accuracy]) },
+    ], { yMin: 0, yMax: 1 }),
+  );
+  await store.write(`${prefix}confusion.svg`, confusionSvg(r.final, names, `${title}: confusion matrix`));
+  const ev = await r.trainer.evaluate(test);
+  const n = Math.min(28, test.length);
+  const udc = r.trainer.opts.udc;
+  const items: GridItem[] = [];
+  const S = test.imageSize;
+  const degraded = await noGradRead(e, () => {
+    const imgs = new Float32Array(n * 3 * S * S);
+    for (let i = 0; i < n; i++) imgs.set(test.get(i).image, i * 3 * S * S);
+    const t = e.tensor(imgs, [n, 3, S, S]);
+    return udc && udc.strength > 0 ? degradeUdc(e, t, { panel: udc.panel, strength: udc.strength, seed: 99 }) : t;
+  });
+  for (let i = 0; i < n; i++) {
+    const y = test.get(i).label;
+    const p = ev.predictions[i]!;
+    items.push({ png: encodePngChw(degraded.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S, S), label: `pred ${names[p]}`, sublabel: `true ${names[y]}`, ok: p === y });
+  }
+  await store.write(`${prefix}samples.svg`, imageGridSvg(items, 7, Math.max(S, 64), `${title}: held-out images${udc ? ` (UDC ${udc.panel})` : ''}`));
+  const md = [`## ${title}`, '', metricsMarkdown(r.final, names), '', `![loss](${prefix}curves.svg) ![accuracy](${prefix}accuracy.svg)`, '', `![confusion](${prefix}confusion.svg)`, '', `![samples](${prefix}samples.svg)`, ''].join('\n');
+  await store.write(`${prefix}report.md`, md);
+}

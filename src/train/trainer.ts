@@ -1,0 +1,339 @@
+/**
+ * Training and evaluation of LRDif (both stages) and the no-EPR baseline. The step stays on the
+ * GPU: forward, loss, backward and the Adam update are encoded into one submit; the loss sum and
+ * the number of correct predictions accumulate on the GPU and are read once per logging interval.
+ * Everything random derives from (seed, epoch, step), so a run resumed from an epoch checkpoint
+ * ends with bitwise the same weights as an uninterrupted one.
+ */
+import type { Engine } from '../engine/engine.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { backward, zeroGrad } from '../engine/autograd.ts';
+import { Adam, type AdamState } from '../engine/ops/adam.ts';
+import { accuracyCounts, crossEntropy, klDivergence, l1Loss } from '../engine/ops/losses.ts';
+import { add, mulScalar } from '../engine/ops/elementwise.ts';
+import { axpyInPlace } from '../engine/ops/axpy.ts';
+import { softmax } from '../engine/ops/softmax.ts';
+import { Rng } from '../model/init.ts';
+import type { LrdifModel } from '../model/lrdif.ts';
+import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.ts';
+import { decodeSafetensors, encodeSafetensors, type StTensor } from '../model/safetensors.ts';
+import type { Dataset } from './data/dataset.ts';
+import { BatchMaker, type Augment, type UdcSetting } from './batch.ts';
+import { argmaxRows, computeMetrics, type Metrics } from './metrics.ts';
+import type { RunStore } from './store.ts';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  optimizer: 'adam' | 'adamw';
+  /** ExponentialLR gamma per epoch (schedule 'exponential'). */
+  lrGamma: number;
+  schedule: 'exponential' | 'cosine';
+  clipGradNorm?: number;
+  seed: number;
+  udc: UdcSetting | null;
+  augment: Augment;
+  /** Stage 2: loss = CE + klWeight·KL(softmax(Z/τ) ‖ softmax(Ẑ/τ)) + l1Weight·|Ẑ − Z|. */
+  klTau: number;
+  klWeight: number;
+  l1Weight: number;
+  /** Stage 2: epochs at the start that train only FPEN_S2 + denoiser on the KL/L1 target. */
+  warmupEpochs: number;
+  /** Steps between loss/accuracy readbacks. */
+  logEvery: number;
+  /** Stage-2 evaluation: number of seeded Gaussian starts averaged (softmax mean). */
+  evalDraws: number;
+  evalSeed: number;
+  /** Stop (as if the process were killed) after this many steps in this invocation: for resume tests. */
+  stopAfterSteps?: number;
+}
+
+export const DEFAULT_TRAIN: TrainOptions = {
+  epochs: 100, batchSize: 64, lr: 3.5e-4, weightDecay: 1e-4, optimizer: 'adam', lrGamma: 0.98, schedule: 'exponential',
+  seed: 0, udc: { panel: 'toled', strength: 1 }, augment: { flip: true, erase: true },
+  klTau: 1, klWeight: 1, l1Weight: 0, warmupEpochs: 0, logEvery: 10, evalDraws: 1, evalSeed: 1234,
+};
+
+export interface StepLog {
+  epoch: number;
+  step: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+  lr: number;
+}
+
+export interface EpochLog {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  test: Metrics;
+  lr: number;
+  seconds: number;
+}
+
+export interface TrainHooks {
+  onStep?: (log: StepLog, progress: { stepInEpoch: number; stepsPerEpoch: number }) => void;
+  onEpoch?: (log: EpochLog) => void | Promise<void>;
+}
+
+/** Thrown when `stopAfterSteps` ends a run early (the test's stand-in for a killed process). */
+export class StoppedEarly extends Error {}
+
+function hash(...xs: number[]): number {
+  let h = 0x811c9dc5;
+  for (const x of xs) h = Math.imul(h ^ (x >>> 0), 0x01000193) ^ (h >>> 13);
+  return h >>> 0;
+}
+
+export class Trainer {
+  readonly opts: TrainOptions;
+  private opt: Adam;
+  private priorOpt: Adam | null = null;
+  private batches: BatchMaker;
+  epoch = 0;
+  globalStep = 0;
+  history: EpochLog[] = [];
+  bestAccuracy = -1;
+
+  constructor(
+    private readonly e: Engine,
+    readonly model: LrdifModel,
+    private readonly train: Dataset,
+    private readonly test: Dataset,
+    opts: Partial<TrainOptions>,
+    private readonly store: RunStore | null = null,
+  ) {
+    this.opts = { ...DEFAULT_TRAIN, ...opts };
+    if (train.numClasses > model.cfg.numClasses) throw new Error(`${train.name} has ${train.numClasses} classes but the model has ${model.cfg.numClasses}`);
+    const adam = (params: Tensor[]) =>
+      new Adam(params, { lr: this.opts.lr, weightDecay: this.opts.weightDecay, decoupled: this.opts.optimizer === 'adamw', clipGradNorm: this.opts.clipGradNorm });
+    this.opt = adam(model.trainable());
+    if (model.stage === 2 && this.opts.warmupEpochs > 0) {
+      const prior = [...(model.fpenS2?.parameters() ?? []), ...(model.denoiser?.parameters() ?? [])];
+      this.priorOpt = adam(prior);
+    }
+    this.batches = new BatchMaker(e, model.cfg.inputSize);
+  }
+
+  get stepsPerEpoch(): number {
+    return Math.floor(this.train.length / this.opts.batchSize);
+  }
+
+  lrAt(epoch: number): number {
+    const o = this.opts;
+    if (o.schedule === 'cosine') return o.lr * 0.5 * (1 + Math.cos((Math.PI * epoch) / Math.max(1, o.epochs)));
+    return o.lr * o.lrGamma ** epoch;
+  }
+
+  /** Data order of an epoch: a seeded permutation (drop_last). */
+  order(epoch: number): number[] {
+    const rng = new Rng(hash(this.opts.seed, epoch, 0x0dd));
+    const idx = Array.from({ length: this.train.length }, (_, i) => i);
+    for (let i = idx.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+    }
+    return idx;
+  }
+
+  /** Trains from the current epoch to opts.epochs, checkpointing after every epoch. */
+  async run(hooks: TrainHooks = {}): Promise<EpochLog[]> {
+    let stepsThisRun = 0;
+    while (this.epoch < this.opts.epochs) {
+      const epoch = this.epoch;
+      const lr = this.lrAt(epoch);
+      const warm = this.model.stage === 2 && epoch < this.opts.warmupEpochs && this.priorOpt !== null;
+      const opt = warm ? this.priorOpt! : this.opt;
+      opt.lr = lr;
+      const order = this.order(epoch);
+      const lossAcc = this.e.fill(this.e.empty([1]), 0).keep();
+      const correctAcc = this.e.fill(this.e.empty([1], 'u32'), 0).keep();
+      let seen = 0;
+      let epochLoss = 0;
+      let epochCorrect = 0;
+      let windowStart = performance.now();
+      let windowSeen = 0;
+      const t0 = performance.now();
+      const steps = this.stepsPerEpoch;
+      for (let s = 0; s < steps; s++) {
+        const indices = order.slice(s * this.opts.batchSize, (s + 1) * this.opts.batchSize);
+        this.step(indices, epoch, s, warm, opt, lossAcc, correctAcc);
+        this.globalStep++;
+        stepsThisRun++;
+        seen += indices.length;
+        windowSeen += indices.length;
+        const last = s === steps - 1;
+        if ((s + 1) % this.opts.logEvery === 0 || last) {
+          const l = (await lossAcc.read())[0]!;
+          const c = (await correctAcc.read())[0]!;
+          epochLoss += l;
+          epochCorrect += c;
+          const now = performance.now();
+          hooks.onStep?.(
+            { epoch, step: this.globalStep, loss: l / Math.ceil(windowSeen / this.opts.batchSize), accuracy: c / windowSeen, imagesPerSecond: (windowSeen * 1000) / (now - windowStart), lr },
+            { stepInEpoch: s + 1, stepsPerEpoch: steps },
+          );
+          this.e.fill(lossAcc, 0);
+          this.e.fill(correctAcc, 0);
+          windowStart = now;
+          windowSeen = 0;
+        }
+        if (this.opts.stopAfterSteps !== undefined && stepsThisRun >= this.opts.stopAfterSteps) {
+          lossAcc.dispose();
+          correctAcc.dispose();
+          await this.e.sync();
+          throw new StoppedEarly(`stopped after ${stepsThisRun} steps (epoch ${epoch}, step ${s + 1})`);
+        }
+      }
+      lossAcc.dispose();
+      correctAcc.dispose();
+      const test = await this.evaluate(this.test);
+      const log: EpochLog = { epoch, trainLoss: epochLoss / steps, trainAccuracy: epochCorrect / Math.max(1, seen), test: test.metrics, lr, seconds: (performance.now() - t0) / 1000 };
+      this.history.push(log);
+      this.epoch = epoch + 1;
+      await this.saveState(log);
+      await hooks.onEpoch?.(log);
+    }
+    return this.history;
+  }
+
+  /** One optimisation step, encoded without readback. */
+  private step(indices: number[], epoch: number, s: number, warm: boolean, opt: Adam, lossAcc: Tensor, correctAcc: Tensor): void {
+    const e = this.e;
+    const m = this.model;
+    const o = this.opts;
+    e.scope(() => {
+      const rng = new Rng(hash(o.seed, epoch, s, 0xa06));
+      const b = this.batches.make(this.train, indices, o.augment, rng, o.udc, hash(o.seed, epoch, s, 0x0dc));
+      const batch = { image: b.image, landmarks: b.landmarks, labels: b.labels };
+      const noiseSeed = hash(o.seed, epoch, s, 0xd1f) & 0x7fffffff;
+      let loss: Tensor;
+      let logits: Tensor | null = null;
+      if (m.stage === 1) {
+        logits = m.forwardStage1(batch).logits;
+        loss = crossEntropy(logits, b.labels);
+      } else if (warm) {
+        const p = m.stage2Prior(batch, noiseSeed);
+        loss = this.priorLoss(p.target, p.zHat);
+      } else {
+        const r = m.forwardStage2Train(batch, noiseSeed);
+        logits = r.logits;
+        loss = add(crossEntropy(logits, b.labels), this.priorLoss(r.target!, r.z!));
+      }
+      backward(loss);
+      opt.step();
+      zeroGrad(m.parameters());
+      e.noGrad(() => {
+        axpyInPlace(lossAcc, loss, 1);
+        if (logits) accuracyCounts(logits, b.labels, correctAcc);
+      });
+    });
+  }
+
+  private priorLoss(target: Tensor, zHat: Tensor): Tensor {
+    const o = this.opts;
+    let l = mulScalar(klDivergence(target, zHat, { tau: o.klTau }), o.klWeight);
+    if (o.l1Weight > 0) l = add(l, mulScalar(l1Loss(zHat, target), o.l1Weight));
+    return l;
+  }
+
+  /** Evaluates on a dataset through the inference path (stage 2: no labels, seeded Gaussian starts). */
+  async evaluate(ds: Dataset, opts: { draws?: number; seed?: number } = {}): Promise<{ metrics: Metrics; predictions: number[]; probabilities: Float32Array }> {
+    const e = this.e;
+    const m = this.model;
+    const draws = opts.draws ?? this.opts.evalDraws;
+    const seed = opts.seed ?? this.opts.evalSeed;
+    const B = this.opts.batchSize;
+    const K = m.cfg.numClasses;
+    const labels: number[] = [];
+    const probs = new Float32Array(ds.length * K);
+    for (let start = 0; start < ds.length; start += B) {
+      const idx = Array.from({ length: Math.min(B, ds.length - start) }, (_, i) => start + i);
+      const p = await e.noGrad(() =>
+        e.scope(async () => {
+          const b = this.batches.make(ds, idx, { flip: false, erase: false }, new Rng(1), this.opts.udc, hash(seed, start, 0xe7a1));
+          // Stage-1 models need the label (their EPR encodes it); stage 2 and the baseline do not.
+          const batch = { image: b.image, landmarks: b.landmarks, labels: m.stage === 1 ? b.labels : undefined };
+          let acc: Tensor | null = null;
+          for (let d = 0; d < (m.stage === 2 ? draws : 1); d++) {
+            const pr = softmax(m.predict(batch, hash(seed, start, d) & 0x7fffffff).logits);
+            acc = acc ? add(acc, pr) : pr;
+          }
+          labels.push(...b.hostLabels);
+          return (await acc!.read()) as Float32Array;
+        }),
+      );
+      probs.set(p, start * K);
+    }
+    const scale = m.stage === 2 ? draws : 1;
+    for (let i = 0; i < probs.length; i++) probs[i]! /= scale;
+    const predictions = argmaxRows(probs, K);
+    return { metrics: computeMetrics(labels, predictions, K), predictions, probabilities: probs };
+  }
+
+  // ------------------------------------------------------------------ checkpoints
+
+  private async saveState(log: EpochLog): Promise<void> {
+    if (!this.store) return;
+    const m = this.model;
+    const meta = { config: m.cfg, stage: m.stage, extra: { epoch: String(this.epoch), test_accuracy: String(log.test.accuracy) } };
+    const weights = await saveCheckpoint(m, meta);
+    await this.store.write('model.safetensors', weights);
+    if (log.test.accuracy > this.bestAccuracy) {
+      this.bestAccuracy = log.test.accuracy;
+      await this.store.write('best.safetensors', weights);
+    }
+    const tensors = new Map<string, StTensor>();
+    const optMeta: Record<string, string> = {};
+    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) {
+      if (!opt) continue;
+      const s = await opt.state();
+      s.m.forEach((d, i) => tensors.set(`${name}.m.${i}`, { dtype: 'F32', shape: [d.length], data: d }));
+      s.v.forEach((d, i) => tensors.set(`${name}.v.${i}`, { dtype: 'F32', shape: [d.length], data: d }));
+      optMeta[`${name}.step`] = String(s.step);
+      optMeta[`${name}.steps`] = JSON.stringify(s.steps);
+    }
+    await this.store.write(
+      'state.safetensors',
+      encodeSafetensors(tensors, { ...optMeta, epoch: String(this.epoch), global_step: String(this.globalStep), best_accuracy: String(this.bestAccuracy), options: JSON.stringify(this.opts), history: JSON.stringify(this.history) }),
+    );
+  }
+
+  /** Restores weights, optimiser moments and progress from the store's last epoch checkpoint. */
+  async resume(): Promise<boolean> {
+    if (!this.store) return false;
+    const w = await this.store.read('model.safetensors');
+    const st = await this.store.read('state.safetensors');
+    if (!w || !st) return false;
+    const ck = readCheckpoint(w, 'model.safetensors');
+    if (ck.stage !== this.model.stage) throw new Error(`model.safetensors is a stage-${ck.stage} checkpoint; this run trains stage ${this.model.stage}`);
+    loadIntoModel(this.model, ck.file, 'model.safetensors');
+    const state = decodeSafetensors(st, 'state.safetensors');
+    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) {
+      if (!opt) continue;
+      const steps = JSON.parse(state.metadata[`${name}.steps`] ?? '[]') as number[];
+      const n = opt.params.length;
+      const s: AdamState = {
+        step: parseInt(state.metadata[`${name}.step`] ?? '0', 10),
+        steps,
+        m: Array.from({ length: n }, (_, i) => state.tensors.get(`${name}.m.${i}`)!.data as Float32Array),
+        v: Array.from({ length: n }, (_, i) => state.tensors.get(`${name}.v.${i}`)!.data as Float32Array),
+      };
+      opt.loadState(s);
+    }
+    this.epoch = parseInt(state.metadata.epoch ?? '0', 10);
+    this.globalStep = parseInt(state.metadata.global_step ?? '0', 10);
+    this.bestAccuracy = parseFloat(state.metadata.best_accuracy ?? '-1');
+    this.history = JSON.parse(state.metadata.history ?? '[]') as EpochLog[];
+    return true;
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+    this.priorOpt?.dispose();
+    this.batches.dispose();
+  }
+}
