@@ -97,6 +97,8 @@ function classify(adapter: GPUAdapter): 'hardware' | 'llvmpipe' | 'swiftshader' 
 
 async function bunAdapter(choice: AdapterChoice): Promise<{ adapter: GPUAdapter; kind: DeviceInfo['kind']; compatibility: boolean }> {
   if (choice === 'llvmpipe' || choice === 'auto') await setNativeEnv('EGL_PLATFORM', 'surfaceless');
+  // Mesa's loaders complain on every start when this is unset (headless CI, root shells).
+  await setNativeEnv('XDG_RUNTIME_DIR', '/tmp');
   if (choice === 'swiftshader') await setNativeEnv('VK_ICD_FILENAMES', SWIFTSHADER_ICD);
   const mod = await import('bun-webgpu');
   const gpu = mod.createGPUInstance() as unknown as GPU;

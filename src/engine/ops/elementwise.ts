@@ -130,7 +130,8 @@ export const minimum = (a: Tensor, b: Tensor) => binary('minimum', a, b);
 
 /** Sums x over the dimensions that broadcasting expanded, returning a tensor of `shape`. */
 export function sumToShape(x: Tensor, shape: readonly number[]): Tensor {
-  if (sameShape(x.shape, shape)) return identityCopy(x);
+  // Same shape: nothing to reduce; a view shares the buffer (no copy, and no break in the compute pass).
+  if (sameShape(x.shape, shape)) return x.view(shape);
   const r = x.shape.length;
   if (shape.length > r) throw new Error(`sumToShape: ${fmt(shape)} has higher rank than ${x.describe()}`);
   const target = [...new Array<number>(r - shape.length).fill(1), ...shape];

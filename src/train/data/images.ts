@@ -54,14 +54,20 @@ export async function resizeGrey(pixels: Uint8Array, width: number, height: numb
     img = img.extract({ left: Math.floor((width - side) / 2), top: Math.floor((height - side) / 2), width: side, height: side });
   }
   const plane = opts.size * opts.size;
-  const grey =
-    width === opts.size && height === opts.size && opts.centerCrop === undefined
-      ? pixels
-      : await img.resize(opts.size, opts.size, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
-  if (grey.length !== plane) throw new Error(`grey resize returned ${grey.length} pixels, expected ${plane}`);
-  const out = new Uint8Array(3 * plane);
-  for (let c = 0; c < 3; c++) out.set(grey, c * plane);
-  return out;
+  if (width === opts.size && height === opts.size && opts.centerCrop === undefined) {
+    if (pixels.length !== plane) throw new Error(`grey image has ${pixels.length} pixels, expected ${width}×${height}`);
+    const out = new Uint8Array(3 * plane);
+    for (let c = 0; c < 3; c++) out.set(pixels, c * plane);
+    return out;
+  }
+  // libvips widens the grey band to sRGB on output; every channel carries the same value.
+  const { data, info } = await img
+    .resize(opts.size, opts.size, { fit: 'fill', kernel: 'linear' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || data.length !== 3 * plane) throw new Error(`grey resize returned ${info.width}×${info.height}×${info.channels}, expected ${opts.size}×${opts.size}×3`);
+  return hwcToChw(data, plane);
 }
 
 function hwcToChw(hwc: Uint8Array, plane: number): Uint8Array {

@@ -303,7 +303,7 @@ export function identityParams(seed: number, identityId: number): IdentityParams
     browIn: r.range(0.09, 0.15),
     browLen: r.range(0.45, 0.56),
     browArch: r.range(0.03, 0.08),
-    browThick: r.range(0.028, 0.045),
+    browThick: r.range(0.035, 0.055),
     noseLen: r.range(0.42, 0.54),
     noseW: r.range(0.14, 0.19),
     mouthDrop: r.range(0.22, 0.29),
