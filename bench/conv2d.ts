@@ -1,12 +1,14 @@
 /**
- * conv2d timing at LRDif-like shapes: forward, and backward() alone for grad input and for grad
- * weight + bias. Median (and minimum) of --runs synchronised runs after 2 warm-up runs.
+ * conv2d timing at LRDif-like shapes, per strategy (direct kernels, matmul lowering): forward, and
+ * backward() alone for grad input and for grad weight + bias. Median (and minimum) of --runs
+ * synchronised runs after 2 warm-up runs. Matmul is tuned first, as the training CLI does.
  *   ./node_modules/.bin/bun bench/conv2d.ts [--runs N]
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import { conv2d, type Conv2dOptions } from '../src/engine/ops/conv2d.ts';
+import { CONV2D_VARIANTS, conv2d, type Conv2dOptions } from '../src/engine/ops/conv2d.ts';
+import { tuneMatmul } from '../src/engine/ops/matmul.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
@@ -34,12 +36,15 @@ const cases: { name: string; x: number[]; w: number[]; opts: Conv2dOptions }[] =
   { name: '1x1 96->192', x: [8, 96, 28, 28], w: [192, 96, 1, 1], opts: {} },
   { name: '3x3 48->48 pad 1', x: [8, 48, 28, 28], w: [48, 48, 3, 3], opts: { padding: 1 } },
   { name: '3x3 s2 64->128 pad 1', x: [8, 64, 28, 28], w: [128, 64, 3, 3], opts: { padding: 1, stride: 2 } },
+  { name: '3x3 16->16 pad 1 small', x: [8, 16, 14, 14], w: [16, 16, 3, 3], opts: { padding: 1 } },
 ];
 
 const e = await Engine.create();
+await tuneMatmul(e);
 console.log(`adapter: ${e.info.description}; median of ${runs} runs`);
-console.log(`${'case'.padEnd(22)} ${'x shape'.padEnd(14)} ${'pass'.padEnd(9)} ${'median ms'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'min ms'.padStart(8)}`);
-for (const c of cases) {
+console.log(`${'case'.padEnd(24)} ${'x shape'.padEnd(14)} ${'variant'.padEnd(7)} ${'pass'.padEnd(9)} ${'median ms'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'min ms'.padStart(8)}`);
+for (const base of cases) for (const variant of CONV2D_VARIANTS) {
+  const c = { ...base, opts: { ...base.opts, variant } };
   const x = e.fill(e.empty(c.x), 0.5).keep();
   const w = e.fill(e.empty(c.w), 0.25).keep();
   const b = e.fill(e.empty([c.w[0]!]), 0.1).keep();
@@ -60,7 +65,7 @@ for (const c of cases) {
     }));
   };
   const show = (pass: string, t: { median: number; min: number }) =>
-    console.log(`${c.name.padEnd(22)} ${JSON.stringify(c.x).padEnd(14)} ${pass.padEnd(9)} ${t.median.toFixed(2).padStart(8)} ${(flops / (t.median * 1e6)).toFixed(2).padStart(8)} ${t.min.toFixed(2).padStart(8)}`);
+    console.log(`${c.name.padEnd(24)} ${JSON.stringify(c.x).padEnd(14)} ${variant.padEnd(7)} ${pass.padEnd(9)} ${t.median.toFixed(2).padStart(8)} ${(flops / (t.median * 1e6)).toFixed(2).padStart(8)} ${t.min.toFixed(2).padStart(8)}`);
   show('forward', fwd);
   show('grad x', await bwd([x]));
   show('grad w+b', await bwd([w, b]));

@@ -10,6 +10,7 @@ struct Params {
   cout: u32, ho: u32, wo: u32, cig: u32,          // cig = Ci / groups
   cog: u32, stride_h: u32, pad_h: u32, pad_w: u32, // cog = Co / groups
   has_bias: u32, tiles_w: u32, tiles_c: u32, wg_stride: u32,
+  n0: u32,  // im2col / col2im: first image of the chunk
 }
 
 override KH: u32 = 3u;
@@ -35,6 +36,8 @@ const MAX_WG: u32 = 64u;
 @group(0) @binding(6) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(7) var<storage, read_write> db: array<f32>;
 @group(0) @binding(8) var<uniform> p: Params;
+@group(0) @binding(9) var<storage, read_write> cols: array<f32>;
+@group(0) @binding(10) var<storage, read> dcols: array<f32>;
 
 // x[row + i] for 0 <= i < len, else 0 (zero padding).
 fn load_x(row: u32, i: i32, len: u32) -> f32 {
@@ -258,4 +261,86 @@ fn grad_bias(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   partial[lid] = s;
   reduce_partials(lid, 1u);
   if (valid && lid == 0u) { db[co] = partial[0]; }
+}
+
+// ---------------------------------------------------------------- im2col lowering (groups = 1)
+// The matmul path stores the patches of images n0 .. n0 + nc as cols[n, (c, kh, kw), (oh, ow)]:
+// y[n] = W[Co, Ci·KH·KW] · cols[n], dW = Σ_n dy[n] · cols[n]ᵀ, dcols[n] = Wᵀ · dy[n].
+
+// gid.x: (oh, 4-wide column tile); gid.y: input channel c; gid.z: image within the chunk.
+// Like the direct forward, one row window of 3·SW + KW inputs serves all KW taps of 4 outputs, so
+// each input is loaded about once per kernel row and the index arithmetic is shared by 4·KH·KW writes.
+@compute @workgroup_size(64)
+fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let sp = gid.x;
+  if (sp >= p.ho * p.tiles_w) { return; }
+  let oh = sp / p.tiles_w;
+  let ow0 = (sp - oh * p.tiles_w) * 4u;
+  let c = gid.y;
+  let hw = p.ho * p.wo;
+  let xplane = ((p.n0 + gid.z) * p.cin + c) * p.h * p.w;
+  let row0 = (gid.z * p.cin + c) * KH * KW;  // patch row of (c, 0, 0)
+  let win_len = 3u * SW + KW;
+  let iw0 = i32(ow0 * SW) - i32(p.pad_w);
+  let ih0 = i32(oh * p.stride_h) - i32(p.pad_h);
+  let n_out = min(4u, p.wo - ow0);
+  for (var kh = 0u; kh < KH; kh++) {
+    let ih = ih0 + i32(kh);
+    let inside = ih >= 0 && ih < i32(p.h);
+    let xrow = xplane + u32(clamp(ih, 0, i32(p.h) - 1)) * p.w;
+    var win: array<f32, MAX_WIN>;
+    for (var i = 0u; i < win_len; i++) { win[i] = select(0.0, load_x(xrow, iw0 + i32(i), p.w), inside); }
+    for (var kw = 0u; kw < KW; kw++) {
+      let dst = (row0 + kh * KW + kw) * hw + oh * p.wo + ow0;
+      for (var j = 0u; j < n_out; j++) { cols[dst + j] = win[kw + j * SW]; }
+    }
+  }
+}
+
+// Adjoint of im2col, race-free: each invocation gathers, for 4 input columns, the (at most KH·KW)
+// patch entries that copied each of them. As in grad_input, its columns share one residue rw
+// modulo SW (iw = rw + SW·(4t + j)), so a tap kw reaches all four or none, from 4 consecutive
+// patch columns. Input pixels no output reads get exactly 0.
+// gid.x: (ih, column tile t); gid.y: (input channel, rw); gid.z: image within the chunk.
+@compute @workgroup_size(64)
+fn col2im(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let sp = gid.x;
+  if (sp >= p.h * p.tiles_w) { return; }
+  let ih = sp / p.tiles_w;
+  let t4 = 4u * (sp - ih * p.tiles_w);
+  let rw = gid.y % SW;
+  let c = gid.y / SW;
+  let hw = p.ho * p.wo;
+  let row0 = (gid.z * p.cin + c) * KH * KW;
+  var acc = vec4<f32>(0.0);
+  for (var kh = 0u; kh < KH; kh++) {
+    let nh = i32(ih + p.pad_h) - i32(kh);
+    if (nh < 0 || nh % i32(p.stride_h) != 0) { continue; }
+    let oh = u32(nh) / p.stride_h;
+    if (oh >= p.ho) { continue; }
+    for (var kw = 0u; kw < KW; kw++) {
+      let a = i32(rw + p.pad_w) - i32(kw);
+      if (a % i32(SW) != 0) { continue; }
+      let ow0 = a / i32(SW) + i32(t4);
+      let src = (row0 + kh * KW + kw) * hw + oh * p.wo;
+      for (var j = 0u; j < 4u; j++) {
+        let ow = ow0 + i32(j);
+        acc[j] += select(0.0, dcols[src + u32(clamp(ow, 0, i32(p.wo) - 1))], ow >= 0 && ow < i32(p.wo));
+      }
+    }
+  }
+  let base = ((p.n0 + gid.z) * p.cin + c) * p.h * p.w + ih * p.w;
+  for (var j = 0u; j < 4u; j++) {
+    let iw = rw + SW * (t4 + j);
+    if (iw < p.w) { dx[base + iw] = acc[j]; }
+  }
+}
+
+// y[n, co, :, :] += bias[co], in place on the matmul's fresh output (matmul's fused bias is per column).
+@compute @workgroup_size(64)
+fn add_bias_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * p.wg_stride;
+  let hw = p.ho * p.wo;
+  if (i >= p.batch * p.cout * hw) { return; }
+  y[i] += bias[(i / hw) % p.cout];
 }

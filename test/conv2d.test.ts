@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { conv2d, globalAvgPool } from '../src/engine/ops/conv2d.ts';
+import { CONV2D_VARIANTS, conv2d, globalAvgPool, type Conv2dVariant } from '../src/engine/ops/conv2d.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
 
@@ -12,6 +12,8 @@ interface Case {
   pad?: [number, number];
   groups?: number;
   bias?: boolean;
+  /** Cap on im2col patch memory, small enough to split the batch into chunks. */
+  im2colBytes?: number;
 }
 
 /** float64 direct convolution with its gradients for an upstream gradient gy. */
@@ -75,13 +77,16 @@ const cases: Case[] = [
   { name: 'PixelUnshuffle(4) stem: 3x3 48->16 pad 1', x: [1, 48, 8, 8], co: 16, k: [3, 3], pad: [1, 1], bias: true },
   { name: 'many positions per weight (64-wide reduction), 3x3 pad 1', x: [4, 2, 32, 30], co: 8, k: [3, 3], pad: [1, 1], bias: true },
   { name: 'IR stem: 3x3 stride 2 pad 1, 3->8', x: [2, 3, 16, 16], co: 8, k: [3, 3], stride: [2, 2], pad: [1, 1], bias: true },
+  { name: '1x1 stride 2 shortcut', x: [2, 5, 9, 8], co: 7, k: [1, 1], stride: [2, 2], bias: true },
+  // 3·5·3·3 patch rows × 7·9 columns × 4 bytes = 11340 bytes per image: 2 images per chunk, last chunk 1.
+  { name: 'im2col split into chunks of 2 images, 3x3 pad 1', x: [5, 5, 7, 9], co: 6, k: [3, 3], pad: [1, 1], bias: true, im2colBytes: 2 * 11340 + 100 },
 ];
 
 describe('conv2d', () => {
-  for (const c of cases) {
-    it(`${c.name}: forward, grad x, grad w, grad b match float64`, async () => {
+  for (const c of cases) for (const variant of CONV2D_VARIANTS) {
+    it(`${c.name} (${variant}): forward, grad x, grad w, grad b match float64`, async () => {
       const e = await getEngine();
-      const r = rng(freshSeed(`conv2d ${c.name}`));
+      const r = rng(freshSeed(`conv2d ${c.name} ${variant}`));
       const G = c.groups ?? 1;
       const wShape = [c.co, c.x[1] / G, c.k[0], c.k[1]];
       const xs = f32round(randn(r, c.x.reduce((a, d) => a * d, 1)));
@@ -91,7 +96,7 @@ describe('conv2d', () => {
         const x = e.tensor(Float32Array.from(xs), c.x).asParameter();
         const w = e.tensor(Float32Array.from(ws), wShape).asParameter();
         const b = bs ? e.tensor(Float32Array.from(bs), [c.co]).asParameter() : undefined;
-        const y = conv2d(x, w, b, { stride: c.stride, padding: c.pad, groups: G });
+        const y = conv2d(x, w, b, { stride: c.stride, padding: c.pad, groups: G, variant, im2colBytes: c.im2colBytes });
         const gy = f32round(randn(r, y.size));
         const ref = refConv(c, xs, ws, bs, gy);
         expect(y.shape).toEqual(ref.shape);
@@ -108,14 +113,14 @@ describe('conv2d', () => {
     });
   }
 
-  it('cut-off input rows and columns get exactly zero gradient', async () => {
+  for (const variant of CONV2D_VARIANTS) it(`cut-off input rows and columns get exactly zero gradient (${variant})`, async () => {
     const e = await getEngine();
-    const r = rng(freshSeed('conv2d cut-off'));
+    const r = rng(freshSeed(`conv2d cut-off ${variant}`));
     await e.scope(async () => {
       // H = W = 8, k = 3, stride 2, no padding: outputs read rows/cols 0..6, never 7.
       const x = e.tensor(Float32Array.from(randn(r, 2 * 8 * 8)), [1, 2, 8, 8]).asParameter();
       const w = e.tensor(Float32Array.from(randn(r, 2 * 2 * 9)), [2, 2, 3, 3]);
-      const y = conv2d(x, w, undefined, { stride: 2 });
+      const y = conv2d(x, w, undefined, { stride: 2, variant });
       expect(y.shape).toEqual([1, 2, 3, 3]);
       backward(y, e.fill(e.empty(y.shape), 1));
       const dx = await read(x.grad!);
@@ -148,6 +153,25 @@ describe('conv2d', () => {
     });
   });
 
+  for (const variant of CONV2D_VARIANTS) it(`finite-difference gradient check (${variant}, strided, padded, with bias, 2 chunks)`, async () => {
+    const e = await getEngine();
+    const seed = freshSeed(`conv2d gradCheck ${variant}`);
+    const r = rng(seed);
+    await gradCheck({
+      e,
+      seed,
+      label: `conv2d ${variant}`,
+      inputs: [
+        { data: randn(r, 2 * 3 * 5 * 6), shape: [2, 3, 5, 6] },
+        { data: randn(r, 4 * 3 * 3 * 3, 0.5), shape: [4, 3, 3, 3] },
+        { data: randn(r, 4), shape: [4] },
+      ],
+      // 27 patch rows × 3·3 columns × 4 bytes per image: one image per im2col chunk.
+      f: ([x, w, b]) => conv2d(x!, w!, b!, { stride: 2, padding: 1, variant: variant as Conv2dVariant, im2colBytes: 27 * 9 * 4 }),
+      probes: 8,
+    });
+  });
+
   it('rejects bad shapes with messages naming the op and the shapes', async () => {
     const e = await getEngine();
     e.scope(() => {
@@ -159,6 +183,7 @@ describe('conv2d', () => {
       expect(() => conv2d(x, e.empty([4, 6, 3, 3]), e.empty([3]))).toThrow('conv2d(x [1, 6, 5, 5], weight [4, 6, 3, 3], bias [3]): bias must be [4]');
       expect(() => conv2d(x, e.empty([4, 6, 7, 7]))).toThrow('kernel 7x7 with padding 0,0 is larger than the padded input 5x5');
       expect(() => conv2d(e.empty([6, 5, 5]), e.empty([4, 6, 3, 3]))).toThrow('conv2d(x [6, 5, 5], weight [4, 6, 3, 3]): x must be [N, C, H, W]');
+      expect(() => conv2d(x, e.empty([4, 6, 3, 3]), undefined, { variant: 'fft' as Conv2dVariant })).toThrow('conv2d(x [1, 6, 5, 5], weight [4, 6, 3, 3]): unknown variant "fft"');
     });
   });
 });

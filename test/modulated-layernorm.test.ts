@@ -111,7 +111,7 @@ describe('modulatedLayerNorm', () => {
   ];
   for (const shape of shapes) {
     for (const withBias of [true, false]) {
-      it(`forward and every gradient match float64 for x ${JSON.stringify(shape)}${withBias ? '' : ' (BiasFree)'}`, async () => {
+      it(`forward and every gradient match float64 for x ${JSON.stringify(shape)}${withBias ? '' : ' (weight only)'}`, async () => {
         const r = rng(freshSeed(`modulatedLayerNorm ${shape} bias=${withBias}`));
         const d = data(r, shape);
         const ref = reference(d, withBias, shape);
@@ -129,7 +129,7 @@ describe('modulatedLayerNorm', () => {
 
   for (const shape of [[3, 17, 5, 7], [2, 48, 28, 28]] as Shape[]) {
     for (const withBias of [true, false]) {
-      it(`agrees with the composed layerNorm + mul + add for x ${JSON.stringify(shape)}${withBias ? '' : ' (BiasFree)'}`, async () => {
+      it(`agrees with the composed layerNorm + mul + add for x ${JSON.stringify(shape)}${withBias ? '' : ' (weight only)'}`, async () => {
         const r = rng(freshSeed(`modulatedLayerNorm composed ${shape} bias=${withBias}`));
         const d = data(r, shape);
         const a = await run(fused, d, withBias, shape);

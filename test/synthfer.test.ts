@@ -153,6 +153,7 @@ describe('SynthFER landmarks land on the rendered features', () => {
 
   it('the inner mouth between landmarks 62 and 66 is dark when the jaw drops', () => {
     const seed = freshSeed('synthfer open mouth');
+    let lipsChecked = 0;
     for (let index = 0; index < count; index++) {
       const p = sampleFaceParams(index, { seed });
       p.aus.jawDrop = 0.8 + 0.4 * ((index * 7) % 10) / 10;
@@ -167,9 +168,11 @@ describe('SynthFER landmarks land on the rendered features', () => {
       const [x51, y51] = pt(parts.landmarks, 51);
       if (Math.hypot(x62 - x51, y62 - y51) * size >= 2.5) {
         const lip = pixel({ image: parts.image, size }, (x51 + x62) / 2, (y51 + y62) / 2);
-        expect(lip[0] - lip[1], `index ${index}: upper lip`).toBeGreaterThan(0.5);
+        expect(lip[0] - lip[1], `index ${index}: upper lip`).toBeGreaterThan(0.4);
+        lipsChecked++;
       }
     }
+    expect(lipsChecked).toBeGreaterThanOrEqual(3);
   });
 
   it('brow landmarks lie on the brows and jaw landmarks on the face boundary', () => {
@@ -192,7 +195,9 @@ describe('SynthFER landmarks land on the rendered features', () => {
         const dx = cx - x, dy = cy - y, d = Math.hypot(dx, dy) * size;
         const step = 2 / d; // 2 px, normalised
         const inside = pixel(s, x + dx * step, y + dy * step);
-        const outside = pixel(s, x - dx * step, y - dy * step);
+        const ox = x - dx * step, oy = y - dy * step;
+        if (ox < 0 || ox >= 1 || oy < 0 || oy >= 1) continue;
+        const outside = pixel(s, ox, oy);
         expect(close(inside, PART_COLORS.skin, 0.02), `index ${index} jaw ${j} inside: ${inside}`).toBe(true);
         expect(close(outside, PART_COLORS.skin, 0.05), `index ${index} jaw ${j} outside: ${outside}`).toBe(false);
       }

@@ -10,6 +10,7 @@ import { Rng } from '../model/init.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
 import type { Dataset } from './data/dataset.ts';
 import { flipLandmarks } from './data/landmarks68.ts';
+import { flipImageChw } from './data/synthfer.ts';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -31,19 +32,6 @@ export interface GpuBatch {
   labels: Tensor;
   /** Host copy of the labels (for metrics). */
   hostLabels: number[];
-}
-
-/** Mirrors an RGB CHW image horizontally in place. */
-function flipImage(img: Float32Array, size: number): void {
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < size; y++) {
-      const row = (c * size + y) * size;
-      for (let x = 0; x < size / 2; x++) {
-        const a = img[row + x]!;
-        img[row + x] = img[row + size - 1 - x]!;
-        img[row + size - 1 - x] = a;
-      }
-    }
 }
 
 export class BatchMaker {
@@ -69,10 +57,10 @@ export class BatchMaker {
     const erase = aug.erase ? new Float32Array(B * S * S).fill(1) : null;
     for (let i = 0; i < B; i++) {
       const s = ds.get(indices[i]!);
-      const img = Float32Array.from(s.image);
+      let img = s.image;
       let lm = s.landmarks;
       if (aug.flip && rng.next() < 0.5) {
-        flipImage(img, S);
+        img = flipImageChw(img, S);
         if (lm) lm = flipLandmarks(lm);
       }
       images.set(img, i * 3 * S * S);

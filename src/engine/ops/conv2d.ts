@@ -1,11 +1,23 @@
 /**
  * 2-D convolution over NCHW tensors (PyTorch semantics: weight [Co, Ci/groups, kh, kw], zero
  * padding, stride, groups) with gradients for input, weight and bias, and global average pooling.
- * Kernels: shaders/conv2d.wgsl (one entry point per pass, tiles chosen here as override constants).
+ *
+ * Two strategies per pass, chosen per adapter and shape class by a short autotune (tuneConv2d):
+ * - 'direct': one kernel per pass in shaders/conv2d.wgsl (tiles chosen here as override constants);
+ * - 'gemm' (groups = 1 only): lowering to the matmul op. A 1×1 stride-1 unpadded convolution is a
+ *   plain batched product W[Co, Ci] · x[n][Ci, H·W]; other kernels go through im2col patches
+ *   (forward, grad weight) and a col2im gather (grad input). Patches are recomputed in backward
+ *   rather than kept alive between the passes, and built for as many images at a time as fit in
+ *   `im2colBytes`.
+ * Grouped and depthwise convolutions always run direct (memory-bound, little to gain from matmul).
  */
+import type { Engine } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
-import { mean } from './reduce.ts';
+import { add } from './elementwise.ts';
+import { matmul } from './matmul.ts';
+import { mean, sum } from './reduce.ts';
 import { assertF32, fmt } from './shape-util.ts';
+import { TuningCache, adapterKey, medianMs } from './tune.ts';
 
 export interface Conv2dOptions {
   /** Stride, one number or [sh, sw] (default 1). */
@@ -13,7 +25,17 @@ export interface Conv2dOptions {
   /** Zero padding on each side, one number or [ph, pw] (default 0). */
   padding?: number | readonly [number, number];
   groups?: number;
+  /** Forces a strategy for every pass instead of the tuned / default one (grouped convolutions always run 'direct'). */
+  variant?: Conv2dVariant;
+  /** Memory cap for the im2col patch buffers of one pass (default 64 MiB); the batch is split to fit. */
+  im2colBytes?: number;
 }
+
+/** Strategies the autotune chooses from (tests force each one). */
+export type Conv2dVariant = 'direct' | 'gemm';
+export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'gemm'];
+export type Conv2dPass = 'forward' | 'gradInput' | 'gradWeight';
+const PASSES: readonly Conv2dPass[] = ['forward', 'gradInput', 'gradWeight'];
 
 interface Geometry {
   batch: number; cin: number; h: number; w: number;
@@ -42,6 +64,9 @@ function geometry(x: Tensor, weight: Tensor, bias: Tensor | undefined, opts: Con
     if (!Number.isInteger(v) || v < min) throw new Error(`${what}: ${name} ${v} must be an integer >= ${min}`);
   }
   if (kh < 1 || kw < 1) throw new Error(`${what}: empty kernel`);
+  if (opts.variant !== undefined && !CONV2D_VARIANTS.includes(opts.variant)) {
+    throw new Error(`${what}: unknown variant ${JSON.stringify(opts.variant)} (known: ${CONV2D_VARIANTS.join(', ')})`);
+  }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) throw new Error(`${what}: bias must be [${cout}]`);
   const ho = Math.floor((h + 2 * ph - kh) / sh) + 1;
   const wo = Math.floor((w + 2 * pw - kw) / sw) + 1;
@@ -57,11 +82,12 @@ function tileFor(n: number, choices: readonly number[]): number {
   return choices.find((t) => n % t === 0) ?? 1;
 }
 
-function params(g: Geometry, extra: { has_bias?: number; tiles_w?: number; tiles_c?: number; wg_stride?: number }) {
+function params(g: Geometry, extra: { has_bias?: number; tiles_w?: number; tiles_c?: number; wg_stride?: number; n0?: number }) {
   return {
     batch: g.batch, cin: g.cin, h: g.h, w: g.w, cout: g.cout, ho: g.ho, wo: g.wo, cig: g.cig,
     cog: g.cog, stride_h: g.sh, pad_h: g.ph, pad_w: g.pw,
     has_bias: extra.has_bias ?? 0, tiles_w: extra.tiles_w ?? 0, tiles_c: extra.tiles_c ?? 0, wg_stride: extra.wg_stride ?? 0,
+    n0: extra.n0 ?? 0,
   };
 }
 
@@ -141,6 +167,250 @@ function convGradBias(dy: Tensor, g: Geometry): Tensor {
   return db;
 }
 
+// ------------------------------------------------------------------ matmul lowering (groups = 1)
+
+const DEFAULT_IM2COL_BYTES = 64 << 20;
+
+/** 1×1, stride 1, no padding: x[n] viewed as [Ci, H·W] already is the patch matrix. */
+const isPointwise = (g: Geometry) => g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.ph === 0 && g.pw === 0;
+
+/** Rows of the patch matrix (Ci·kh·kw) and its columns (Ho·Wo). */
+const patchK = (g: Geometry) => g.cin * g.kh * g.kw;
+const patchP = (g: Geometry) => g.ho * g.wo;
+
+/** Images per im2col chunk: the whole batch when its patches fit in `bytes`, else fewer (at least 1). */
+function chunkImages(g: Geometry, bytes: number): number {
+  if (isPointwise(g)) return g.batch;
+  return Math.max(1, Math.min(g.batch, Math.floor(bytes / (patchK(g) * patchP(g) * 4))));
+}
+
+/** Patches of images n0 .. n0 + nc as [nc, Ci·kh·kw, Ho·Wo]. */
+function im2col(x: Tensor, g: Geometry, n0: number, nc: number): Tensor {
+  const e = x.engine;
+  if (isPointwise(g)) return x.view([g.batch, g.cin, g.h * g.w]);
+  const cols = e.empty([nc, patchK(g), patchP(g)]);
+  e.dispatch('conv2d', {
+    entry: 'im2col',
+    constants: { KH: g.kh, KW: g.kw, SW: g.sw },
+    bindings: { x, cols },
+    params: params(g, { n0, tiles_w: Math.ceil(g.wo / 4) }),
+    workgroups: [Math.ceil((g.ho * Math.ceil(g.wo / 4)) / 64), g.cin, nc],
+  });
+  return cols;
+}
+
+/** Images n0 .. n0 + nc of dy as [nc, Co, Ho·Wo] (a view when that is all of dy, else a copy). */
+function dyChunk(dy: Tensor, g: Geometry, n0: number, nc: number): Tensor {
+  const e = dy.engine;
+  if (nc === g.batch) return dy.view([g.batch, g.cout, patchP(g)]);
+  const out = e.empty([nc, g.cout, patchP(g)]);
+  const per = g.cout * patchP(g) * 4;
+  e.copy(dy.buffer, n0 * per, out.buffer, 0, nc * per);
+  return out;
+}
+
+function gemmForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Geometry, bytes: number): Tensor {
+  const e = x.engine;
+  return e.noGrad(() =>
+    e.scope(() => {
+      const w2 = weight.view([g.cout, patchK(g)]);
+      const nc = chunkImages(g, bytes);
+      const shape = [g.batch, g.cout, g.ho, g.wo];
+      let y: Tensor;
+      if (nc === g.batch) y = matmul(w2, im2col(x, g, 0, nc)).view(shape);
+      else {
+        y = e.empty(shape);
+        const per = g.cout * patchP(g) * 4;
+        for (let n0 = 0; n0 < g.batch; n0 += nc) {
+          const m = Math.min(nc, g.batch - n0);
+          const cols = im2col(x, g, n0, m);
+          const part = matmul(w2, cols);
+          e.copy(part.buffer, 0, y.buffer, n0 * per, m * per);
+          cols.dispose();
+          part.dispose();
+        }
+      }
+      if (bias) {
+        const grid = e.grid(y.size, 64);
+        e.dispatch('conv2d', { entry: 'add_bias_rows', bindings: { y, bias }, params: params(g, { wg_stride: grid.stride }), workgroups: grid.workgroups });
+      }
+      return y;
+    }),
+  );
+}
+
+function gemmGradInput(dy: Tensor, weight: Tensor, g: Geometry, bytes: number): Tensor {
+  const e = dy.engine;
+  return e.noGrad(() =>
+    e.scope(() => {
+      const w2 = weight.view([g.cout, patchK(g)]);
+      const xShape = [g.batch, g.cin, g.h, g.w];
+      if (isPointwise(g)) return matmul(w2, dyChunk(dy, g, 0, g.batch), { transA: true }).view(xShape);
+      const dx = e.empty(xShape);
+      const nc = chunkImages(g, bytes);
+      // Columns of one residue modulo sw, 4 per invocation (see col2im in the shader).
+      const tilesW = Math.ceil(Math.ceil(g.w / g.sw) / 4);
+      for (let n0 = 0; n0 < g.batch; n0 += nc) {
+        const m = Math.min(nc, g.batch - n0);
+        const dyc = dyChunk(dy, g, n0, m);
+        const dcols = matmul(w2, dyc, { transA: true });
+        e.dispatch('conv2d', {
+          entry: 'col2im',
+          constants: { KH: g.kh, KW: g.kw, SW: g.sw },
+          bindings: { dcols, dx },
+          params: params(g, { n0, tiles_w: tilesW }),
+          workgroups: [Math.ceil((g.h * tilesW) / 64), g.cin * g.sw, m],
+        });
+        dyc.dispose();
+        dcols.dispose();
+      }
+      return dx;
+    }),
+  );
+}
+
+function gemmGradWeight(dy: Tensor, x: Tensor, g: Geometry, bytes: number): Tensor {
+  const e = dy.engine;
+  return e.noGrad(() =>
+    e.scope(() => {
+      const nc = chunkImages(g, bytes);
+      let dw: Tensor | null = null;
+      for (let n0 = 0; n0 < g.batch; n0 += nc) {
+        const m = Math.min(nc, g.batch - n0);
+        // Per-image products dy[n] · cols[n]ᵀ, summed over the chunk's images afterwards.
+        const perImage = matmul(dyChunk(dy, g, n0, m), im2col(x, g, n0, m), { transB: true });
+        const part = m === 1 ? perImage.view([g.cout, patchK(g)]) : sum(perImage, 0);
+        perImage.dispose();
+        dw = dw ? add(dw, part) : part;
+      }
+      return dw!.view([g.cout, g.cig, g.kh, g.kw]);
+    }),
+  );
+}
+
+// ------------------------------------------------------------------ strategy choice and autotune
+
+export type Conv2dShapeClass = 'pointwise-small' | 'pointwise-large' | 'spatial-small' | 'spatial-large';
+const SHAPE_CLASSES: readonly Conv2dShapeClass[] = ['pointwise-small', 'pointwise-large', 'spatial-small', 'spatial-large'];
+
+/** Convolutions of fewer than this many multiply-adds count as small (launch overhead dominates). */
+const SMALL_MACS = 1 << 22;
+
+function shapeClass(g: Geometry): Conv2dShapeClass {
+  const macs = g.batch * g.cout * patchP(g) * patchK(g);
+  return `${isPointwise(g) ? 'pointwise' : 'spatial'}-${macs < SMALL_MACS ? 'small' : 'large'}`;
+}
+
+/** A per-adapter choice of strategy per shape class and pass; plain JSON so callers can persist it. */
+export interface Conv2dTuning {
+  adapter: string;
+  choice: Record<Conv2dShapeClass, Record<Conv2dPass, Conv2dVariant>>;
+  /** Median milliseconds measured per class, pass and strategy. */
+  ms: Record<Conv2dShapeClass, Record<Conv2dPass, Partial<Record<Conv2dVariant, number>>>>;
+}
+
+const tunings = new TuningCache<Conv2dTuning>();
+
+/** Before tuning: CPU adapters run the matmul lowering faster (bench/conv2d.ts), GPUs the direct kernels. */
+function defaultVariant(e: Engine): Conv2dVariant {
+  return e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'gemm' : 'direct';
+}
+
+function variantFor(e: Engine, g: Geometry, pass: Conv2dPass, forced: Conv2dVariant | undefined): Conv2dVariant {
+  if (g.groups !== 1) return 'direct';
+  return forced ?? tunings.get(e)?.choice[shapeClass(g)][pass] ?? defaultVariant(e);
+}
+
+/** Representative problems per class: x [N, Ci, H, W], Co, kernel, stride, padding. */
+const TUNE_PROBLEMS: Record<Conv2dShapeClass, { x: [number, number, number, number]; co: number; k: number; stride: number; pad: number }> = {
+  'pointwise-small': { x: [2, 16, 14, 14], co: 32, k: 1, stride: 1, pad: 0 },
+  'pointwise-large': { x: [8, 48, 28, 28], co: 96, k: 1, stride: 1, pad: 0 },
+  'spatial-small': { x: [2, 16, 14, 14], co: 16, k: 3, stride: 1, pad: 1 },
+  'spatial-large': { x: [8, 32, 28, 28], co: 32, k: 3, stride: 1, pad: 1 },
+};
+
+/**
+ * Times both strategies for every pass on a representative problem per shape class (GPU
+ * synchronised, median of 3 after a warm-up) and caches the fastest per class and pass for this
+ * adapter. Runs once per adapter and process; awaiting it again returns the cached result. Call it
+ * once after creating the engine (conv2d uses a per-adapter-kind default until then).
+ */
+export function tuneConv2d(e: Engine): Promise<Conv2dTuning> {
+  return tunings.ensure(e, async () => {
+    const choice = {} as Conv2dTuning['choice'];
+    const ms = {} as Conv2dTuning['ms'];
+    for (const cls of SHAPE_CLASSES) {
+      const pr = TUNE_PROBLEMS[cls];
+      const x = e.fill(e.empty(pr.x), 0.5).keep();
+      const w = e.fill(e.empty([pr.co, pr.x[1], pr.k, pr.k]), 0.25).keep();
+      const g = geometry(x, w, undefined, { stride: pr.stride, padding: pr.pad });
+      const dy = e.fill(e.empty([g.batch, g.cout, g.ho, g.wo]), 1).keep();
+      choice[cls] = {} as Record<Conv2dPass, Conv2dVariant>;
+      ms[cls] = {} as Conv2dTuning['ms'][Conv2dShapeClass];
+      try {
+        for (const pass of PASSES) {
+          ms[cls][pass] = {};
+          let best = Infinity;
+          for (const v of CONV2D_VARIANTS) {
+            const run = () => e.noGrad(() => e.scope(() => { runPass(pass, v, x, w, undefined, dy, g, DEFAULT_IM2COL_BYTES); }));
+            const t = await medianMs(e, run, 1, 3);
+            ms[cls][pass][v] = t;
+            if (t < best) {
+              best = t;
+              choice[cls][pass] = v;
+            }
+          }
+        }
+      } finally {
+        for (const t of [x, w, dy]) t.dispose();
+      }
+    }
+    return { adapter: adapterKey(e), choice, ms };
+  });
+}
+
+/** This adapter's tuning (from tuneConv2d or setConv2dTuning), or null when not tuned yet. */
+export function getConv2dTuning(e: Engine): Conv2dTuning | null {
+  const t = tunings.get(e);
+  return t ? structuredClone(t) : null;
+}
+
+/** Restores a tuning saved by getConv2dTuning; it must have been measured on this adapter. */
+export function setConv2dTuning(e: Engine, json: unknown): void {
+  const t = json as Partial<Conv2dTuning> | null;
+  const where = 'setConv2dTuning';
+  if (!t || typeof t !== 'object' || typeof t.adapter !== 'string' || !t.choice || typeof t.choice !== 'object') {
+    throw new Error(`${where}: expected {adapter, choice, ms}, got ${JSON.stringify(json)}`);
+  }
+  if (t.adapter !== adapterKey(e)) {
+    throw new Error(`${where}: tuning was measured on "${t.adapter}", this engine runs on "${adapterKey(e)}"; re-run tuneConv2d`);
+  }
+  for (const cls of SHAPE_CLASSES) {
+    for (const pass of PASSES) {
+      const v = t.choice[cls]?.[pass];
+      if (!CONV2D_VARIANTS.includes(v as Conv2dVariant)) {
+        throw new Error(`${where}: ${cls} ${pass} has unknown strategy ${JSON.stringify(v)} (known: ${CONV2D_VARIANTS.join(', ')})`);
+      }
+    }
+  }
+  tunings.set(e, { adapter: t.adapter, choice: structuredClone(t.choice), ms: structuredClone(t.ms ?? ({} as Conv2dTuning['ms'])) });
+}
+
+/** One pass with one strategy (shared by the op and the autotune). */
+function runPass(pass: Conv2dPass, v: Conv2dVariant, x: Tensor, weight: Tensor, bias: Tensor | undefined, dy: Tensor, g: Geometry, bytes: number): Tensor {
+  const gemm = v === 'gemm';
+  switch (pass) {
+    case 'forward':
+      return gemm ? gemmForward(x, weight, bias, g, bytes) : convForward(x, weight, bias, g);
+    case 'gradInput':
+      return gemm ? gemmGradInput(dy, weight, g, bytes) : convGradInput(dy, weight, g);
+    case 'gradWeight':
+      return gemm ? gemmGradWeight(dy, x, g, bytes) : convGradWeight(dy, x, g);
+  }
+}
+
+// ------------------------------------------------------------------ public ops
+
 /**
  * y = conv2d(x, weight) + bias: x [N, Ci, H, W], weight [Co, Ci/groups, kh, kw], bias [Co] →
  * [N, Co, Ho, Wo] with Ho = ⌊(H + 2·ph − kh) / sh⌋ + 1 (likewise Wo). groups = Ci = Co is a
@@ -148,11 +418,15 @@ function convGradBias(dy: Tensor, g: Geometry): Tensor {
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Tensor {
   const g = geometry(x, weight, bias, opts);
-  const y = convForward(x, weight, bias, g);
+  const e = x.engine;
+  const forced = opts.variant;
+  const bytes = opts.im2colBytes ?? DEFAULT_IM2COL_BYTES;
+  const pass = (p: Conv2dPass, dy: Tensor) => runPass(p, variantFor(e, g, p, forced), x, weight, bias, dy, g, bytes);
+  const y = pass('forward', x);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return x.engine.record('conv2d', inputs, y, (dy, needs) => [
-    needs[0] ? convGradInput(dy, weight, g) : null,
-    needs[1] ? convGradWeight(dy, x, g) : null,
+  return e.record('conv2d', inputs, y, (dy, needs) => [
+    needs[0] ? pass('gradInput', dy) : null,
+    needs[1] ? pass('gradWeight', dy) : null,
     ...(bias ? [needs[2] ? convGradBias(dy, g) : null] : []),
   ]);
 }

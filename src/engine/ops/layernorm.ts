@@ -19,7 +19,7 @@ export interface LayerNormOptions {
 /**
  * y = (x − mean) / sqrt(var + eps) · weight + bias, mean and biased variance taken over `axis`
  * at every other index. weight and bias have shape [C] (C = x.shape[axis]) and are optional
- * (Restormer's BiasFree variant passes a weight only).
+ * (without a bias it is torch's LayerNorm(bias=False): still centred — not Restormer's BiasFree variant).
  */
 export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | null, options: LayerNormOptions = {}): Tensor {
   const op = 'layerNorm';

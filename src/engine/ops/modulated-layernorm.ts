@@ -16,7 +16,7 @@ export interface ModulatedLayerNormOptions {
 /**
  * y[b, c, h, w] = (LN(x)[b, c, h, w] · lnWeight[c] + lnBias[c]) · scale[b, c] + shift[b, c], where
  * LN normalises over the C channels of every pixel (biased variance). x is [B, C, H, W]; lnWeight
- * and lnBias are [C] (lnBias null: Restormer's BiasFree LayerNorm); scale and shift are [B, C]
+ * and lnBias are [C] (lnBias null: weight only, still centred — torch's LayerNorm(bias=False), not Restormer's BiasFree); scale and shift are [B, C]
  * (or [B, C, 1, 1]), the two halves of Linear(Z). Gradients flow to all five inputs.
  */
 export function modulatedLayerNorm(
