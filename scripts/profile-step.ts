@@ -1,6 +1,7 @@
 /** Profiles one training step of a preset per kernel: `bun scripts/profile-step.ts [preset] [batch] [stage]`. */
 import { Engine } from '../src/engine/engine.ts';
 import { tuneMatmul } from '../src/engine/ops/matmul.ts';
+import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
 import { makeConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 import { randomUniform } from '../src/engine/ops/random.ts';
@@ -12,6 +13,7 @@ const B = parseInt(process.argv[3] ?? '8', 10);
 const stage = parseInt(process.argv[4] ?? '1', 10) as 1 | 2;
 const e = await Engine.create();
 await tuneMatmul(e);
+await tuneConv2d(e);
 const cfg = makeConfig(preset);
 const m = new LrdifModel(e, cfg, stage, 1);
 const S = cfg.inputSize;

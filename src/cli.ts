@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Engine } from './engine/engine.ts';
 import { tuneMatmul } from './engine/ops/matmul.ts';
+import { tuneConv2d } from './engine/ops/conv2d.ts';
 import { PRESET_NAMES } from './model/config.ts';
 import { FsStore } from './train/store-fs.ts';
 import { loadModel, trainStage, writeReport, type StageResult, type StageSpec } from './train/pipeline.ts';
@@ -21,6 +22,7 @@ import type { UdcPanel } from './train/data/udc.ts';
 async function engine(): Promise<Engine> {
   const e = await Engine.create();
   await tuneMatmul(e);
+  await tuneConv2d(e);
   return e;
 }
 

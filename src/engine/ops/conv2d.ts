@@ -311,14 +311,20 @@ export interface Conv2dTuning {
 
 const tunings = new TuningCache<Conv2dTuning>();
 
-/** Before tuning: CPU adapters run the matmul lowering faster (bench/conv2d.ts), GPUs the direct kernels. */
-function defaultVariant(e: Engine): Conv2dVariant {
-  return e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'gemm' : 'direct';
+/**
+ * Before tuning: GPUs run the direct kernels. CPU adapters run the matmul lowering (measured with
+ * bench/conv2d.ts on llvmpipe: 1.2–3× faster on large problems, grad weight faster at every size)
+ * except forward and grad input of small spatial problems, where its extra dispatches cost more.
+ */
+function defaultVariant(e: Engine, cls: Conv2dShapeClass, pass: Conv2dPass): Conv2dVariant {
+  if (e.info.kind !== 'llvmpipe' && e.info.kind !== 'swiftshader') return 'direct';
+  return cls === 'spatial-small' && pass !== 'gradWeight' ? 'direct' : 'gemm';
 }
 
 function variantFor(e: Engine, g: Geometry, pass: Conv2dPass, forced: Conv2dVariant | undefined): Conv2dVariant {
   if (g.groups !== 1) return 'direct';
-  return forced ?? tunings.get(e)?.choice[shapeClass(g)][pass] ?? defaultVariant(e);
+  const cls = shapeClass(g);
+  return forced ?? tunings.get(e)?.choice[cls][pass] ?? defaultVariant(e, cls, pass);
 }
 
 /** Representative problems per class: x [N, Ci, H, W], Co, kernel, stride, padding. */

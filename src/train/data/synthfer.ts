@@ -16,7 +16,7 @@
  * Pure TypeScript without Node/Bun APIs, so it runs in the browser too.
  */
 import type { Dataset, Sample } from './dataset.ts';
-import { FLIP_PERMUTATION, LANDMARK_COUNT } from './landmarks68.ts';
+import { flipLandmarks, LANDMARK_COUNT } from './landmarks68.ts';
 
 // ------------------------------------------------------------------------------------------------
 // Counter-based RNG
@@ -1106,17 +1106,11 @@ export function flipImageChw(image: Float32Array, size: number): Float32Array {
 
 /** Horizontal flip of a sample: the image, the landmarks (with the 68-point left/right permutation) and the pupils. */
 export function flipSample(sample: SynthFerSample): SynthFerSample {
-  const lm = new Float32Array(2 * LANDMARK_COUNT);
-  for (let i = 0; i < LANDMARK_COUNT; i++) {
-    const j = FLIP_PERMUTATION[i]!;
-    lm[2 * i] = 1 - sample.landmarks[2 * j]!;
-    lm[2 * i + 1] = sample.landmarks[2 * j + 1]!;
-  }
   const pu = sample.pupils;
   return {
     ...sample,
     image: flipImageChw(sample.image, sample.size),
-    landmarks: lm,
+    landmarks: flipLandmarks(sample.landmarks),
     pupils: new Float32Array([1 - pu[2]!, pu[3]!, 1 - pu[0]!, pu[1]!]),
   };
 }
