@@ -75,8 +75,27 @@ export function rowwiseCase(name: 'softmax' | 'layerNorm' | 'gelu', shape: numbe
   };
 }
 
-export function coreCases(quick: boolean): BenchCase[] {
-  if (quick) {
+/** Problem-size level: realistic LRDif shapes, a quicker set, or tiny shapes for the harness's own test. */
+export type Size = 'full' | 'quick' | 'smoke';
+
+export function sizeOf(quick: boolean | Size): Size {
+  return quick === true ? 'quick' : quick === false ? 'full' : quick;
+}
+
+export function coreCases(quick: boolean | Size): BenchCase[] {
+  const size = sizeOf(quick);
+  if (size === 'smoke') {
+    return [
+      matmulCase(24, 20, 16),
+      matmulCase(8, 8, 8, 2),
+      convCase(1, 4, 4, 6, 3, 4),
+      convCase(1, 4, 8, 6, 1, 1),
+      rowwiseCase('softmax', [8, 16]),
+      rowwiseCase('layerNorm', [8, 12]),
+      rowwiseCase('gelu', [256]),
+    ];
+  }
+  if (size === 'quick') {
     return [
       matmulCase(128, 128, 128),
       matmulCase(32, 32, 32, 8),

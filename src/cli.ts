@@ -18,6 +18,7 @@ import { openData, type DataPair } from './train/data/open.ts';
 import { CLASS_NAMES } from './train/data/dataset.ts';
 import { metricsMarkdown } from './train/report.ts';
 import type { UdcPanel } from './train/data/udc.ts';
+import { convertUdc, predictImages, writeSynth } from './train/commands.ts';
 
 async function engine(): Promise<Engine> {
   const e = await Engine.create();
@@ -169,12 +170,14 @@ program
   .option('--test <n>', 'held-out images (disjoint identities)', '350')
   .option('--epochs <n>', 'epochs per stage', '4')
   .option('--batch <n>', 'batch size', '16')
+  .option('--lr <x>', 'learning rate', '2e-3')
+  .option('--difficulty <d>', 'SynthFER difficulty, 0 (clear) … 1 (subtle)', '0.3')
   .action(async (o) => {
     const t0 = performance.now();
     const e = await engine();
     const seed = Number(o.seed);
-    const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed);
-    const common: Partial<TrainOptions> = { epochs: Number(o.epochs), batchSize: Number(o.batch), seed, lr: 1e-3, lrGamma: 0.9, udc: { panel: 'toled', strength: 1 }, logEvery: 5 };
+    const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed, { difficulty: Number(o.difficulty) });
+    const common: Partial<TrainOptions> = { epochs: Number(o.epochs), batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 5 };
     const results: [string, StageResult][] = [];
     const stage = async (name: string, dir: string, spec: Partial<StageSpec>) => {
       const store = prepareOut(join(o.out, dir), false, !!o.force);
@@ -206,6 +209,47 @@ program
     mkdirSync(o.out, { recursive: true });
     writeFileSync(join(o.out, 'report.md'), `${lines.join('\n')}\n`);
     console.log(lines.join('\n'));
+  });
+
+program
+  .command('predict')
+  .description('class probabilities for image files (stage-2 or baseline checkpoint; landmark-free path)')
+  .requiredOption('--checkpoint <file>', 'model checkpoint (.safetensors)')
+  .argument('<images...>', 'image files (PNG, JPEG, WebP …)')
+  .option('--draws <k>', 'stage 2: seeded Gaussian starts averaged', '1')
+  .option('--seed <n>', 'seed of the Gaussian start', '0')
+  .addOption(new Option('--udc <panel>', 'degrade the images first (for clean inputs to a UDC-trained model)').choices(['toled', 'poled', 'off']).default('off'))
+  .option('--json', 'print JSON')
+  .action(async (images: string[], o) => {
+    const e = await engine();
+    await predictImages(e, o.checkpoint, images, { draws: Number(o.draws), seed: Number(o.seed), udc: o.udc === 'off' ? null : o.udc, json: !!o.json });
+  });
+
+program
+  .command('synth')
+  .description('write SynthFER (procedural faces with exact 68-point landmarks) to disk as PNGs + labels.csv + landmarks.json')
+  .requiredOption('--out <dir>', 'output directory')
+  .option('--count <n>', 'number of images', '700')
+  .addOption(new Option('--split <name>').choices(['train', 'val', 'test']).default('train'))
+  .option('--size <px>', 'image size', '112')
+  .option('--seed <n>', 'seed', '0')
+  .option('--difficulty <d>', '0 (clear expressions) … 1 (subtle, blended)', '0.5')
+  .option('--label-noise <p>', 'probability of a wrong label', '0')
+  .action((o) => {
+    writeSynth(o.out, { count: Number(o.count), split: o.split, size: Number(o.size), seed: Number(o.seed), difficulty: Number(o.difficulty), labelNoise: Number(o.labelNoise) });
+  });
+
+program
+  .command('udc')
+  .description('degrade every image under <in> as an under-display camera would (GPU), writing PNGs to <out>')
+  .argument('<in>', 'input folder')
+  .argument('<out>', 'output folder')
+  .addOption(new Option('--panel <name>').choices(['toled', 'poled']).default('toled'))
+  .option('--strength <s>', 'degradation strength in [0, 1]', '1')
+  .option('--seed <n>', 'seed', '0')
+  .action(async (input: string, out: string, o) => {
+    const e = await engine();
+    await convertUdc(e, input, out, { panel: o.panel, strength: Number(o.strength), seed: Number(o.seed) });
   });
 
 program.hook('preAction', () => {

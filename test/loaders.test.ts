@@ -183,7 +183,9 @@ describe('RAF-DB basic', () => {
       },
       {
         name: 'no label file',
-        setup: async (d) => mkdirSync(d, { recursive: true }),
+        setup: async (d) => {
+          mkdirSync(d, { recursive: true });
+        },
         message: `${LABEL_FILE}: label file not found`,
       },
     ];

@@ -75,7 +75,8 @@ export interface EpochLog {
 }
 
 export interface TrainHooks {
-  onStep?: (log: StepLog, progress: { stepInEpoch: number; stepsPerEpoch: number }) => void;
+  /** Awaited, so a caller can pause between steps or run queued GPU work there (the browser demo). */
+  onStep?: (log: StepLog, progress: { stepInEpoch: number; stepsPerEpoch: number }) => void | Promise<void>;
   onEpoch?: (log: EpochLog) => void | Promise<void>;
 }
 
@@ -172,7 +173,7 @@ export class Trainer {
           epochLoss += l;
           epochCorrect += c;
           const now = performance.now();
-          hooks.onStep?.(
+          await hooks.onStep?.(
             { epoch, step: this.globalStep, loss: l / Math.ceil(windowSeen / this.opts.batchSize), accuracy: c / windowSeen, imagesPerSecond: (windowSeen * 1000) / (now - windowStart), lr },
             { stepInEpoch: s + 1, stepsPerEpoch: steps },
           );

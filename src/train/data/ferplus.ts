@@ -140,31 +140,12 @@ export async function listFerplus(root: string, opts: ListOptions, bad: BadItems
       bad.report({ file: PIXELS_FILE, line: prow.line, reason: `emotion ${JSON.stringify(emotion)} is not in 0..6` });
       continue;
     }
-    const values = pf[1]!.trim().split(/\s+/);
-    if (values.length !== SIDE * SIDE) {
-      bad.report({ file: PIXELS_FILE, line: prow.line, reason: `pixels has ${values.length} values, expected ${SIDE * SIDE} (48×48)` });
-      continue;
-    }
-    const grey = new Uint8Array(SIDE * SIDE);
-    let badPixel = -1;
-    for (let i = 0; i < values.length; i++) {
-      const v = Number(values[i]);
-      if (!Number.isInteger(v) || v < 0 || v > 255) {
-        badPixel = i;
-        break;
-      }
-      grey[i] = v;
-    }
-    if (badPixel >= 0) {
-      bad.report({ file: PIXELS_FILE, line: prow.line, reason: `pixel ${badPixel} = ${JSON.stringify(values[badPixel])} is not an integer in 0..255` });
-      continue;
-    }
     items.push({
       file: PIXELS_FILE,
       line: prow.line,
       name,
       label: VOTE_TO_CANONICAL[result.column]!,
-      source: { grey, width: SIDE, height: SIDE },
+      source: { greyText: pf[1]!, width: SIDE, height: SIDE },
       stamp: '',
     });
   }

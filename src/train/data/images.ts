@@ -46,6 +46,19 @@ export async function decodeImageFile(bytes: Uint8Array, opts: ResizeOptions): P
   return hwcToChw(data, opts.size * opts.size);
 }
 
+/** Space-separated grey values (0..255) of a width×height image → bytes; throws naming the first bad value. */
+export function parseGreyText(text: string, width: number, height: number): Uint8Array {
+  const values = text.trim().split(/\s+/);
+  if (values.length !== width * height) throw new Error(`pixels has ${values.length} values, expected ${width * height} (${width}×${height})`);
+  const grey = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (!Number.isInteger(v) || v < 0 || v > 255 || !/^\d+$/.test(values[i]!)) throw new Error(`pixel ${i} = ${JSON.stringify(values[i])} is not an integer in 0..255`);
+    grey[i] = v;
+  }
+  return grey;
+}
+
 /** Raw 8-bit grey pixels → 8-bit CHW RGB (grey replicated), resized bilinearly to size×size. */
 export async function resizeGrey(pixels: Uint8Array, width: number, height: number, opts: ResizeOptions): Promise<Uint8Array> {
   let img = sharp(pixels, { raw: { width, height, channels: 1 } });

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { CLASS_NAMES } from './dataset.ts';
 import { listFerplus } from './ferplus.ts';
 import { listImageFolder } from './image-folder.ts';
-import { cacheKey, cachePath, decodeImageFile, PackedImageDataset, readCache, resizeGrey, writeCache, type CacheHeader } from './images.ts';
+import { cacheKey, cachePath, decodeImageFile, PackedImageDataset, parseGreyText, readCache, resizeGrey, writeCache, type CacheHeader } from './images.ts';
 import { listKdef } from './kdef.ts';
 import { listRafdb, rafdbRoot } from './rafdb.ts';
 import { BadItems, DatasetError, formatItem, type ListedItem, type Listing, type ListOptions, type SkippedItem } from './source.ts';
@@ -174,7 +174,7 @@ async function decodeAll(
           results[i] = await decodeImageFile(bytes, resize).catch((err: Error) => {
             throw new Error(`cannot decode image: ${err.message}`);
           });
-        } else results[i] = await resizeGrey(src.grey, src.width, src.height, resize);
+        } else results[i] = await resizeGrey(parseGreyText(src.greyText, src.width, src.height), src.width, src.height, resize);
       } catch (err) {
         results[i] = (err as Error).message.split('\n')[0]!;
         failed = true;

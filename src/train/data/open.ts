@@ -9,7 +9,7 @@ export interface DataPair {
 }
 
 /** `synth[:TRAIN[:TEST]]` or `rafdb:DIR` / `ferplus:DIR` / `kdef:DIR` / `folder:DIR`. */
-export async function openData(spec: string, preset: string, seed: number): Promise<DataPair> {
+export async function openData(spec: string, preset: string, seed: number, synth: { difficulty?: number } = {}): Promise<DataPair> {
   const size = makeConfig(preset).inputSize;
   if (spec === 'synth' || spec.startsWith('synth:')) {
     const [, tr, te] = spec.split(':');
@@ -17,8 +17,8 @@ export async function openData(spec: string, preset: string, seed: number): Prom
     const testCount = te ? parseInt(te, 10) : 700;
     if (!(trainCount > 0) || !(testCount > 0)) throw new Error(`--data ${spec}: expected synth[:TRAIN[:TEST]] with positive counts`);
     return {
-      train: new CachedDataset(new SynthFerDataset(trainCount, { seed, size, split: 'train' })),
-      test: new CachedDataset(new SynthFerDataset(testCount, { seed, size, split: 'test' })),
+      train: new CachedDataset(new SynthFerDataset(trainCount, { seed, size, split: 'train', ...synth })),
+      test: new CachedDataset(new SynthFerDataset(testCount, { seed, size, split: 'test', ...synth })),
     };
   }
   const { loadDataset } = await import('./loaders.ts');

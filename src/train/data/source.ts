@@ -28,8 +28,11 @@ export function formatItem(item: SkippedItem): string {
   return `${item.file}${item.line !== undefined ? `:${item.line}` : ''}: ${item.reason}`;
 }
 
-/** Where an item's pixels come from: an encoded image file, or raw 8-bit grey pixels (FERPlus CSV). */
-export type ItemSource = { path: string } | { grey: Uint8Array; width: number; height: number };
+/**
+ * Where an item's pixels come from: an encoded image file, or 8-bit grey values as space-separated
+ * text (a FERPlus CSV field; parsed at decode time, so a cached load skips it).
+ */
+export type ItemSource = { path: string } | { greyText: string; width: number; height: number };
 
 /** One image the lister found for the requested split, before decoding. */
 export interface ListedItem {

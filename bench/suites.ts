@@ -1,0 +1,139 @@
+/**
+ * The benchmark suites behind `npm run bench`: peak probes, core-kernel and fused-kernel roofline
+ * rows, peers on the same adapter, training steps. `runBench` runs the chosen suites on one engine,
+ * prints console tables, and writes the JSON result and the HTML report.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Engine } from '../src/engine/engine.ts';
+import { MATMUL_VARIANTS, matmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { measureBandwidth, printTable, runCase, timeMedian, type BenchRow, type Peaks } from './harness.ts';
+import { coreCases, sizeOf, type Size } from './cases.ts';
+import { fusedPairs } from './fused.ts';
+import { cpuPeak, type CpuPeak } from './cpu.ts';
+import { printPeers, runPeers, type PeersResult } from './peers.ts';
+import { printTrain, runTrain, type TrainRow } from './train.ts';
+import { reportHtml } from './report.ts';
+
+export const SUITES = ['kernels', 'fused', 'peers', 'train'] as const;
+export type Suite = (typeof SUITES)[number];
+
+export interface FusedRow { fused: BenchRow; composed: BenchRow; speedup: number }
+
+export interface BenchResult {
+  adapter: string;
+  kind: string;
+  date: string;
+  suites: Suite[];
+  size: Size;
+  timing: string;
+  timestampQuery: boolean;
+  /** 1, 5 and 15 minute load averages when the run started (other processes share the CPU). */
+  loadAverage: number[];
+  cpu: CpuPeak | null;
+  peaks: (Peaks & { matmulVariant: string; matmulN: number }) | null;
+  kernels: BenchRow[];
+  fused: FusedRow[];
+  peers: PeersResult | null;
+  train: TrainRow[];
+  notes: string[];
+}
+
+export interface BenchOptions {
+  suites: Suite[];
+  size: boolean | Size;
+  runs: number;
+  /** JSON path; default bench/results/<adapter>-<date>.json. */
+  out?: string;
+  /** Directory of report.html; default bench/results. */
+  reportDir?: string;
+  filter?: string;
+  log?: (s: string) => void;
+  /** Print console tables (default true). */
+  print?: boolean;
+}
+
+/** Peak probes: streaming axpy bandwidth and the best matmul variant at n³. */
+export async function measurePeaks(e: Engine, size: Size, runs: number): Promise<NonNullable<BenchResult['peaks']>> {
+  const bandwidthGBs = await measureBandwidth(e, size === 'full' ? 16 << 20 : size === 'quick' ? 1 << 20 : 1 << 16);
+  const n = size === 'full' ? 1024 : size === 'quick' ? 256 : 64;
+  const a = e.fill(e.empty([n, n]), 0.5).keep();
+  const b = e.fill(e.empty([n, n]), 0.25).keep();
+  let best = { variant: 'register' as MatmulVariant, ms: Infinity };
+  for (const variant of MATMUL_VARIANTS) {
+    const run = () => e.noGrad(() => e.scope(() => { matmul(a, b, { variant }); }));
+    const first = await timeMedian(e, run, 1, 1);
+    // Slow variants at 1024³ take seconds per run on CPU adapters: one run shows they lose.
+    const ms = first > 4 * best.ms || first > 2000 ? first : await timeMedian(e, run, 1, runs);
+    if (ms < best.ms) best = { variant, ms };
+  }
+  a.dispose();
+  b.dispose();
+  return { bandwidthGBs, flopsG: (2 * n ** 3) / (best.ms * 1e6), matmulVariant: best.variant, matmulN: n };
+}
+
+export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: BenchResult; jsonPath: string; reportPath: string }> {
+  const log = o.log ?? ((s: string) => console.error(s));
+  const print = o.print ?? true;
+  const size = sizeOf(o.size);
+  const result: BenchResult = {
+    adapter: e.info.description, kind: e.info.kind, date: new Date().toISOString(), suites: o.suites, size,
+    timing: 'wall clock around a synchronised submit (median of runs after warm-up); the harness does not use timestamp queries',
+    timestampQuery: e.info.timestampQuery, loadAverage: loadavg(), cpu: null, peaks: null, kernels: [], fused: [], peers: null, train: [], notes: [],
+  };
+  const cpuAdapter = e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader';
+  if (cpuAdapter) result.cpu = cpuPeak();
+  if (o.suites.some((s) => s !== 'train')) {
+    log('measuring peaks …');
+    result.peaks = await measurePeaks(e, size, o.runs);
+    if (print) {
+      console.log(`adapter: ${e.info.description}`);
+      console.log(`peak probes: streaming axpy ${result.peaks.bandwidthGBs.toFixed(2)} GB/s; best matmul ${result.peaks.matmulVariant} ${result.peaks.matmulN}³ ${result.peaks.flopsG.toFixed(2)} GFLOP/s (the roofline uses these measured values)`);
+      if (result.cpu) console.log(`CPU physical limit: ${result.cpu.formula}; best matmul = ${((100 * result.peaks.flopsG) / result.cpu.gflops).toFixed(1)} % of it`);
+    }
+  }
+  const peaks = result.peaks!;
+  const wanted = (name: string) => !o.filter || name.includes(o.filter);
+  if (o.suites.includes('kernels')) {
+    for (const c of coreCases(size)) {
+      if (!wanted(c.name)) continue;
+      log(`  ${c.name} ${c.shape}`);
+      result.kernels.push(...(await runCase(e, c, peaks, o.runs)));
+    }
+    if (print) printTable(result.kernels);
+  }
+  if (o.suites.includes('fused')) {
+    for (const p of fusedPairs(size)) {
+      if (!wanted(p.fused.name)) continue;
+      log(`  ${p.fused.name} ${p.fused.shape}`);
+      const f = await runCase(e, p.fused, peaks, o.runs);
+      const c = await runCase(e, p.composed, peaks, o.runs);
+      f.forEach((row, i) => result.fused.push({ fused: row, composed: c[i]!, speedup: c[i]!.medianMs / row.medianMs }));
+    }
+    if (print) {
+      printTable(result.fused.map((f) => f.fused));
+      console.log('speed-up of fused over composed:');
+      for (const f of result.fused) console.log(`  ${f.fused.name} ${f.fused.shape} ${f.fused.mode}: fused ${f.fused.medianMs.toFixed(2)} ms, composed ${f.composed.medianMs.toFixed(2)} ms → ${f.speedup.toFixed(2)}×`);
+    }
+  }
+  if (o.suites.includes('peers')) {
+    result.peers = await runPeers(e, size, peaks, o.runs, log);
+    if (print) printPeers(result.peers);
+    for (const p of result.peers.peers) if (!p.ok) result.notes.push(`${p.name} not run: ${p.reason}`);
+  }
+  if (o.suites.includes('train')) {
+    result.train = await runTrain(e, size, log);
+    if (print) printTrain(result.train);
+  }
+  if (result.loadAverage[0]! > 1) result.notes.push(`Load average ${result.loadAverage[0]!.toFixed(2)} at the start: other processes shared the CPU, so CPU-adapter timings are noisy.`);
+  const day = result.date.slice(0, 10);
+  const jsonPath = o.out ?? join('bench', 'results', `${e.info.kind}-${day}.json`);
+  const reportPath = join(o.reportDir ?? join('bench', 'results'), 'report.html');
+  mkdirSync(join(jsonPath, '..'), { recursive: true });
+  mkdirSync(join(reportPath, '..'), { recursive: true });
+  writeFileSync(jsonPath, JSON.stringify(result, null, 2));
+  writeFileSync(reportPath, reportHtml(result));
+  if (print) console.log(`wrote ${jsonPath} and ${reportPath}`);
+  return { result, jsonPath, reportPath };
+}

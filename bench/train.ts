@@ -1,0 +1,146 @@
+/**
+ * Training-step benchmark: full stage-1 and stage-2 steps (forward, loss, backward, Adam update,
+ * encoded without readback as the trainer does) for each preset at batch sizes that fit a CPU
+ * adapter: ms/step (median of synchronised steps after one warm-up step), images/s, dispatches
+ * and submits per step, peak pool bytes (GPU memory in use), and the time split by kernel from
+ * one profiled step (Engine.startProfile/stopProfile: every dispatch replayed alone, synchronised).
+ * Each configuration gets a fresh Engine on the shared device so its pool peak is its own.
+ */
+import { Engine } from '../src/engine/engine.ts';
+import { backward, zeroGrad } from '../src/engine/autograd.ts';
+import { Adam } from '../src/engine/ops/adam.ts';
+import { crossEntropy, klDivergence } from '../src/engine/ops/losses.ts';
+import { add } from '../src/engine/ops/elementwise.ts';
+import { randomUniform } from '../src/engine/ops/random.ts';
+import { tuneMatmul } from '../src/engine/ops/matmul.ts';
+import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
+import { makeConfig } from '../src/model/config.ts';
+import { LrdifModel } from '../src/model/lrdif.ts';
+import { sizeOf, type Size } from './cases.ts';
+
+export interface TrainConfig { preset: string; stage: 1 | 2; batch: number }
+
+export interface KernelShare { kernel: string; count: number; ms: number; percent: number }
+
+export interface TrainRow extends TrainConfig {
+  parameters: number;
+  msPerStep: number;
+  steps: number;
+  imagesPerSecond: number;
+  dispatchesPerStep: number;
+  submitsPerStep: number;
+  peakPoolBytes: number;
+  /** Sum of the replayed kernels' times (a profiled step, without submit overhead). */
+  profiledMs: number;
+  topKernels: KernelShare[];
+}
+
+export function trainConfigs(quick: boolean | Size): { configs: TrainConfig[]; steps: number } {
+  const size = sizeOf(quick);
+  if (size === 'smoke') return { configs: [{ preset: 'tiny', stage: 1, batch: 1 }, { preset: 'tiny', stage: 2, batch: 1 }], steps: 1 };
+  const [tinyB, smallB] = size === 'quick' ? [4, 2] : [8, 4];
+  return {
+    configs: [
+      { preset: 'tiny', stage: 1, batch: tinyB },
+      { preset: 'tiny', stage: 2, batch: tinyB },
+      { preset: 'small', stage: 1, batch: smallB },
+      { preset: 'small', stage: 2, batch: smallB },
+    ],
+    steps: size === 'quick' ? 2 : 3,
+  };
+}
+
+export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, tune: boolean, topK = 8): Promise<TrainRow> {
+  const e = new Engine(base.info);
+  if (tune) {
+    await tuneMatmul(e);
+    await tuneConv2d(e);
+  }
+  const cfg = makeConfig(c.preset);
+  const m = new LrdifModel(e, cfg, c.stage, 1);
+  const params = m.trainable();
+  const opt = new Adam(params, { lr: 3.5e-4, weightDecay: 1e-4 });
+  const S = cfg.inputSize;
+  const B = c.batch;
+  let seed = 1;
+  const step = () =>
+    e.scope(() => {
+      seed++;
+      const image = randomUniform(e, [B, 3, S, S], seed);
+      const landmarks = randomUniform(e, [B, 68, 2], seed + 1000);
+      const labels = e.tensor(Array.from({ length: B }, (_, i) => i % cfg.numClasses), [B], 'u32');
+      let loss;
+      if (c.stage === 1) loss = crossEntropy(m.forwardStage1({ image, landmarks, labels }).logits, labels);
+      else {
+        const r = m.forwardStage2Train({ image, landmarks, labels }, seed);
+        loss = add(crossEntropy(r.logits, labels), klDivergence(r.target!, r.z!, { tau: 1 }));
+      }
+      backward(loss);
+      opt.step();
+      zeroGrad(m.parameters());
+    });
+  step(); // warm-up: pipelines compile, the pool fills
+  await e.sync();
+  const before = e.getStats();
+  step();
+  const after = e.getStats();
+  await e.sync();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    step();
+    await e.sync();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const ms = times[Math.floor(times.length / 2)]!;
+  await e.startProfile();
+  step();
+  const prof = await e.stopProfile();
+  const total = prof.reduce((a, p) => a + p.ms, 0);
+  const row: TrainRow = {
+    ...c,
+    parameters: params.reduce((a, p) => a + p.size, 0),
+    msPerStep: ms,
+    steps,
+    imagesPerSecond: (B * 1000) / ms,
+    // One step's submits: the step itself plus the flush that sync() adds.
+    dispatchesPerStep: after.dispatches - before.dispatches,
+    submitsPerStep: after.submits - before.submits + 1,
+    peakPoolBytes: e.poolStats().peakLiveBytes,
+    profiledMs: total,
+    topKernels: prof.slice(0, topK).map((p) => ({ ...p, percent: total > 0 ? (100 * p.ms) / total : 0 })),
+  };
+  opt.dispose();
+  for (const p of m.parameters()) p.dispose();
+  await e.sync();
+  e.pool.trim(); // give this configuration's free buffers back before the next one
+  return row;
+}
+
+export async function runTrain(e: Engine, quick: boolean | Size, log: (s: string) => void = () => {}): Promise<TrainRow[]> {
+  const { configs, steps } = trainConfigs(quick);
+  const rows: TrainRow[] = [];
+  for (const c of configs) {
+    log(`  train: ${c.preset} stage ${c.stage} batch ${c.batch}`);
+    rows.push(await runTrainStep(e, c, steps, sizeOf(quick) !== 'smoke'));
+  }
+  return rows;
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+export function printTrain(rows: TrainRow[]): void {
+  const head = ['preset', 'stage', 'batch', 'params', 'ms/step', 'images/s', 'dispatches', 'submits', 'peak pool', 'top kernels (share of profiled step)'];
+  const body = rows.map((r) => [r.preset, String(r.stage), String(r.batch), r.parameters.toLocaleString('en'), r.msPerStep.toFixed(0), r.imagesPerSecond.toFixed(2), String(r.dispatchesPerStep), String(r.submitsPerStep), mib(r.peakPoolBytes),
+    r.topKernels.slice(0, 3).map((k) => `${k.kernel} ${k.percent.toFixed(0)}%`).join(', ')]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 9 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(line(b));
+  for (const r of rows) {
+    console.log(`\n${r.preset} stage ${r.stage} batch ${r.batch}: profiled step ${r.profiledMs.toFixed(0)} ms of kernel time`);
+    for (const k of r.topKernels) console.log(`  ${k.kernel.padEnd(44)} ${String(k.count).padStart(5)}×  ${k.ms.toFixed(1).padStart(8)} ms  ${k.percent.toFixed(1).padStart(5)} %`);
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * face-api's 68-point landmark network (FaceLandmark68Net, @vladmandic/face-api, MIT) on our engine,
+ * re-implemented from its source (src/faceFeatureExtractor/FaceFeatureExtractor.ts, denseBlock.ts,
+ * src/faceProcessor/FaceProcessor.ts, src/faceLandmarkNet/FaceLandmark68NetBase.ts):
+ *
+ *   x = RGB·255 − meanRgb, ÷ 255                       (meanRgb = 122.782, 117.001, 104.298)
+ *   4 dense blocks (32, 64, 128, 256 channels), each:  out1 = relu(conv0(x), stride 2)
+ *     out2 = sep(out1); out3 = sep(relu(out1+out2)); out4 = sep(relu(out1+out2+out3))
+ *     → relu(out1+out2+out3+out4)
+ *   (conv0 is a full 3×3 conv in block 0, a depthwise-separable one after; sep = depthwise 3×3 →
+ *   pointwise 1×1 + bias; TF 'same' padding)
+ *   avgPool 7×7 (the whole 7×7 map at 112×112 input) → fc 256 → 136 = 68 (x, y) in [0, 1] of the
+ *   square input crop.
+ *
+ * Layout: NCHW with PyTorch weight layouts (the tfjs HWIO / depthwise HWC1 / fc [in, out] weights are
+ * transposed at load). TF 'same' padding of a stride-2 3×3 conv on an even map pads 0 before and 1
+ * after; our conv2d pads symmetrically, so stride-2 kernels are stored as 4×4 kernels with a zero first
+ * row and column and run with padding 1 (out[i] = Σ_k w[k]·x[2i + k], exactly TF's taps). That needs
+ * even maps at every stride-2 conv, i.e. an input side that is a multiple of 16.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Engine } from '../../engine/engine.ts';
+import type { Tensor } from '../../engine/tensor.ts';
+import { conv2d, globalAvgPool } from '../../engine/ops/conv2d.ts';
+import { add, relu, sub } from '../../engine/ops/elementwise.ts';
+import { linear } from '../../engine/ops/matmul.ts';
+import { fmt } from '../../engine/ops/shape-util.ts';
+import { Module } from '../module.ts';
+import { Rng } from '../init.ts';
+import { loadTfjsWeights, type TfjsWeight } from './tfjs-weights.ts';
+
+export const FACE_LANDMARK_INPUT = 112;
+/** face-api's per-channel mean on the 0–255 scale (FaceFeatureExtractor.forwardInput). */
+export const FACE_API_MEAN_RGB = [122.782, 117.001, 104.298] as const;
+/** Channels of the four dense blocks' outputs (maps at input/2, /4, /8, /16). */
+export const FACE_LANDMARK_CHANNELS = [32, 64, 128, 256] as const;
+export const FACE_LANDMARK_MANIFEST = 'face_landmark_68_model-weights_manifest.json';
+
+/** The model folder inside the installed @vladmandic/face-api package. */
+export function faceApiModelDir(): string {
+  const pkg = fileURLToPath(import.meta.resolve('@vladmandic/face-api/package.json'));
+  return join(dirname(pkg), 'model');
+}
+
+/** HWIO [kh, kw, ci, co] (or depthwise [kh, kw, c, 1]) → OIHW, optionally into a 4×4 kernel shifted by one (stride-2 'same'). */
+function hwioToOihw(w: Float32Array, kh: number, kw: number, ci: number, co: number, shifted: boolean): { data: Float32Array; k: number } {
+  const k = shifted ? kh + 1 : kh;
+  const o = shifted ? 1 : 0;
+  const out = new Float32Array(co * ci * k * k);
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < ci; i++) for (let c = 0; c < co; c++) {
+    out[((c * ci + i) * k + y + o) * k + x + o] = w[((y * kw + x) * ci + i) * co + c]!;
+  }
+  return { data: out, k };
+}
+
+interface SeparableConv {
+  depthwise: Tensor;
+  pointwise: Tensor;
+  bias: Tensor;
+  stride: number;
+}
+interface FullConv {
+  filters: Tensor;
+  bias: Tensor;
+  stride: number;
+}
+
+export class FaceLandmarkNet extends Module {
+  private readonly blocks: [FullConv | SeparableConv, SeparableConv, SeparableConv, SeparableConv][] = [];
+  readonly fcWeight: Tensor;
+  readonly fcBias: Tensor;
+  private readonly mean: Tensor;
+
+  /**
+   * Builds the network from decoded tfjs weights (names as in face-api's manifest, e.g.
+   * `dense1/conv0/depthwise_filter`); parameters are registered as `dense1.conv0.depthwise_filter`
+   * etc. in our layouts and frozen.
+   */
+  constructor(e: Engine, weights: Map<string, TfjsWeight>) {
+    super({ e, rng: new Rng(1) });
+    const get = (name: string, shape: number[]): Float32Array => {
+      const w = weights.get(name);
+      if (!w) throw new Error(`FaceLandmarkNet: weight "${name}" missing from the weights (have ${weights.size} tensors)`);
+      if (w.shape.join(',') !== shape.join(',')) throw new Error(`FaceLandmarkNet: weight "${name}" has shape ${fmt(w.shape)}, expected ${fmt(shape)}`);
+      if (!(w.data instanceof Float32Array)) throw new Error(`FaceLandmarkNet: weight "${name}" must be float32, got ${w.dtype}`);
+      return w.data;
+    };
+    const pname = (n: string) => n.replaceAll('/', '.');
+    let cin = 3;
+    FACE_LANDMARK_CHANNELS.forEach((c, b) => {
+      const convs = [0, 1, 2, 3].map((j) => {
+        const prefix = `dense${b}/conv${j}`;
+        const stride = j === 0 ? 2 : 1;
+        const ci = j === 0 ? cin : c;
+        const bias = this.param(pname(`${prefix}/bias`), get(`${prefix}/bias`, [c]), [c]);
+        if (b === 0 && j === 0) {
+          const f = hwioToOihw(get(`${prefix}/filters`, [3, 3, ci, c]), 3, 3, ci, c, true);
+          return { filters: this.param(pname(`${prefix}/filters`), f.data, [c, ci, f.k, f.k]), bias, stride } satisfies FullConv;
+        }
+        const dw = hwioToOihw(get(`${prefix}/depthwise_filter`, [3, 3, ci, 1]), 3, 3, ci, 1, stride === 2);
+        // Depthwise [kh, kw, C, 1] → [C, 1, k, k]: the HWIO transform with ci = C, co = 1 gives [1, C, k, k], the same memory.
+        const pw = hwioToOihw(get(`${prefix}/pointwise_filter`, [1, 1, ci, c]), 1, 1, ci, c, false);
+        return {
+          depthwise: this.param(pname(`${prefix}/depthwise_filter`), dw.data, [ci, 1, dw.k, dw.k]),
+          pointwise: this.param(pname(`${prefix}/pointwise_filter`), pw.data, [c, ci, 1, 1]),
+          bias,
+          stride,
+        } satisfies SeparableConv;
+      });
+      this.blocks.push(convs as [FullConv, SeparableConv, SeparableConv, SeparableConv]);
+      cin = c;
+    });
+    const fc = get('fc/weights', [256, 136]);
+    const fcT = new Float32Array(136 * 256);
+    for (let i = 0; i < 256; i++) for (let o = 0; o < 136; o++) fcT[o * 256 + i] = fc[i * 136 + o]!;
+    this.fcWeight = this.param('fc.weights', fcT, [136, 256]);
+    this.fcBias = this.param('fc.bias', get('fc/bias', [136]), [136]);
+    this.mean = e.tensor(Float32Array.from(FACE_API_MEAN_RGB, (m) => m / 255), [1, 3, 1, 1]).keep();
+    this.setTrainable(false);
+  }
+
+  /** Loads face-api's landmark weights (from the installed package unless `modelDir` is given). */
+  static load(e: Engine, modelDir = faceApiModelDir()): FaceLandmarkNet {
+    const manifest = join(modelDir, FACE_LANDMARK_MANIFEST);
+    if (!existsSync(manifest)) throw new Error(`FaceLandmarkNet: ${manifest} not found (is @vladmandic/face-api installed?)`);
+    return new FaceLandmarkNet(e, loadTfjsWeights(manifest));
+  }
+
+  private conv(x: Tensor, c: FullConv | SeparableConv): Tensor {
+    // Stride-2 kernels are the shifted 4×4 ones (see the header); padding 1 either way.
+    if ('filters' in c) return conv2d(x, c.filters, c.bias, { stride: c.stride, padding: 1 });
+    const d = conv2d(x, c.depthwise, undefined, { stride: c.stride, padding: 1, groups: x.shape[1]! });
+    return conv2d(d, c.pointwise, c.bias);
+  }
+
+  private denseBlock(x: Tensor, b: number): Tensor {
+    const [c0, c1, c2, c3] = this.blocks[b]!;
+    const out1 = relu(this.conv(x, c0));
+    const out2 = this.conv(out1, c1);
+    const out3 = this.conv(relu(add(out1, out2)), c2);
+    const out4 = this.conv(relu(add(out1, add(out2, out3))), c3);
+    return relu(add(out1, add(out2, add(out3, out4))));
+  }
+
+  /** RGB in [0, 1] [B, 3, H, W] → the network's input scale ((255·x − meanRgb) / 255). */
+  normalise(rgb: Tensor): Tensor {
+    return sub(rgb, this.mean);
+  }
+
+  /**
+   * The four dense blocks' outputs [B, 32, H/2], [B, 64, H/4], [B, 128, H/8], [B, 256, H/16] for an
+   * RGB image in [0, 1] [B, 3, H, W] with H, W multiples of 16.
+   */
+  features(rgb: Tensor): [Tensor, Tensor, Tensor, Tensor] {
+    const [, c, h, w] = rgb.shape as [number, number, number, number];
+    if (rgb.rank !== 4 || c !== 3 || h % 16 !== 0 || w % 16 !== 0) {
+      throw new Error(`FaceLandmarkNet: image ${fmt(rgb.shape)} must be [B, 3, H, W] with H and W multiples of 16`);
+    }
+    let x = this.normalise(rgb);
+    const taps: Tensor[] = [];
+    for (let b = 0; b < 4; b++) {
+      x = this.denseBlock(x, b);
+      taps.push(x);
+    }
+    return taps as [Tensor, Tensor, Tensor, Tensor];
+  }
+
+  /** The raw 136 outputs [B, 136] (x0, y0, x1, y1, …, relative to the 112×112 crop) for RGB [B, 3, 112, 112] in [0, 1]. */
+  forward(rgb: Tensor): Tensor {
+    if (rgb.rank !== 4 || rgb.shape[2] !== FACE_LANDMARK_INPUT || rgb.shape[3] !== FACE_LANDMARK_INPUT) {
+      throw new Error(`FaceLandmarkNet: landmark prediction needs [B, 3, 112, 112] images, got ${fmt(rgb.shape)}`);
+    }
+    const top = this.features(rgb)[3];
+    // avgPool 7×7 stride 2 'valid' over the 7×7 map = the global mean.
+    return linear(globalAvgPool(top), this.fcWeight, this.fcBias);
+  }
+
+  /** Landmarks [B, 68, 2] in [0, 1] of the crop, without recording gradients; intermediates are freed. */
+  predict(rgb: Tensor): Tensor {
+    const e = this.e;
+    return e.noGrad(() => e.scope(() => this.forward(rgb).view([rgb.shape[0]!, 68, 2])));
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.mean.dispose();
+  }
+}
+
+// ------------------------------------------------------------------ host-side crop preparation and decoding
+
+/** An RGB image, CHW float in [0, 1]. */
+export interface ChwImage {
+  width: number;
+  height: number;
+  image: Float32Array;
+}
+
+export interface CropBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Where a prepared crop came from, to map the network's outputs back to image pixels. */
+export interface CropMapping {
+  box: CropBox;
+  /** face-api's square padding of the crop (before scaling): columns added left, rows added top. */
+  padLeft: number;
+  padTop: number;
+  /** Side of the padded square in crop pixels. */
+  side: number;
+}
+
+/**
+ * Prepares one crop as face-api's NetInput.toBatchTensor does: the crop (integer box, default the
+ * whole image) is zero-padded to a square (round(diff/2) after, the rest before) and resized to
+ * 112×112 with tf.image.resizeBilinear semantics (no corner alignment, no half-pixel centres).
+ */
+export function prepareCrop(img: ChwImage, box: CropBox = { x: 0, y: 0, width: img.width, height: img.height }): { input: Float32Array; mapping: CropMapping } {
+  const { x: bx, y: by, width: bw, height: bh } = box;
+  if (![bx, by, bw, bh].every(Number.isInteger) || bw < 1 || bh < 1 || bx < 0 || by < 0 || bx + bw > img.width || by + bh > img.height) {
+    throw new Error(`prepareCrop: crop ${JSON.stringify(box)} is not an integer box inside the ${img.width}×${img.height} image`);
+  }
+  const side = Math.max(bw, bh);
+  const diff = side - Math.min(bw, bh);
+  const after = Math.round(diff * 0.5);
+  const before = diff - after;
+  const padLeft = bw < bh ? before : 0;
+  const padTop = bh < bw ? before : 0;
+  const n = FACE_LANDMARK_INPUT;
+  const plane = img.width * img.height;
+  const input = new Float32Array(3 * n * n);
+  const at = (c: number, sy: number, sx: number): number => {
+    const cx = sx - padLeft;
+    const cy = sy - padTop;
+    if (cx < 0 || cy < 0 || cx >= bw || cy >= bh) return 0;
+    return img.image[c * plane + (by + cy) * img.width + bx + cx]!;
+  };
+  const scale = side / n;
+  for (let oy = 0; oy < n; oy++) {
+    const sy = oy * scale;
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(y0 + 1, side - 1);
+    const fy = sy - y0;
+    for (let ox = 0; ox < n; ox++) {
+      const sx = ox * scale;
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(x0 + 1, side - 1);
+      const fx = sx - x0;
+      for (let c = 0; c < 3; c++) {
+        const top = at(c, y0, x0) + (at(c, y0, x1) - at(c, y0, x0)) * fx;
+        const bottom = at(c, y1, x0) + (at(c, y1, x1) - at(c, y1, x0)) * fx;
+        input[(c * n + oy) * n + ox] = top + (bottom - top) * fy;
+      }
+    }
+  }
+  return { input, mapping: { box: { ...box }, padLeft, padTop, side } };
+}
+
+/** The network's 136 relative outputs for one crop → 68 (x, y) points in image pixels (interleaved). */
+export function landmarksToPixels(raw: ArrayLike<number>, m: CropMapping): Float64Array {
+  if (raw.length !== 136) throw new Error(`landmarksToPixels: expected 136 values, got ${raw.length}`);
+  const out = new Float64Array(136);
+  for (let i = 0; i < 68; i++) {
+    out[2 * i] = m.box.x + raw[2 * i]! * m.side - m.padLeft;
+    out[2 * i + 1] = m.box.y + raw[2 * i + 1]! * m.side - m.padTop;
+  }
+  return out;
+}

@@ -1,0 +1,559 @@
+/**
+ * The demo's compute side: one engine, the SynthFER data, the model and the trainer of the
+ * current stage. It reuses the project's training code unchanged (Trainer, BatchMaker, checkpoints);
+ * what it adds is scheduling for a page: GPU work requested by the UI (snapshots, inference,
+ * downloads) is queued and run between training steps, so two async users never interleave on the
+ * engine's scope and grad-mode stacks, and pausing waits between steps.
+ */
+import { Engine } from '../src/engine/engine.ts';
+import type { Tensor } from '../src/engine/tensor.ts';
+import { softmax } from '../src/engine/ops/softmax.ts';
+import { makeConfig, type DeepPartial, type LrdifConfig } from '../src/model/config.ts';
+import { LrdifModel, stage2InitFromStage1, type Batch, type Stage } from '../src/model/lrdif.ts';
+import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
+import { Rng } from '../src/model/init.ts';
+import { Trainer, StoppedEarly, type EpochLog, type StepLog, type TrainOptions } from '../src/train/trainer.ts';
+import { BatchMaker, type UdcSetting } from '../src/train/batch.ts';
+import { CachedDataset, MemoryDataset, type Dataset, type Sample } from '../src/train/data/dataset.ts';
+import { SynthFerDataset } from '../src/train/data/synthfer.ts';
+import { degradeUdc, type UdcPanel } from '../src/train/data/udc.ts';
+import type { Metrics } from '../src/train/metrics.ts';
+
+export interface DemoSettings {
+  preset: string;
+  inputSize: number;
+  /** Extra config overrides (JSON from the "advanced" field). */
+  overrides: DeepPartial<LrdifConfig>;
+  batchSize: number;
+  lr: number;
+  /** Diffusion steps T. */
+  diffusionSteps: number;
+  udcPanel: UdcPanel;
+  udcStrength: number;
+  epochs1: number;
+  epochs2: number;
+  trainImages: number;
+  testImages: number;
+  difficulty: number;
+  seed: number;
+  logEvery: number;
+}
+
+export const DEFAULT_SETTINGS: DemoSettings = {
+  preset: 'tiny', inputSize: 64, overrides: {}, batchSize: 16, lr: 2e-3, diffusionSteps: 4, udcPanel: 'toled', udcStrength: 0.5,
+  epochs1: 3, epochs2: 3, trainImages: 448, testImages: 70, difficulty: 0.2, seed: 1, logEvery: 2,
+};
+
+export type DemoState = 'idle' | 'preparing' | 'training' | 'paused' | 'stopping' | 'done' | 'error';
+
+export interface StepInfo {
+  stage: Stage;
+  /** Steps over both stages. */
+  step: number;
+  epoch: number;
+  epochs: number;
+  stepInEpoch: number;
+  stepsPerEpoch: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+  stepsPerSecond: number;
+  lr: number;
+}
+
+export interface EpochInfo {
+  stage: Stage;
+  step: number;
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  heldOutLoss: number;
+  heldOut: Metrics;
+}
+
+export interface GridItem {
+  clean: Float32Array;
+  udc: Float32Array;
+  label: number;
+  predicted: number;
+}
+
+/** What the page draws after an evaluation: held-out faces and one image's diffusion chain. */
+export interface Snapshot {
+  stage: Stage;
+  size: number;
+  grid: GridItem[];
+  chain: EprChain;
+}
+
+export interface EprChain {
+  /** One EPR row per reverse step (Z_{T−1} … Z_0), or Z of stage 1 (one row). */
+  rows: Float32Array[];
+  rowLabels: string[];
+  probabilities: number[];
+  note: string;
+}
+
+export interface DemoEvents {
+  state(s: DemoState, detail?: string): void;
+  status(text: string): void;
+  step(info: StepInfo): void;
+  epoch(info: EpochInfo): void;
+  snapshot(s: Snapshot): void;
+}
+
+/** Held-out faces shown in the grid (two of each class: SynthFER's labels cycle through the 7). */
+const GRID_SIZE = 14;
+const SNAPSHOT_UDC_SEED = 4242;
+const INFER_SEED = 2024;
+
+const yieldToUi = () => new Promise<void>((r) => setTimeout(r, 0));
+
+export class DemoSession {
+  private engine: Engine | null = null;
+  private batches: BatchMaker | null = null;
+  private train: Dataset | null = null;
+  private test: Dataset | null = null;
+  model: LrdifModel | null = null;
+  private trainer: Trainer | null = null;
+  /** Stage-1 training finished (or a stage-1 checkpoint was loaded): Start continues with stage 2. */
+  private stage1Done = false;
+  settings: DemoSettings = { ...DEFAULT_SETTINGS };
+  state: DemoState = 'idle';
+  /** Steps over both stages; the x axis of the curves. */
+  stepOffset = 0;
+
+  // Scheduling: while training runs, GPU jobs wait in `pending` and run between steps.
+  private training = false;
+  private pending: (() => Promise<void>)[] = [];
+  private idleChain: Promise<void> = Promise.resolve();
+  private paused = false;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  private runPromise: Promise<void> | null = null;
+  private lastHookEnd = 0;
+  private lastHookStep = 0;
+
+  constructor(private readonly on: DemoEvents) {}
+
+  get adapter(): string {
+    return this.engine?.info.description ?? '';
+  }
+
+  async getEngine(): Promise<Engine> {
+    this.engine ??= await Engine.create({ adapter: 'browser', log: false });
+    return this.engine;
+  }
+
+  /** Runs GPU work now when idle, or between two training steps. */
+  gpu<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const job = async () => {
+        try {
+          resolve(await fn());
+        } catch (err) {
+          reject(err);
+        }
+      };
+      if (this.training) {
+        this.pending.push(job);
+        this.poke();
+      } else this.idleChain = this.idleChain.then(job);
+    });
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) await this.pending.shift()!();
+  }
+
+  private setState(s: DemoState, detail?: string): void {
+    this.state = s;
+    this.on.state(s, detail);
+  }
+
+  configFor(s: DemoSettings): LrdifConfig {
+    const o = s.overrides;
+    return makeConfig(s.preset, { ...o, inputSize: s.inputSize, diffusion: { ...(o.diffusion ?? {}), steps: s.diffusionSteps } });
+  }
+
+  private udc(): UdcSetting | null {
+    return this.settings.udcStrength > 0 ? { panel: this.settings.udcPanel, strength: this.settings.udcStrength } : null;
+  }
+
+  private trainOptions(): Partial<TrainOptions> {
+    const s = this.settings;
+    return {
+      batchSize: s.batchSize, lr: s.lr, lrGamma: 0.95, seed: s.seed, logEvery: s.logEvery, udc: this.udc(),
+      augment: { flip: true, erase: false }, epochs: this.model?.stage === 2 ? s.epochs2 : s.epochs1,
+    };
+  }
+
+  /** Generates SynthFER at the model's size, a chunk at a time so the page stays responsive. */
+  private async makeData(size: number): Promise<void> {
+    const s = this.settings;
+    if (this.train?.imageSize === size && this.train.length === s.trainImages && this.test?.length === s.testImages) return;
+    const opts = { seed: s.seed, size, difficulty: s.difficulty };
+    const train = new CachedDataset(new SynthFerDataset(s.trainImages, { ...opts, split: 'train' }));
+    const test = new CachedDataset(new SynthFerDataset(s.testImages, { ...opts, split: 'test' }));
+    const total = train.length + test.length;
+    let done = 0;
+    for (const ds of [train, test]) {
+      for (let i = 0; i < ds.length; i++) {
+        ds.get(i);
+        if (++done % 16 === 0) {
+          this.on.status(`generating SynthFER faces ${done}/${total} (${size}×${size})`);
+          await yieldToUi();
+        }
+      }
+    }
+    this.train = train;
+    this.test = test;
+  }
+
+  /** Start, or resume when paused. Training runs stage 1, then stage 2 initialised from it. */
+  start(settings?: DemoSettings): void {
+    if (this.state === 'paused') {
+      this.paused = false;
+      this.setState('training');
+      this.poke();
+      return;
+    }
+    if (this.runPromise) return;
+    if (settings) this.settings = settings;
+    this.runPromise = this.trainAll()
+      .catch((err: unknown) => {
+        if (!(err instanceof StoppedEarly)) this.setState('error', (err as Error).message ?? String(err));
+      })
+      .finally(() => {
+        this.runPromise = null;
+      });
+  }
+
+  pause(): void {
+    if (this.state !== 'training') return;
+    this.paused = true;
+    this.setState('paused');
+  }
+
+  private async trainAll(): Promise<void> {
+    this.training = true;
+    this.stopRequested = false;
+    await this.idleChain;
+    try {
+      this.setState('preparing');
+      const e = await this.getEngine();
+      if (!this.model) {
+        const cfg = this.configFor(this.settings);
+        this.model = new LrdifModel(e, cfg, 1, this.settings.seed);
+        this.stage1Done = false;
+      }
+      this.batches ??= new BatchMaker(e, this.model.cfg.inputSize);
+      await this.makeData(this.model.cfg.inputSize);
+      if (this.model.stage === 1 && !this.stage1Done) {
+        await this.runStage();
+        this.stage1Done = true;
+      }
+      if (this.stopRequested) return;
+      if (this.model.stage === 1) await this.toStage2();
+      await this.runStage();
+      this.setState('done', `trained stage ${this.model.stage}`);
+    } finally {
+      this.trainer?.dispose();
+      this.trainer = null;
+      this.training = false;
+      this.paused = false;
+      await this.drain();
+    }
+  }
+
+  private async runStage(): Promise<void> {
+    const e = this.engine!;
+    const m = this.model!;
+    const trainer = new Trainer(e, m, this.train!, this.test!, this.trainOptions());
+    this.trainer = trainer;
+    const stage = m.stage;
+    this.setState('training', `stage ${stage}`);
+    this.on.status(`training stage ${stage}: ${trainer.opts.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${trainer.opts.batchSize})`);
+    this.lastHookEnd = performance.now();
+    this.lastHookStep = 0;
+    const base = this.stepOffset;
+    await trainer.run({
+      onStep: async (l: StepLog, p) => {
+        const now = performance.now();
+        const steps = l.step - this.lastHookStep;
+        this.on.step({
+          stage, step: base + l.step, epoch: l.epoch, epochs: trainer.opts.epochs, stepInEpoch: p.stepInEpoch, stepsPerEpoch: p.stepsPerEpoch,
+          loss: l.loss, accuracy: l.accuracy, imagesPerSecond: l.imagesPerSecond, stepsPerSecond: (steps * 1000) / Math.max(1e-3, now - this.lastHookEnd), lr: l.lr,
+        });
+        this.stepOffset = base + l.step;
+        await this.betweenSteps(trainer);
+        this.lastHookStep = l.step;
+        this.lastHookEnd = performance.now();
+      },
+      onEpoch: async (l: EpochLog) => {
+        await this.reportEpoch(stage, l);
+        await this.betweenSteps(trainer);
+        this.lastHookEnd = performance.now();
+      },
+    });
+    this.trainer = null;
+    trainer.dispose();
+  }
+
+  /** Between steps: run queued GPU jobs, let the UI paint, wait while paused, stop on reset. */
+  private async betweenSteps(trainer: Trainer): Promise<void> {
+    await this.drain();
+    await yieldToUi();
+    while (this.paused && !this.stopRequested) {
+      await new Promise<void>((r) => {
+        this.wake = r;
+      });
+      await this.drain();
+    }
+    // The trainer checks this after every step and ends its run cleanly (accumulators disposed).
+    if (this.stopRequested) trainer.opts.stopAfterSteps = 0;
+  }
+
+  private async reportEpoch(stage: Stage, l: EpochLog): Promise<void> {
+    const test = this.test!;
+    const ev = await this.trainer!.evaluate(test);
+    const K = this.model!.cfg.numClasses;
+    let nll = 0;
+    for (let i = 0; i < test.length; i++) nll -= Math.log(Math.max(1e-12, ev.probabilities[i * K + test.get(i).label]!));
+    this.on.epoch({ stage, step: this.stepOffset, epoch: l.epoch, trainLoss: l.trainLoss, trainAccuracy: l.trainAccuracy, heldOutLoss: nll / test.length, heldOut: ev.metrics });
+    this.on.snapshot(await this.computeSnapshot());
+  }
+
+  /** Stage 2 from the stage-1 weights (shared parts copied, FPEN_S2 from FPEN_S1, denoiser fresh). */
+  private async toStage2(): Promise<void> {
+    const e = this.engine!;
+    const s1 = this.model!;
+    const weights = new Map<string, { data: Float32Array; shape: number[] }>();
+    for (const [name, t] of s1.namedParameters()) weights.set(name, { data: (await t.read()) as Float32Array, shape: [...t.shape] });
+    const s2 = new LrdifModel(e, s1.cfg, 2, this.settings.seed + 1);
+    const r = stage2InitFromStage1(s2, weights);
+    s1.dispose();
+    this.model = s2;
+    this.on.status(`stage 2 initialised from stage 1: ${r.loaded.length} tensors copied, ${r.fresh.length} fresh`);
+  }
+
+  /** Stops training (after the current step) and frees every GPU buffer the session holds. */
+  async reset(): Promise<void> {
+    this.stopRequested = true;
+    this.paused = false;
+    this.poke();
+    if (this.runPromise) {
+      this.setState('stopping');
+      await this.runPromise;
+    }
+    await this.idleChain;
+    this.model?.dispose();
+    this.model = null;
+    this.batches?.dispose();
+    this.batches = null;
+    this.train = null;
+    this.test = null;
+    this.stage1Done = false;
+    this.stepOffset = 0;
+    // Return the pooled buffers to the driver, not just to the pool.
+    this.engine?.pool.trim();
+    this.setState('idle');
+  }
+
+  // ------------------------------------------------------------------ evaluation views
+
+  /** Held-out faces (clean | as the model saw them), predictions, and the EPR chain of the first one. */
+  private async computeSnapshot(): Promise<Snapshot> {
+    const e = this.engine!;
+    const m = this.model!;
+    const test = this.test!;
+    const S = m.cfg.inputSize;
+    const n = Math.min(GRID_SIZE, test.length);
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const udc = this.udc();
+    return e.noGrad(() =>
+      e.scope(async () => {
+        const samples = idx.map((i) => test.get(i));
+        const clean = new Float32Array(n * 3 * S * S);
+        samples.forEach((s, i) => clean.set(s.image, i * 3 * S * S));
+        // The same degradation (seed, offset 0) BatchMaker applies below, read back for display.
+        const seen = udc ? degradeUdc(e, e.tensor(clean, [n, 3, S, S]), { ...udc, seed: SNAPSHOT_UDC_SEED }) : null;
+        const b = this.batches!.make(test, idx, { flip: false, erase: false }, new Rng(1), udc, SNAPSHOT_UDC_SEED);
+        const { logits, rows, rowLabels, note } = this.forwardWithChain(m, { image: b.image, landmarks: b.landmarks, labels: b.labels });
+        const probs = (await softmax(logits).read()) as Float32Array;
+        const udcPixels = seen ? ((await seen.read()) as Float32Array) : clean;
+        const chainRows = await readFirstRows(rows);
+        const K = m.cfg.numClasses;
+        const grid: GridItem[] = samples.map((s, i) => ({
+          clean: s.image,
+          udc: udcPixels.slice(i * 3 * S * S, (i + 1) * 3 * S * S),
+          label: s.label,
+          predicted: argmax(probs.subarray(i * K, (i + 1) * K)),
+        }));
+        return { stage: m.stage, size: S, grid, chain: { rows: chainRows, rowLabels, probabilities: [...probs.subarray(0, K)], note } };
+      }),
+    );
+  }
+
+  /** The inference path with the intermediate EPRs captured (stage 2: Z_t per reverse step). */
+  private forwardWithChain(m: LrdifModel, batch: Batch): { logits: Tensor; rows: Tensor[]; rowLabels: string[]; note: string } {
+    const rows: Tensor[] = [];
+    const rowLabels: string[] = [];
+    if (m.stage === 2 && m.fpenS2) {
+      const r = m.forwardStage2Infer(batch, INFER_SEED, (t, z) => {
+        rows.push(z);
+        rowLabels.push(`Z${t}`);
+      });
+      if (rows.length === 0 && r.z) {
+        rows.push(r.z);
+        rowLabels.push('Ẑ');
+      }
+      return { logits: r.logits, rows, rowLabels, note: `stage 2: Z_T ~ N(0, I), ${m.cfg.diffusion.steps} reverse steps, no label` };
+    }
+    const r = m.forwardStage1(batch);
+    if (r.z) {
+      rows.push(r.z);
+      rowLabels.push('Z');
+    }
+    return { logits: r.logits, rows, rowLabels, note: r.z ? 'stage 1: Z from FPEN_S1, which sees the true label (the chain appears in stage 2)' : 'baseline: no EPR' };
+  }
+
+  snapshot(): Promise<Snapshot | null> {
+    return this.gpu(async () => {
+      if (!this.model || !this.test || !this.batches) return null;
+      const s = await this.computeSnapshot();
+      this.on.snapshot(s);
+      return s;
+    });
+  }
+
+  /**
+   * Classifies one CHW image in [0, 1] at the model's size: no landmarks (the landmark-free DIL
+   * path), optionally through the UDC degradation first.
+   */
+  infer(image: Float32Array, applyUdc: boolean): Promise<EprChain & { predicted: number }> {
+    return this.gpu(async () => {
+      const m = this.model;
+      if (!m) throw new Error('no model yet: train one or load a checkpoint');
+      if (m.stage !== 2 && m.cfg.modulation) throw new Error('a stage-1 model needs the true label (its EPR encodes it): finish stage 2 or load a stage-2 checkpoint to classify new images');
+      const e = this.engine!;
+      const S = m.cfg.inputSize;
+      if (image.length !== 3 * S * S) throw new Error(`infer: image has ${image.length} values, expected 3×${S}×${S}`);
+      const one = new MemoryDataset('upload', S, m.cfg.numClasses, [{ image, landmarks: null, label: 0 }]);
+      const udc = applyUdc ? this.udc() : null;
+      const batches = this.batches ?? new BatchMaker(e, S);
+      this.batches = batches;
+      return e.noGrad(() =>
+        e.scope(async () => {
+          const b = batches.make(one, [0], { flip: false, erase: false }, new Rng(1), udc, SNAPSHOT_UDC_SEED);
+          const r = this.forwardWithChain(m, { image: b.image, landmarks: null });
+          const probs = [...((await softmax(r.logits).read()) as Float32Array)];
+          return { rows: await readFirstRows(r.rows), rowLabels: r.rowLabels, probabilities: probs, note: `${r.note}; landmark-free DIL path (no landmark backbone in this build)`, predicted: argmax(probs) };
+        }),
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------ checkpoints
+
+  /** The current weights as safetensors, in the CLI's format. */
+  download(): Promise<{ bytes: Uint8Array; name: string }> {
+    return this.gpu(async () => {
+      const m = this.model;
+      if (!m) throw new Error('no model to download yet');
+      const bytes = await saveCheckpoint(m, { config: m.cfg, stage: m.stage, extra: { source: 'browser-demo', steps: String(this.stepOffset) } });
+      return { bytes, name: `lrdif-${m.cfg.preset}-${m.cfg.inputSize}px-stage${m.stage}.safetensors` };
+    });
+  }
+
+  /** Replaces the model by a checkpoint (from the CLI or this page); Start then trains on from it. */
+  async load(bytes: Uint8Array, name: string): Promise<LrdifModel> {
+    if (this.runPromise) throw new Error('pause and reset training before loading a checkpoint');
+    const e = await this.getEngine();
+    return this.gpu(async () => {
+      const ck = readCheckpoint(bytes, name);
+      const stage: Stage = ck.stage === 2 ? 2 : 1;
+      const model = new LrdifModel(e, ck.config, stage, 0);
+      try {
+        loadIntoModel(model, ck.file, name);
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
+      this.model?.dispose();
+      this.model = model;
+      this.stage1Done = stage === 1;
+      if (this.batches?.size !== ck.config.inputSize) {
+        this.batches?.dispose();
+        this.batches = new BatchMaker(e, ck.config.inputSize);
+      }
+      await this.makeData(ck.config.inputSize);
+      this.on.status(`loaded ${name}: ${ck.config.preset} preset, ${ck.config.inputSize}×${ck.config.inputSize}, stage ${stage}, ${model.numParameters().toLocaleString()} parameters`);
+      return model;
+    });
+  }
+
+  /**
+   * Logits of the current model on the first `n` held-out images (clean, no augmentation), with
+   * those exact inputs: what the end-to-end test feeds the same checkpoint in Bun.
+   */
+  probe(n = 4, seed = 11): Promise<{ samples: { image: number[]; landmarks: number[] | null; label: number }[]; logits: number[]; seed: number; stage: number; adapter: string }> {
+    return this.gpu(async () => {
+      const m = this.model;
+      const test = this.test;
+      if (!m || !test) throw new Error('probe: no model or data yet');
+      const e = this.engine!;
+      const samples: Sample[] = Array.from({ length: Math.min(n, test.length) }, (_, i) => test.get(i));
+      const logits = await probeLogits(e, m, samples, seed);
+      return {
+        samples: samples.map((s) => ({ image: [...s.image], landmarks: s.landmarks ? [...s.landmarks] : null, label: s.label })),
+        logits: [...logits],
+        seed,
+        stage: m.stage,
+        adapter: e.info.description,
+      };
+    });
+  }
+
+  poolStats() {
+    return this.engine ? { ...this.engine.poolStats(), ...this.engine.getStats() } : null;
+  }
+}
+
+/** Logits of `model` on `samples` through its inference path; shared with the Bun side of the test. */
+export async function probeLogits(e: Engine, model: LrdifModel, samples: Sample[], seed: number): Promise<Float32Array> {
+  const S = model.cfg.inputSize;
+  const ds = new MemoryDataset('probe', S, model.cfg.numClasses, samples);
+  const maker = new BatchMaker(e, S);
+  try {
+    return await e.noGrad(() =>
+      e.scope(async () => {
+        const b = maker.make(ds, samples.map((_, i) => i), { flip: false, erase: false }, new Rng(1), null, 0);
+        return (await model.predict({ image: b.image, landmarks: b.landmarks, labels: b.labels }, seed).logits.read()) as Float32Array;
+      }),
+    );
+  } finally {
+    maker.dispose();
+  }
+}
+
+async function readFirstRows(rows: Tensor[]): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const z of rows) {
+    const C = z.shape[1]!;
+    out.push(((await z.read()) as Float32Array).slice(0, C));
+  }
+  return out;
+}
+
+function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
+  return best;
+}
