@@ -5,6 +5,7 @@
  * mode) allow nothing finer, and each run is one submit so the overhead is one round trip.
  */
 import { Engine } from '../src/engine/engine.ts';
+import { medianMs } from '../src/engine/ops/tune.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { axpyInPlace } from '../src/engine/ops/axpy.ts';
@@ -38,20 +39,9 @@ export interface BenchRow {
   timing: 'wall-clock-synchronised' | 'timestamp-query';
 }
 
-export async function timeMedian(e: Engine, fn: () => void, warmup = 2, runs = 10): Promise<number> {
-  for (let i = 0; i < warmup; i++) {
-    fn();
-    await e.sync();
-  }
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    await e.sync();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+/** Median ms of synchronised runs after warm-up (the same timer the autotuners use). */
+export function timeMedian(e: Engine, fn: () => void, warmup = 2, runs = 10): Promise<number> {
+  return medianMs(e, fn, warmup, runs);
 }
 
 export interface Peaks {

@@ -277,7 +277,7 @@ async function loadTf(): Promise<PeerLib> {
         const vars = sizes.map((n, i) => tf.variable(tf.tensor(randomData(n, 100 + i)), true, `adam_p${i}_${Math.random()}`));
         const grads = sizes.map((n, i) => input([n], 200 + i));
         const opt = tf.train.adam(1e-3);
-        const named = Object.fromEntries(vars.map((v, i) => [v.name, grads[i]!]));
+        const named = vars.map((v, i) => ({ name: v.name, tensor: grads[i]! }));
         return {
           fwd: () => opt.applyGradients(named),
           sync,
@@ -318,7 +318,7 @@ function jaxLib(jax: Jax, device: 'webgpu' | 'wasm', version: string): PeerLib {
     jax.defaultDevice(device);
     const made: A[] = [];
     const input = (shape: number[], seed: number) => {
-      const a = np.array(randomData(prod(shape), seed)).reshape(shape) as A;
+      const a = np.array(randomData(prod(shape), seed) as never).reshape(shape) as A;
       made.push(a);
       return a;
     };

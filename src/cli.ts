@@ -19,6 +19,7 @@ import { CLASS_NAMES } from './train/data/dataset.ts';
 import { metricsMarkdown } from './train/report.ts';
 import type { UdcPanel } from './train/data/udc.ts';
 import { convertUdc, predictImages, writeSynth } from './train/commands.ts';
+import { ablationMarkdown, ablationSvg, runAblation } from './train/ablate.ts';
 
 async function engine(): Promise<Engine> {
   const e = await Engine.create();
@@ -250,6 +251,39 @@ program
   .action(async (input: string, out: string, o) => {
     const e = await engine();
     await convertUdc(e, input, out, { panel: o.panel, strength: Number(o.strength), seed: Number(o.seed) });
+  });
+
+program
+  .command('ablate')
+  .description("the paper's Table 5 and Fig. 6 on SynthFER-UDC: baseline, V1 (no diffusion), V2 (CE only), CE + KL, V4 (insert noise), T sweep; ≥ 3 seeds")
+  .option('--out <dir>', 'output directory', 'runs/ablate')
+  .addOption(presetOption)
+  .option('--seeds <list>', 'comma-separated seeds', '0,1,2')
+  .option('--steps <list>', 'T values of the sweep', '1,2,4,8,16')
+  .option('--train <n>', 'training images', '280')
+  .option('--test <n>', 'held-out images', '140')
+  .option('--epochs <n>', 'epochs per stage', '2')
+  .option('--batch <n>', 'batch size', '16')
+  .option('--lr <x>', 'learning rate', '2e-3')
+  .option('--difficulty <d>', 'SynthFER difficulty', '0.3')
+  .action(async (o) => {
+    const t0 = performance.now();
+    const e = await engine();
+    const seeds = String(o.seeds).split(',').map(Number);
+    const steps = String(o.steps).split(',').map(Number);
+    const data = new Map<number, Awaited<ReturnType<typeof openData>>>();
+    for (const s of seeds) data.set(s, await openData(`synth:${o.train}:${o.test}`, o.preset, s, { difficulty: Number(o.difficulty) }));
+    const r = await runAblation(e, {
+      preset: o.preset, seeds, steps, train: (s) => data.get(s)!,
+      options: { epochs: Number(o.epochs), batchSize: Number(o.batch), lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 1000 },
+      onProgress: (l) => console.error(`[ablate] ${l}`),
+    });
+    const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, ${o.epochs} epochs per stage, seeds ${o.seeds}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
+    mkdirSync(o.out, { recursive: true });
+    writeFileSync(join(o.out, 'ablation.md'), `${md}\n\n![T sweep](t-sweep.svg)\n`);
+    writeFileSync(join(o.out, 't-sweep.svg'), ablationSvg(r));
+    writeFileSync(join(o.out, 'ablation.json'), JSON.stringify({ table: Object.fromEntries(r.table), sweep: Object.fromEntries(r.sweep) }, null, 2));
+    console.log(md);
   });
 
 program.hook('preAction', () => {

@@ -3,24 +3,7 @@ import * as ops from '../src/engine/ops/elementwise.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { broadcastShapes, broadcastStrides, stridesOf } from '../src/engine/ops/shape-util.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
-
-/** float64 erfc: Taylor series of erf near 0, Lentz-style continued fraction in the tail. */
-function erfc(x: number): number {
-  if (x < 0) return 2 - erfc(-x);
-  if (x < 2) {
-    let sum = x;
-    let term = x;
-    for (let n = 1; n < 60; n++) {
-      term *= (-x * x) / n;
-      sum += term / (2 * n + 1);
-    }
-    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  let k = x;
-  for (let n = 80; n >= 1; n--) k = x + n / 2 / k;
-  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * k);
-}
-const phi = (x: number) => 0.5 * erfc(-x / Math.SQRT2);
+import { geluGradRef, geluRef } from './reference.ts';
 
 type Ref = { f: (x: number) => number; df: (x: number) => number; domain: [number, number] };
 const slope = 0.1;
@@ -31,7 +14,7 @@ const refs: Record<string, Ref> = {
   rsqrt: { f: (x) => 1 / Math.sqrt(x), df: (x) => -0.5 * x ** -1.5, domain: [0.2, 4] },
   tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2, domain: [-4, 4] },
   sigmoid: { f: (x) => 1 / (1 + Math.exp(-x)), df: (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); }, domain: [-6, 6] },
-  gelu: { f: (x) => x * phi(x), df: (x) => phi(x) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI), domain: [-5, 5] },
+  gelu: { f: geluRef, df: geluGradRef, domain: [-5, 5] },
   relu: { f: (x) => Math.max(0, x), df: (x) => (x > 0 ? 1 : 0), domain: [-2, 2] },
   leakyRelu: { f: (x) => (x >= 0 ? x : slope * x), df: (x) => (x >= 0 ? 1 : slope), domain: [-2, 2] },
   square: { f: (x) => x * x, df: (x) => 2 * x, domain: [-2, 2] },

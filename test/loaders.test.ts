@@ -165,7 +165,7 @@ describe('RAF-DB basic', () => {
           await writeRafdb(d, RAF_ROWS.slice(0, 3));
           write(join(d, 'Image/aligned/train_00002_aligned.jpg'), 'this is not a JPEG');
         },
-        message: `Image/aligned/train_00002_aligned.jpg:2: cannot decode image: `,
+        message: `Image/aligned/train_00002_aligned.jpg: cannot decode image (listed at ${LABEL_FILE}:2): `,
       },
       {
         name: 'truncated',
@@ -174,7 +174,7 @@ describe('RAF-DB basic', () => {
           const jpg = await solidJpeg([10, 20, 30], 64, 64);
           write(join(d, 'Image/aligned/train_00003_aligned.jpg'), jpg.subarray(0, jpg.length >> 1));
         },
-        message: `Image/aligned/train_00003_aligned.jpg:3: cannot decode image: `,
+        message: `Image/aligned/train_00003_aligned.jpg: cannot decode image (listed at ${LABEL_FILE}:3): `,
       },
       {
         name: 'empty split',
@@ -210,11 +210,11 @@ describe('RAF-DB basic', () => {
       [LABEL_FILE, 6],
       ['Image/aligned/train_00006_aligned.jpg', undefined],
       [LABEL_FILE, 8],
-      ['Image/aligned/train_00002_aligned.jpg', 2],
+      ['Image/aligned/train_00002_aligned.jpg', undefined],
     ]);
     expect(ds.skipped[0]!.reason).toBe('label 0 is not in 1..7');
     expect(ds.skipped[3]!.reason).toBe('train_00001.jpg is listed again (first on line 1)');
-    expect(ds.skipped[4]!.reason).toMatch(/^cannot decode image: /);
+    expect(ds.skipped[4]!.reason).toMatch(/^cannot decode image \(listed at EmoLabel\/list_patition_label.txt:2\): /);
     expect(ds.summary).toContain('skipped 5 bad items:');
     expect(ds.summary).toContain(`${LABEL_FILE}:5: label 0 is not in 1..7`);
     await expectError(loadDataset(`rafdb:${d}`, { imageSize: 8, split: 'test', skipBad: true }), 'the test split has no images (3 bad items skipped)');
@@ -559,6 +559,6 @@ describe('decoded-image cache', () => {
     expect(second.files).toEqual(['Image/aligned/train_00001_aligned.jpg', 'Image/aligned/train_00003_aligned.jpg']);
     expect(second.skipped).toEqual(first.skipped);
     expect(second.skipped[0]!.file).toBe('Image/aligned/train_00002_aligned.jpg');
-    await expectError(loadDataset(`rafdb:${d}`, { imageSize: 8, split: 'train', cacheDir }), 'Image/aligned/train_00002_aligned.jpg:2: cannot decode image');
+    await expectError(loadDataset(`rafdb:${d}`, { imageSize: 8, split: 'train', cacheDir }), `Image/aligned/train_00002_aligned.jpg: cannot decode image (listed at ${LABEL_FILE}:2)`);
   });
 });

@@ -19,7 +19,7 @@
  * even maps at every stride-2 conv, i.e. an input side that is a multiple of 16.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Engine } from '../../engine/engine.ts';
 import type { Tensor } from '../../engine/tensor.ts';
@@ -40,7 +40,7 @@ export const FACE_LANDMARK_MANIFEST = 'face_landmark_68_model-weights_manifest.j
 
 /** The model folder inside the installed @vladmandic/face-api package. */
 export function faceApiModelDir(): string {
-  const pkg = fileURLToPath(import.meta.resolve('@vladmandic/face-api/package.json'));
+  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
   return join(dirname(pkg), 'model');
 }
 

@@ -84,7 +84,7 @@ export async function loadDataset(spec: string, opts: LoadOptions): Promise<Pack
     `size=${size}`,
     `crop=${opts.centerCrop ?? 'none'}`,
     ...listing.keyParts,
-    ...listing.items.map((it) => `${it.name ?? ''}|${it.file}|${it.line ?? ''}|${it.label}|${it.stamp}`),
+    ...listing.items.map((it) => `${it.name ?? ''}|${it.file}|${it.line ?? ''}|${it.listedAt ?? ''}|${it.label}|${it.stamp}`),
   ]);
   const cacheFile = opts.cacheDir ? cachePath(opts.cacheDir, `${format}-${opts.split}-${size}`, key) : null;
 
@@ -172,7 +172,8 @@ async function decodeAll(
         if ('path' in src) {
           const bytes = await readFileOrThrow(src.path);
           results[i] = await decodeImageFile(bytes, resize).catch((err: Error) => {
-            throw new Error(`cannot decode image: ${err.message}`);
+            const listed = items[i]!.listedAt ? ` (listed at ${items[i]!.listedAt})` : '';
+            throw new Error(`cannot decode image${listed}: ${err.message}`);
           });
         } else results[i] = await resizeGrey(parseGreyText(src.greyText, src.width, src.height), src.width, src.height, resize);
       } catch (err) {

@@ -63,7 +63,7 @@ export async function listRafdb(root: string, opts: ListOptions, bad: BadItems):
       bad.report({ file, reason: `image not found (listed at ${labelFile}:${i + 1})` });
       continue;
     }
-    items.push({ file, line: i + 1, label: label - 1, source: { path }, stamp: `${st.mtimeMs}:${st.size}` });
+    items.push({ file, listedAt: `${labelFile}:${i + 1}`, label: label - 1, source: { path }, stamp: `${st.mtimeMs}:${st.size}` });
   }
   return {
     items,

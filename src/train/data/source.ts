@@ -38,7 +38,10 @@ export type ItemSource = { path: string } | { greyText: string; width: number; h
 export interface ListedItem {
   /** Relative to the dataset directory (for messages and the cache key). */
   file: string;
+  /** The line of `file` that holds the item (CSV sources). */
   line?: number;
+  /** Where another file lists it (RAF-DB: `EmoLabel/list_patition_label.txt:17`), for messages. */
+  listedAt?: string;
   /** What the dataset's `files` list shows for it; defaults to `file` (FERPlus: the image name). */
   name?: string;
   /** Canonical class index (CLASS_NAMES order). */
