@@ -20,6 +20,7 @@ import { metricsMarkdown } from './train/report.ts';
 import type { UdcPanel } from './train/data/udc.ts';
 import { convertUdc, predictImages, writeSynth } from './train/commands.ts';
 import { ablationMarkdown, ablationSvg, runAblation } from './train/ablate.ts';
+import { landmarksCommand } from './model/landmarks/command.ts';
 
 async function engine(): Promise<Engine> {
   const e = await Engine.create();
@@ -285,6 +286,8 @@ program
     writeFileSync(join(o.out, 'ablation.json'), JSON.stringify({ table: Object.fromEntries(r.table), sweep: Object.fromEntries(r.sweep) }, null, 2));
     console.log(md);
   });
+
+program.addCommand(landmarksCommand(engine));
 
 program.hook('preAction', () => {
   process.on('unhandledRejection', (err) => {

@@ -203,7 +203,7 @@ describe('tfjs weights reader', () => {
       if (shard) writeFileSync(join(dir, `${name}.bin`), shard);
       return join(dir, `${name}.json`);
     };
-    const spec = (dtype: string, quantization?: object) => [{ paths: ['m.bin'], weights: [{ name: 'w', shape: [2], dtype, ...(quantization ? { quantization } : {}) }] }];
+    const spec = (dtype: string, quantization?: object) => parseWeightsManifest([{ paths: ['m.bin'], weights: [{ name: 'w', shape: [2], dtype, ...(quantization ? { quantization } : {}) }] }], 'x.json');
     const missing = write('missing', [{ paths: ['missing.bin', 'nope.bin'], weights: [{ name: 'w', shape: [2], dtype: 'float32' }] }], f32le([1]));
     expect(() => loadTfjsWeights(missing)).toThrow(/shard "nope\.bin" of group 0 is missing/);
     const short = write('short', [{ paths: ['short.bin'], weights: [{ name: 'w', shape: [3], dtype: 'float32' }] }], f32le([1, 2]));
@@ -338,9 +338,9 @@ describe('landmark backbone for the DIL network', () => {
   it('tiny preset (64×64): trainable 1×1 projections get gradients, the network none; DIL forward runs', async () => {
     const cfg = makeConfig('tiny', { landmarkFeatures: 'backbone' });
     const ctx = { e: engine, rng: new Rng(5) };
-    const dil = new DilNetwork(ctx, cfg);
-    const b = FaceLandmarkBackbone.forConfig(ctx, cfg, net);
-    dil.backbone = b;
+    const dil = new DilNetwork(ctx, cfg, (c, k) => FaceLandmarkBackbone.forConfig(c, k, net));
+    const b = dil.backbone as FaceLandmarkBackbone;
+    expect([...dil.namedParameters()].some(([n]) => n.startsWith('landmark_backbone.proj1.'))).toBe(true);
     expect([...b.namedParameters()].map(([n, t]) => `${n} ${t.shape.join('x')}`)).toEqual([
       'proj1.weight 16x64x1x1', 'proj1.bias 16', 'proj2.weight 32x128x1x1', 'proj2.bias 32', 'proj3.weight 64x256x1x1', 'proj3.bias 64',
     ]);

@@ -22,6 +22,9 @@ export interface LandmarkBackbone {
   features(image: Tensor, landmarks: Tensor | null): [Tensor, Tensor, Tensor];
 }
 
+/** Builds the landmark backbone module (injected, so the model itself stays free of file I/O and runs in browsers). */
+export type LandmarkBackboneFactory = (ctx: ModuleContext, cfg: LrdifConfig) => Module & LandmarkBackbone;
+
 /** 68 Gaussian heatmaps at H/4 → conv stem taps at H/4, H/8, H/16 (taps before the next activation). */
 class HeatmapStem extends Module {
   readonly conv1a: Conv2d;
@@ -161,10 +164,12 @@ export class DilNetwork extends Module {
   readonly landmarkStem: HeatmapStem | null;
   readonly imageStem: ImageStem;
   readonly blocks: CrossAttentionBlock[] = [];
-  backbone: LandmarkBackbone | null = null;
-  constructor(ctx: ModuleContext, readonly cfg: LrdifConfig) {
+  readonly backbone: (Module & LandmarkBackbone) | null;
+  constructor(ctx: ModuleContext, readonly cfg: LrdifConfig, backbone?: LandmarkBackboneFactory) {
     super(ctx);
     const sizes = levelSizes(cfg);
+    if (cfg.landmarkFeatures === 'backbone' && !backbone) throw new Error('DIL network: config.landmarkFeatures = "backbone" needs a landmark backbone (e.g. face-api\'s 68-point net via src/model/landmarks/backbone.ts)');
+    this.backbone = cfg.landmarkFeatures === 'backbone' && backbone ? this.child('landmark_backbone', backbone(ctx, cfg)) : null;
     this.landmarkStem = cfg.landmarkFeatures === 'heatmap' ? this.child('landmark_stem', new HeatmapStem(ctx, sizes[0], cfg.dil.dims)) : null;
     this.imageStem = this.child('image_stem', new ImageStem(ctx, cfg.dil.dims));
     for (let l = 0; l < 3; l++) {

@@ -12,7 +12,7 @@ import { Rng } from './init.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { LrdifConfig } from './config.ts';
 import { DtNetwork } from './dt-network.ts';
-import { DilNetwork } from './dil-network.ts';
+import { DilNetwork, type LandmarkBackboneFactory } from './dil-network.ts';
 import { FusionHead } from './fusion.ts';
 import { FpenS1, FpenS2 } from './fpen.ts';
 import { Denoiser, makeSchedule, qSample, reverseChain, type Schedule } from './diffusion.ts';
@@ -45,7 +45,7 @@ export class LrdifModel extends Module {
   readonly fusion: FusionHead;
   readonly schedule: Schedule;
 
-  constructor(e: Engine, readonly cfg: LrdifConfig, readonly stage: Stage, seed = 0) {
+  constructor(e: Engine, readonly cfg: LrdifConfig, readonly stage: Stage, seed = 0, opts: { landmarkBackbone?: LandmarkBackboneFactory } = {}) {
     const rng = new Rng(seed);
     const ctx: ModuleContext = { e, rng };
     super(ctx);
@@ -55,7 +55,7 @@ export class LrdifModel extends Module {
     this.fpenS2 = usesEpr && stage === 2 ? this.child('fpen_s2', new FpenS2(sub('fpen_s2'), cfg)) : null;
     this.denoiser = usesEpr && stage === 2 && cfg.diffusion.mode === 'diffusion' ? this.child('denoise', new Denoiser(sub('denoise'), cfg.eprDim, cfg.diffusion.steps)) : null;
     this.dt = this.child('dt', new DtNetwork(sub('dt'), cfg));
-    this.dil = this.child('dil', new DilNetwork(sub('dil'), cfg));
+    this.dil = this.child('dil', new DilNetwork(sub('dil'), cfg, opts.landmarkBackbone));
     const [d1, d2, d3] = [cfg.dt.dims[1], cfg.dt.dims[2], cfg.dt.dims[3]];
     this.fusion = this.child('fusion', new FusionHead(sub('fusion'), cfg, [d1 + cfg.dil.dims[0], d2 + cfg.dil.dims[1], d3 + cfg.dil.dims[2]]));
     this.schedule = makeSchedule(cfg.diffusion.steps, cfg.diffusion.betaStart, cfg.diffusion.betaEnd);

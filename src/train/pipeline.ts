@@ -7,6 +7,7 @@ import { noGradRead } from './readback.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
 import { LrdifModel, stage2InitFromStage1, type Stage } from '../model/lrdif.ts';
 import { loadIntoModel, readCheckpoint } from '../model/checkpoint.ts';
+import { FaceLandmarkBackbone } from '../model/landmarks/backbone.ts';
 import { CLASS_NAMES, type Dataset } from './data/dataset.ts';
 import { Trainer, type EpochLog, type StepLog, type TrainOptions } from './trainer.ts';
 import type { RunStore } from './store.ts';
@@ -45,7 +46,12 @@ export function buildModel(e: Engine, spec: Pick<StageSpec, 'preset' | 'config' 
   if (spec.train.imageSize !== cfg.inputSize) {
     throw new Error(`${spec.train.name} has ${spec.train.imageSize}×${spec.train.imageSize} images; the ${cfg.preset} preset expects ${cfg.inputSize}×${cfg.inputSize}`);
   }
-  return new LrdifModel(e, cfg, spec.stage, spec.seed ?? 0);
+  return newModel(e, cfg, spec.stage, spec.seed ?? 0);
+}
+
+/** A model for a config; the pretrained landmark backbone (face-api's weights from node_modules) when the config asks for it. */
+function newModel(e: Engine, cfg: LrdifConfig, stage: Stage, seed: number): LrdifModel {
+  return new LrdifModel(e, cfg, stage, seed, cfg.landmarkFeatures === 'backbone' ? { landmarkBackbone: (ctx, c) => FaceLandmarkBackbone.forConfig(ctx, c) } : {});
 }
 
 export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResult> {
@@ -92,7 +98,7 @@ function summariseNames(names: string[]): string {
 /** Loads a checkpoint into a fresh model of its own config. */
 export function loadModel(e: Engine, bytes: Uint8Array, name: string): LrdifModel {
   const ck = readCheckpoint(bytes, name);
-  const model = new LrdifModel(e, ck.config, ck.stage === 2 ? 2 : 1, 0);
+  const model = newModel(e, ck.config, ck.stage === 2 ? 2 : 1, 0);
   loadIntoModel(model, ck.file, name);
   return model;
 }
