@@ -165,7 +165,7 @@ program
 program
   .command('run')
   .description('the whole pipeline on built-in SynthFER with UDC degradation (tiny preset): baseline, stage 1, stage 2, evaluation, report')
-  .option('--out <dir>', 'output directory', 'runs/quickstart')
+  .option('--out <dir>', 'output directory (default: runs/quickstart-<date>-<time>, so earlier runs are kept)')
   .option('--force', 'overwrite an existing run')
   .option('--seed <n>', 'seed', '0')
   .option('--train <n>', 'training images', '1400')
@@ -176,6 +176,7 @@ program
   .option('--difficulty <d>', 'SynthFER difficulty, 0 (clear) … 1 (subtle)', '0.3')
   .action(async (o) => {
     const t0 = performance.now();
+    o.out ??= `runs/quickstart-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const e = await engine();
     const seed = Number(o.seed);
     const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed, { difficulty: Number(o.difficulty) });
