@@ -130,7 +130,10 @@ export async function installNavigatorGpu(e: Engine): Promise<void> {
       const limits: Record<string, number> = {};
       for (const key in lim) if (lim[key] === 0) limits[key] = 0;
       for (const [key, v] of Object.entries(desc.requiredLimits ?? {})) if (typeof v === 'number' && v > 0) limits[key] = v;
-      const device = await request({ ...desc, requiredLimits: limits });
+      // TF.js 4.22 pushes ['bgra8unorm-storage'] (an array) into requiredFeatures, which Dawn
+      // rejects on adapters that have the feature (SwiftShader): flatten, keep what the adapter has.
+      const features = [...(desc.requiredFeatures ?? [])].flat(2).filter((f) => adapter.features.has(f as string)) as GPUFeatureName[];
+      const device = await request({ ...desc, requiredFeatures: features, requiredLimits: limits });
       const g = globalThis as Record<string, unknown>;
       if (!g.GPUBuffer) {
         const b = device.createBuffer({ size: 4, usage: 8 /* COPY_DST */ });
