@@ -206,3 +206,20 @@ describe('autograd tape', () => {
     });
   });
 });
+
+describe('tape and scopes', () => {
+  it('an inner scope closing does not cut the graph through a disposed view', async () => {
+    const e = await getEngine();
+    await e.scope(async () => {
+      const a = e.tensor([1, 2, 3, 4], [2, 2]).asParameter();
+      const flat = a.view([4]);
+      const s = sumAll(flat);
+      flat.dispose(); // the view is gone (sum's backward does not read it); its tape node still links a to s
+      const t = e.scope(() => add(s, e.tensor([1], [1]))); // an op-internal style scope closes here
+      backward(t);
+      expect([...(await read(a.grad!))]).toEqual([1, 1, 1, 1]);
+      zeroGrad([a]);
+      a.dispose();
+    });
+  });
+});

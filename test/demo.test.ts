@@ -17,13 +17,15 @@ import { generateSample } from '../src/train/data/synthfer.ts';
 import { probeLogits } from '../web/session.ts';
 
 /**
- * Small enough for SwiftShader on two shared cores: the tiny preset at 32×32 with half its widths,
- * T = 2, 224 training faces of easy SynthFER, 2 + 2 epochs of 28 steps at batch 8.
+ * Small enough for SwiftShader on two shared cores, which is compute-bound (a batch of 32 costs
+ * ~3× one of 8): the tiny preset at 32×32 with half its widths, one DT transformer block (at the
+ * last level, where the EPR still modulates it) instead of four, no residual block in the image
+ * encoder, T = 2; 112 training faces of easy SynthFER, 2 + 2 epochs of 14 steps at batch 8.
  */
 const MICRO = {
-  preset: 'tiny', inputSize: '32', batchSize: '8', lr: '0.003', diffusionSteps: '2', udcPanel: 'toled', udcStrength: '0.3',
-  epochs1: '2', epochs2: '2', trainImages: '224', testImages: '42', difficulty: '0.1', seed: '1', logEvery: '4',
-  overrides: JSON.stringify({ eprDim: 32, embedDim: 64, imageEncoder: { width: 8 }, dt: { dims: [8, 16, 32, 64] }, dil: { dims: [8, 16, 32] }, vit: { width: 32 } }),
+  preset: 'tiny', inputSize: '32', batchSize: '8', lr: '0.008', diffusionSteps: '2', udcPanel: 'toled', udcStrength: '0.3',
+  epochs1: '2', epochs2: '2', trainImages: '112', testImages: '28', difficulty: '0', seed: '1', logEvery: '2',
+  overrides: JSON.stringify({ eprDim: 32, embedDim: 64, imageEncoder: { width: 8, resBlocks: 0 }, dt: { dims: [8, 16, 32, 64], blocks: [0, 0, 0, 1] }, dil: { dims: [8, 16, 32] }, vit: { width: 32 } }),
 };
 
 interface PageHistory {
@@ -63,7 +65,7 @@ describe('browser demo', () => {
     const t0 = performance.now();
     await page.click('#start');
     // Pause and resume once mid-run: training must stop advancing while paused.
-    await page.waitForFunction(() => Number(document.getElementById('n-step')!.textContent) >= 8, undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => Number(document.getElementById('n-step')!.textContent) >= 4, undefined, { timeout: 120_000 });
     await page.click('#pause');
     await page.waitForFunction(() => document.body.dataset.state === 'paused');
     const pausedAt = await page.textContent('#n-step');
@@ -76,6 +78,7 @@ describe('browser demo', () => {
       const d = (window as unknown as { lrdifDemo: { history: PageHistory } }).lrdifDemo.history;
       return { steps: d.steps, epochs: d.epochs, errors: d.errors };
     })) as PageHistory;
+    console.log(`demo curve: ${h.steps.map((s) => `${s.stage}:${s.loss.toFixed(3)}`).join(' ')}; held-out ${h.epochs.map((e) => `${e.stage}:${e.heldOut.accuracy.toFixed(3)}`).join(' ')}; ${seconds.toFixed(0)} s`);
     expect(h.errors).toEqual([]);
     expect(await page.getAttribute('body', 'data-state')).toBe('done');
 
@@ -85,14 +88,17 @@ describe('browser demo', () => {
     const totalSteps = h.steps[h.steps.length - 1]!.step;
     expect(s1.length).toBeGreaterThan(5);
     expect(s2.length).toBeGreaterThan(5);
-    expect(totalSteps).toBe(4 * 28);
-    expect(s1[s1.length - 1]!.loss).toBeLessThan(s1[0]!.loss);
-    expect(s2[s2.length - 1]!.loss).toBeLessThan(s2[0]!.loss);
+    expect(totalSteps).toBe(4 * 14);
+    // Windows of 2 steps × 8 images are noisy: compare the mean of the first two with the last two.
+    const ends = (xs: { loss: number }[]) => [(xs[0]!.loss + xs[1]!.loss) / 2, (xs[xs.length - 2]!.loss + xs[xs.length - 1]!.loss) / 2];
+    for (const xs of [s1, s2]) {
+      const [first, last] = ends(xs);
+      expect(last).toBeLessThan(first);
+    }
     expect(await page.locator('#loss-chart svg polyline').count()).toBeGreaterThanOrEqual(2);
     // Held-out accuracy of the label-free stage 2, above chance (1/7).
     const heldOut = h.epochs.filter((e) => e.stage === 2).map((e) => e.heldOut.accuracy);
     const final = heldOut[heldOut.length - 1]!;
-    expect(final).toBeGreaterThan(1 / 7);
     // Confusion matrix (7×7 cells) and the sample grid (14 faces, clean | UDC) were drawn.
     expect(await page.locator('#confusion svg rect').count()).toBeGreaterThanOrEqual(1 + 49);
     expect(await page.locator('#samples canvas').count()).toBe(14);
@@ -141,6 +147,8 @@ describe('browser demo', () => {
     console.log(`logits page (${probe.adapter}) vs Bun (${e.info.description}): max |diff| ${maxDiff.toExponential(2)} at scale ${scale.toFixed(2)}`);
     expect(probe.logits.length).toBe(4 * 7);
     expect(maxDiff / scale).toBeLessThan(1e-4);
+    // Checked last so a run that learns too little still exercises everything above.
+    expect(final).toBeGreaterThan(1 / 7);
   });
 
   it('explains plainly when WebGPU is missing', async () => {

@@ -213,8 +213,10 @@ export class Engine {
       if (keep.has(t)) parent?.add(t);
       else t.dispose();
     }
-    // Tape nodes whose output is gone can never be back-propagated through: drop them.
-    if (this.tape.length > 0) this.tape = this.tape.filter((n) => !n.output.isDisposed);
+    // When the outermost scope closes, nodes whose output is gone can no longer be reached by a
+    // backward pass: drop them. Not earlier: an inner scope (an op's temporaries) may close while
+    // disposed views still link the graph of the enclosing step.
+    if (this.scopes.length === 0 && this.tape.length > 0) this.tape = this.tape.filter((n) => !n.output.isDisposed);
   }
 
   private dummyBuffer: GPUBuffer | null = null;
