@@ -24,7 +24,12 @@ export interface LrdifConfig {
     mlpRatio: number;
     layerScaleInit: number;
   };
-  vit: { width: number; heads: number; depth: number; mlpRatio: number };
+  /**
+   * linearInit: 'trunc-normal' = trunc-normal(0.01) weights with zero bias (POSTER++, DECISIONS §2);
+   * 'default' = PyTorch's Linear default. The tiny preset uses the default so that its
+   * fusion head passes input-dependent signal from the first step (see README, training from scratch).
+   */
+  vit: { width: number; heads: number; depth: number; mlpRatio: number; linearInit: 'trunc-normal' | 'default' };
   /** 'direct' = FPEN_S2 predicts the EPR itself (the no-diffusion ablation "V1"). */
   diffusion: { steps: number; betaStart: number; betaEnd: number; insertNoise: boolean; mode: 'diffusion' | 'direct' };
   /** Ablation switches. */
@@ -41,21 +46,21 @@ const PRESETS: Record<string, Preset> = {
     imageEncoder: { width: 64, resBlocks: 6 },
     dt: { dims: [48, 96, 192, 384], blocks: [4, 6, 6, 8], heads: [1, 2, 4, 8], ffnExpansion: 2.66 },
     dil: { dims: [64, 128, 256], heads: [2, 4, 8] },
-    vit: { width: 768, heads: 8, depth: 2, mlpRatio: 4 },
+    vit: { width: 768, heads: 8, depth: 2, mlpRatio: 4, linearInit: 'trunc-normal' },
   },
   small: {
     inputSize: 112, eprDim: 128, embedDim: 256,
     imageEncoder: { width: 32, resBlocks: 2 },
     dt: { dims: [24, 48, 96, 192], blocks: [2, 2, 2, 2], heads: [1, 2, 4, 8], ffnExpansion: 2.0 },
     dil: { dims: [32, 64, 128], heads: [1, 2, 4] },
-    vit: { width: 192, heads: 4, depth: 2, mlpRatio: 4 },
+    vit: { width: 192, heads: 4, depth: 2, mlpRatio: 4, linearInit: 'trunc-normal' },
   },
   tiny: {
     inputSize: 64, eprDim: 64, embedDim: 128,
     imageEncoder: { width: 16, resBlocks: 1 },
     dt: { dims: [16, 32, 64, 128], blocks: [1, 1, 1, 1], heads: [1, 1, 2, 4], ffnExpansion: 2.0 },
     dil: { dims: [16, 32, 64], heads: [1, 1, 2] },
-    vit: { width: 64, heads: 2, depth: 1, mlpRatio: 4 },
+    vit: { width: 64, heads: 2, depth: 1, mlpRatio: 4, linearInit: 'default' },
   },
 };
 

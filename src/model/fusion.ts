@@ -8,19 +8,23 @@ import { add, gelu, mul, relu, sigmoid } from '../engine/ops/elementwise.ts';
 import { concat, permute, slice, split } from '../engine/ops/layout.ts';
 import { scaledDotProductAttention } from '../engine/ops/attention.ts';
 import { Module, type ModuleContext } from './module.ts';
-import { Conv2d, LayerNorm, Linear } from './layers.ts';
+import { Conv2d, LayerNorm, Linear, type LinearInit } from './layers.ts';
 import { truncNormalInit } from './init.ts';
 import type { LrdifConfig } from './config.ts';
 
-const VIT_LINEAR = { kind: 'trunc', std: 0.01 } as const;
+
+/** ViT / SE / head linear init: trunc-normal(0.01) with zero bias (POSTER++), or PyTorch's default. */
+function vitInit(cfg: LrdifConfig): LinearInit {
+  return cfg.vit.linearInit === 'default' ? {} : { kind: 'trunc', std: 0.01 };
+}
 
 class SelfAttention extends Module {
   readonly qkv: Linear;
   readonly proj: Linear;
-  constructor(ctx: ModuleContext, readonly dim: number, readonly heads: number) {
+  constructor(ctx: ModuleContext, readonly dim: number, readonly heads: number, init: LinearInit) {
     super(ctx);
-    this.qkv = this.child('qkv', new Linear(ctx, dim, 3 * dim, true, VIT_LINEAR));
-    this.proj = this.child('proj', new Linear(ctx, dim, dim, true, VIT_LINEAR));
+    this.qkv = this.child('qkv', new Linear(ctx, dim, 3 * dim, true, init));
+    this.proj = this.child('proj', new Linear(ctx, dim, dim, true, init));
   }
   forward(x: Tensor): Tensor {
     const [b, n] = x.shape as [number, number, number];
@@ -38,13 +42,13 @@ class VitBlock extends Module {
   readonly norm2: LayerNorm;
   readonly fc1: Linear;
   readonly fc2: Linear;
-  constructor(ctx: ModuleContext, dim: number, heads: number, mlpRatio: number) {
+  constructor(ctx: ModuleContext, dim: number, heads: number, mlpRatio: number, init: LinearInit) {
     super(ctx);
     this.norm1 = this.child('norm1', new LayerNorm(ctx, dim, 'tokens', 1e-6));
-    this.attn = this.child('attn', new SelfAttention(ctx, dim, heads));
+    this.attn = this.child('attn', new SelfAttention(ctx, dim, heads, init));
     this.norm2 = this.child('norm2', new LayerNorm(ctx, dim, 'tokens', 1e-6));
-    this.fc1 = this.child('mlp.fc1', new Linear(ctx, dim, mlpRatio * dim, true, VIT_LINEAR));
-    this.fc2 = this.child('mlp.fc2', new Linear(ctx, mlpRatio * dim, dim, true, VIT_LINEAR));
+    this.fc1 = this.child('mlp.fc1', new Linear(ctx, dim, mlpRatio * dim, true, init));
+    this.fc2 = this.child('mlp.fc2', new Linear(ctx, mlpRatio * dim, dim, true, init));
   }
   forward(x: Tensor): Tensor {
     const h = add(x, this.attn.forward(this.norm1.forward(x)));
@@ -84,11 +88,12 @@ export class FusionHead extends Module {
     this.tokens = 3 * s * s + 1;
     this.clsToken = this.param('cls_token', truncNormalInit(ctx.rng, W, 0.02), [1, 1, W]);
     this.posEmbed = this.param('pos_embed', truncNormalInit(ctx.rng, this.tokens * W, 0.02), [1, this.tokens, W]);
-    for (let i = 0; i < cfg.vit.depth; i++) this.blocks.push(this.child(`blocks.${i}`, new VitBlock(ctx, W, cfg.vit.heads, cfg.vit.mlpRatio)));
+    for (let i = 0; i < cfg.vit.depth; i++) this.blocks.push(this.child(`blocks.${i}`, new VitBlock(ctx, W, cfg.vit.heads, cfg.vit.mlpRatio, vitInit(cfg))));
     this.norm = this.child('norm', new LayerNorm(ctx, W, 'tokens', 1e-6));
-    this.se1 = this.child('se.fc1', new Linear(ctx, W, W, true, VIT_LINEAR));
-    this.se2 = this.child('se.fc2', new Linear(ctx, W, W, true, VIT_LINEAR));
-    this.head = this.child('head', new Linear(ctx, W, cfg.numClasses, true, VIT_LINEAR));
+    const init = vitInit(cfg);
+    this.se1 = this.child('se.fc1', new Linear(ctx, W, W, true, init));
+    this.se2 = this.child('se.fc2', new Linear(ctx, W, W, true, init));
+    this.head = this.child('head', new Linear(ctx, W, cfg.numClasses, true, init));
   }
 
   forward(x1: Tensor, x2: Tensor, x3: Tensor): Tensor {
