@@ -1,0 +1,54 @@
+/**
+ * Trains a small CNN for 5 Adam steps on SynthFER batches and writes initial weights, batches,
+ * first-step gradients, losses and final weights to /tmp/torch-train-check.safetensors; then run
+ * `/usr/bin/python3 scripts/torch-train-check.py` to replay the same steps in PyTorch and compare.
+ */
+import { writeFileSync } from 'node:fs';
+import { Engine } from '../src/engine/engine.ts';
+import { tuneMatmul } from '../src/engine/ops/matmul.ts';
+import { tuneConv2d, globalAvgPool } from '../src/engine/ops/conv2d.ts';
+import { crossEntropy } from '../src/engine/ops/losses.ts';
+import { relu } from '../src/engine/ops/elementwise.ts';
+import { backward, zeroGrad } from '../src/engine/autograd.ts';
+import { Adam } from '../src/engine/ops/adam.ts';
+import { SynthFerDataset } from '../src/train/data/synthfer.ts';
+import { BatchMaker } from '../src/train/batch.ts';
+import { Rng } from '../src/model/init.ts';
+import { Conv2d, Linear } from '../src/model/layers.ts';
+import { encodeSafetensors, type StTensor } from '../src/model/safetensors.ts';
+import type { Tensor } from '../src/engine/tensor.ts';
+
+const e = await Engine.create({ log: false });
+await tuneMatmul(e);
+await tuneConv2d(e);
+const ctx = { e, rng: new Rng(3) };
+const convs = [new Conv2d(ctx, 3, 16, 3, { stride: 2 }), new Conv2d(ctx, 16, 32, 3, { stride: 2 }), new Conv2d(ctx, 32, 64, 3, { stride: 2 }), new Conv2d(ctx, 64, 64, 3)];
+const head = new Linear(ctx, 64, 7);
+const named: [string, Tensor][] = [...convs.flatMap((c, i) => [[`c${i}.weight`, c.weight], [`c${i}.bias`, c.bias!]] as [string, Tensor][]), ['head.weight', head.weight], ['head.bias', head.bias!]];
+const params = named.map(([, t]) => t);
+const out = new Map<string, StTensor>();
+for (const [n, t] of named) out.set(`init.${n}`, { dtype: 'F32', shape: [...t.shape], data: (await t.read()) as Float32Array });
+const net = (x: Tensor) => head.forward(globalAvgPool(convs.reduce((h, c) => relu(c.forward(h)), x)));
+const ds = new SynthFerDataset(64, { seed: 1, size: 64, difficulty: 0 });
+const bm = new BatchMaker(e, 64);
+const opt = new Adam(params, { lr: 3e-3 });
+const losses: number[] = [];
+for (let s = 0; s < 5; s++) {
+  const idx = Array.from({ length: 32 }, (_, i) => (i + 32 * s) % 64);
+  await e.scope(async () => {
+    const b = bm.make(ds, idx, { flip: false, erase: false }, new Rng(1), null, 0);
+    out.set(`x${s}`, { dtype: 'F32', shape: [...b.image.shape], data: (await b.image.read()) as Float32Array });
+    out.set(`y${s}`, { dtype: 'I32', shape: [32], data: Int32Array.from(b.hostLabels) });
+    const loss = crossEntropy(net(b.image), b.labels);
+    backward(loss);
+    if (s === 0) for (const [n, t] of named) out.set(`grad0.${n}`, { dtype: 'F32', shape: [...t.shape], data: (await t.grad!.read()) as Float32Array });
+    opt.step();
+    zeroGrad(params);
+    losses.push((await loss.read())[0]!);
+  });
+}
+for (const [n, t] of named) out.set(`final.${n}`, { dtype: 'F32', shape: [...t.shape], data: (await t.read()) as Float32Array });
+out.set('losses', { dtype: 'F32', shape: [5], data: Float32Array.from(losses) });
+writeFileSync('/tmp/torch-train-check.safetensors', encodeSafetensors(out));
+console.log(`losses ${losses.map((l) => l.toFixed(6)).join(' ')}; wrote /tmp/torch-train-check.safetensors`);
+process.exit(0);
