@@ -23,7 +23,7 @@ import { probeLogits } from '../web/session.ts';
  * encoder, T = 2; 112 training faces of easy SynthFER, 2 + 2 epochs of 14 steps at batch 8.
  */
 const MICRO = {
-  preset: 'tiny', inputSize: '32', batchSize: '8', lr: '0.008', diffusionSteps: '2', udcPanel: 'toled', udcStrength: '0.3',
+  preset: 'tiny', inputSize: '32', batchSize: '8', lr: '0.003', diffusionSteps: '2', udcPanel: 'toled', udcStrength: '0.3',
   epochs1: '2', epochs2: '2', trainImages: '112', testImages: '28', difficulty: '0', seed: '1', logEvery: '2',
   overrides: JSON.stringify({ eprDim: 32, embedDim: 64, imageEncoder: { width: 8, resBlocks: 0 }, dt: { dims: [8, 16, 32, 64], blocks: [0, 0, 0, 1] }, dil: { dims: [8, 16, 32] }, vit: { width: 32 } }),
 };
