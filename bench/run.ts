@@ -17,8 +17,13 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10' },
     filter: { type: 'string' },
     out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log(`usage: npm run bench -- [--suite ${SUITES.join('|')}|all (comma list allowed; default kernels)] [--quick|--smoke] [--runs N] [--filter substring] [--out file.json]`);
+  process.exit(0);
+}
 const asked = values.suite!.split(',').map((s) => s.trim());
 const suites = asked.includes('all') ? [...SUITES] : (asked as Suite[]);
 for (const s of suites) if (!SUITES.includes(s)) throw new Error(`--suite ${s}: choose from ${SUITES.join(', ')} or all`);

@@ -5,17 +5,15 @@
  */
 import { Engine } from '../src/engine/engine.ts';
 import { tuneMatmul } from '../src/engine/ops/matmul.ts';
-import { tuneConv2d, globalAvgPool } from '../src/engine/ops/conv2d.ts';
+import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
 import { crossEntropy, accuracyCounts } from '../src/engine/ops/losses.ts';
-import { relu } from '../src/engine/ops/elementwise.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import { Adam } from '../src/engine/ops/adam.ts';
 import { SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { CachedDataset } from '../src/train/data/dataset.ts';
 import { BatchMaker } from '../src/train/batch.ts';
 import { Rng } from '../src/model/init.ts';
-import { Conv2d, Linear } from '../src/model/layers.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
+import { smallCnn } from './small-cnn.ts';
 
 const mode = process.argv[2] ?? 'clean';
 const steps = Number(process.argv[3] ?? 300);
@@ -25,10 +23,9 @@ const e = await Engine.create({ log: false });
 await tuneMatmul(e);
 await tuneConv2d(e);
 const ctx = { e, rng: new Rng(3) };
-const convs = [new Conv2d(ctx, 3, 16, 3, { stride: 2 }), new Conv2d(ctx, 16, 32, 3, { stride: 2 }), new Conv2d(ctx, 32, 64, 3, { stride: 2 }), new Conv2d(ctx, 64, 64, 3)];
-const head = new Linear(ctx, 64, 7);
-const params = [...convs.flatMap((c) => c.parameters()), ...head.parameters()];
-const net = (x: Tensor) => head.forward(globalAvgPool(convs.reduce((h, c) => relu(c.forward(h)), x)));
+const cnn = smallCnn(ctx);
+const params = cnn.params;
+const net = cnn.forward;
 const train = new CachedDataset(new SynthFerDataset(2100, { seed: 1, size: 64, split: 'train', difficulty }));
 const test = new CachedDataset(new SynthFerDataset(700, { seed: 1, size: 64, split: 'test', difficulty }));
 const bm = new BatchMaker(e, 64);
