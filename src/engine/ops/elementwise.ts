@@ -169,11 +169,3 @@ export function expandTo(x: Tensor, shape: readonly number[]): Tensor {
   zeros.dispose();
   return e.record('expandTo', [x], out, (dy) => [sumToShape(dy, x.shape)]);
 }
-
-/** A copy of x in a new buffer (used where an op must not alias its input). */
-export function identityCopy(x: Tensor): Tensor {
-  const e = x.engine;
-  const out = e.empty(x.shape, x.dtype);
-  if (x.size > 0) e.copy(x.buffer, 0, out.buffer, 0, x.size * 4);
-  return e.record('copy', [x], out, (dy) => [identityCopy(dy)]);
-}

@@ -19,13 +19,6 @@ export interface Dataset {
   get(index: number): Sample;
 }
 
-/** Counts per class, for "read N images per class" reports and checks. */
-export function classCounts(ds: Dataset): number[] {
-  const counts = new Array<number>(ds.numClasses).fill(0);
-  for (let i = 0; i < ds.length; i++) counts[ds.get(i).label]!++;
-  return counts;
-}
-
 /** A dataset held in memory (decoded once). */
 export class MemoryDataset implements Dataset {
   constructor(readonly name: string, readonly imageSize: number, readonly numClasses: number, private readonly samples: Sample[]) {}
