@@ -122,13 +122,14 @@ program
   .option('--out <dir>', 'output directory')
   .option('--resume', 'continue the run in --out from its last checkpoint')
   .option('--force', 'overwrite a run in --out')
+  .option('--skip-bad', 'real datasets: skip (and report) missing or corrupt images and bad label lines instead of stopping')
   .action(async (o) => {
     const stage = Number(o.stage) as 1 | 2;
     const out = o.out ?? `runs/${o.preset}-stage${stage}`;
     const store = prepareOut(out, !!o.resume, !!o.force);
     if (stage === 2 && !o.from && !o.resume) throw new Error('stage 2 needs --from <stage-1 checkpoint>');
     const e = await engine();
-    const data = await openData(o.data, o.preset, Number(o.seed));
+    const data = await openData(o.data, o.preset, Number(o.seed), {}, { skipBad: !!o.skipBad });
     const hooks = progressHooks(`[stage ${stage}]`);
     const config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
     const r = await trainStage(e, {
@@ -150,10 +151,11 @@ program
   .option('--draws <k>', 'stage 2: seeded Gaussian starts averaged', '1')
   .option('--seed <n>', 'evaluation seed', '1234')
   .option('--batch <n>', 'batch size', '32')
+  .option('--skip-bad', 'real datasets: skip (and report) bad items instead of stopping')
   .action(async (o) => {
     const e = await engine();
     const model = loadModel(e, new Uint8Array(readFileSync(o.checkpoint)), o.checkpoint);
-    const data = await openData(o.data, model.cfg.preset, 0);
+    const data = await openData(o.data, model.cfg.preset, 0, {}, { skipBad: !!o.skipBad });
     if (data.test.numClasses > model.cfg.numClasses) throw new Error(`${data.test.name} has ${data.test.numClasses} classes; the checkpoint's model has ${model.cfg.numClasses}`);
     const t = new Trainer(e, model, data.train, data.test, { batchSize: Number(o.batch), udc: o.udc === 'off' ? null : { panel: o.udc, strength: 1 }, evalDraws: Number(o.draws), evalSeed: Number(o.seed) });
     const r = await t.evaluate(data.test);

@@ -9,7 +9,7 @@ export interface DataPair {
 }
 
 /** `synth[:TRAIN[:TEST]]` or `rafdb:DIR` / `ferplus:DIR` / `kdef:DIR` / `folder:DIR`. */
-export async function openData(spec: string, preset: string, seed: number, synth: { difficulty?: number } = {}): Promise<DataPair> {
+export async function openData(spec: string, preset: string, seed: number, synth: { difficulty?: number } = {}, real: { skipBad?: boolean } = {}): Promise<DataPair> {
   const size = makeConfig(preset).inputSize;
   if (spec === 'synth' || spec.startsWith('synth:')) {
     const [, tr, te] = spec.split(':');
@@ -22,6 +22,10 @@ export async function openData(spec: string, preset: string, seed: number, synth
     };
   }
   const { loadDataset } = await import('./loaders.ts');
-  const opts = { imageSize: size, seed, cacheDir: '.cache/datasets' };
-  return { train: await loadDataset(spec, { ...opts, split: 'train' }), test: await loadDataset(spec, { ...opts, split: 'test' }) };
+  const opts = { imageSize: size, seed, cacheDir: '.cache/datasets', skipBad: real.skipBad ?? false };
+  const train = await loadDataset(spec, { ...opts, split: 'train' });
+  const test = await loadDataset(spec, { ...opts, split: 'test' });
+  // What was read per split and class, and every item --skip-bad skipped (the loaders' summary).
+  for (const d of [train, test]) console.error(d.summary);
+  return { train, test };
 }
