@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Engine } from './engine/engine.ts';
-import { tuneMatmul } from './engine/ops/matmul.ts';
-import { tuneConv2d } from './engine/ops/conv2d.ts';
+import { getMatmulTuning, setMatmulTuning, tuneMatmul } from './engine/ops/matmul.ts';
+import { getConv2dTuning, setConv2dTuning, tuneConv2d } from './engine/ops/conv2d.ts';
 import { PRESET_NAMES } from './model/config.ts';
 import { FsStore } from './train/store-fs.ts';
 import { loadModel, trainStage, writeReport, type StageResult, type StageSpec } from './train/pipeline.ts';
@@ -129,6 +129,14 @@ program
     const store = prepareOut(out, !!o.resume, !!o.force);
     if (stage === 2 && !o.from && !o.resume) throw new Error('stage 2 needs --from <stage-1 checkpoint>');
     const e = await engine();
+    // Kernel choices change float rounding: a resumed run reuses the ones the run started with, so
+    // it ends bitwise where an uninterrupted run would (on the same adapter).
+    const tuningFile = join(out, 'tuning.json');
+    if (o.resume && existsSync(tuningFile)) {
+      const t = JSON.parse(readFileSync(tuningFile, 'utf8'));
+      setMatmulTuning(e, t.matmul);
+      setConv2dTuning(e, t.conv2d);
+    } else await store.write('tuning.json', JSON.stringify({ matmul: getMatmulTuning(e), conv2d: getConv2dTuning(e) }, null, 2));
     const data = await openData(o.data, o.preset, Number(o.seed), {}, { skipBad: !!o.skipBad });
     const hooks = progressHooks(`[stage ${stage}]`);
     const config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
