@@ -16,6 +16,18 @@ const ADD = 0u; const SUB = 1u; const MUL = 2u; const DIV = 3u; const MAXIMUM = 
 
 fn dim(lo: vec4<u32>, hi: vec4<u32>, k: u32) -> u32 { if (k < 4u) { return lo[k]; } return hi[k - 4u]; }
 
+fn apply(u: f32, v: f32) -> f32 {
+  switch OP {
+    case ADD: { return u + v; }
+    case SUB: { return u - v; }
+    case MUL: { return u * v; }
+    case DIV: { return u / v; }
+    case MAXIMUM: { return max(u, v); }
+    case MINIMUM: { return min(u, v); }
+    default: { return u; }
+  }
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
@@ -30,17 +42,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ia += c * dim(p.sa_lo, p.sa_hi, u32(k));
     ib += c * dim(p.sb_lo, p.sb_hi, u32(k));
   }
-  let u = a[ia];
-  let v = b[ib];
-  var r: f32;
-  switch OP {
-    case ADD: { r = u + v; }
-    case SUB: { r = u - v; }
-    case MUL: { r = u * v; }
-    case DIV: { r = u / v; }
-    case MAXIMUM: { r = max(u, v); }
-    case MINIMUM: { r = min(u, v); }
-    default: { r = u; }
-  }
-  out[i] = r;
+  out[i] = apply(a[ia], b[ib]);
+}
+
+// Fast path for operands of the output's shape (no index decomposition; the common case in
+// residual adds and backward products, where the general kernel's 8-level loop dominates on CPUs).
+@compute @workgroup_size(256)
+fn same_shape(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * p.stride;
+  if (i < p.n) { out[i] = apply(a[i], b[i]); }
 }

@@ -64,6 +64,7 @@ function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const sa = pad8(broadcastStrides(a.shape, shape), 0);
   const sb = pad8(broadcastStrides(b.shape, shape), 0);
   e.dispatch('binary', {
+    entry: sameShape(a.shape, shape) && sameShape(b.shape, shape) ? 'same_shape' : 'main',
     constants: { OP: BINARY[op] },
     bindings: { a, b, out },
     params: {
