@@ -3,6 +3,7 @@
  * variants, and sumToShape (the reduction that undoes broadcasting in backward passes).
  */
 import type { Tensor } from '../tensor.ts';
+import { broadcastCopy } from './layout.ts';
 import { assertF32, broadcastShapes, broadcastStrides, fmt, pad8, sameShape, stridesOf } from './shape-util.ts';
 
 // ------------------------------------------------------------------ unary
@@ -164,9 +165,7 @@ export function sumToShape(x: Tensor, shape: readonly number[]): Tensor {
 export function expandTo(x: Tensor, shape: readonly number[]): Tensor {
   const full = broadcastShapes('expandTo', x.shape, shape);
   if (!sameShape(full, shape)) throw new Error(`expandTo: ${x.describe()} does not broadcast to ${fmt(shape)}`);
-  const e = x.engine;
-  const zeros = e.fill(e.empty(shape), 0);
-  const out = binaryRaw('add', x, zeros);
-  zeros.dispose();
-  return e.record('expandTo', [x], out, (dy) => [sumToShape(dy, x.shape)]);
+  // One strided copy with stride 0 on broadcast dimensions (no zeros tensor, no extra fill).
+  const out = broadcastCopy(x, shape);
+  return x.engine.record('expandTo', [x], out, (dy) => [sumToShape(dy, x.shape)]);
 }

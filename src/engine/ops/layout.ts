@@ -4,7 +4,7 @@
  * Copies move raw 32-bit words, so these ops work for every dtype; gradients flow for f32.
  */
 import type { Tensor } from '../tensor.ts';
-import { MAX_RANK, fmt, normAxis, pad8, stridesOf } from './shape-util.ts';
+import { MAX_RANK, broadcastStrides, fmt, normAxis, pad8, stridesOf } from './shape-util.ts';
 
 /** dst[dstBase + Σ c·dstStrides] = src[srcBase + Σ c·srcStrides] for every coordinate c of `shape`. */
 interface CopyPlan {
@@ -61,6 +61,16 @@ function stridedCopy(op: string, src: Tensor, dst: Tensor, plan: CopyPlan): void
     },
     workgroups: g.workgroups,
   });
+}
+
+/**
+ * x broadcast to `shape` as a dense tensor, in one strided copy (stride 0 on broadcast
+ * dimensions). No autograd: elementwise.expandTo records it. The caller checks broadcastability.
+ */
+export function broadcastCopy(x: Tensor, shape: readonly number[]): Tensor {
+  const out = x.engine.empty(shape, x.dtype);
+  stridedCopy('expandTo', x, out, { shape, srcStrides: broadcastStrides(x.shape, shape), dstStrides: stridesOf(shape), srcBase: 0, dstBase: 0 });
+  return out;
 }
 
 /**
