@@ -62,6 +62,41 @@ function progressHooks(label: string): Pick<StageSpec, 'onStep' | 'onEpoch' | 'l
   };
 }
 
+/** Progress bars for one-off tasks (decoding a dataset, predicting its landmarks), one per task label. */
+function taskProgress(): { onProgress: (task: string, done: number, total: number) => void; stop: () => void } {
+  let bar: cliProgress.SingleBar | null = null;
+  let current = '';
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    onProgress: (task, done, total) => {
+      if (task !== current || !bar) {
+        stop();
+        current = task;
+        bar = new cliProgress.SingleBar(
+          { format: `${task} |{bar}| {value}/{total} | {eta_formatted} left`, hideCursor: true, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 10_000 },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total, done);
+      } else bar.update(done);
+      if (done >= total) stop();
+    },
+    stop,
+  };
+}
+
+/** --data plus its options → train/test datasets (real datasets get predicted landmarks unless --landmarks none). */
+async function openDataFor(e: Engine, o: Record<string, string | boolean | undefined>, preset: string, seed: number): Promise<DataPair> {
+  const bars = taskProgress();
+  try {
+    return await openData(String(o.data), preset, seed, { difficulty: Number(o.difficulty) }, { skipBad: !!o.skipBad, landmarks: o.landmarks as 'predict' | 'none', engine: e, onProgress: bars.onProgress });
+  } finally {
+    bars.stop();
+  }
+}
+
 function prepareOut(dir: string, resume: boolean, force: boolean): FsStore {
   if (existsSync(join(dir, 'model.safetensors')) && !resume && !force) {
     throw new Error(`${dir} already holds a run (model.safetensors); pass --resume to continue it or --force to overwrite`);
@@ -96,6 +131,8 @@ const program = new Command('lrdif').description('LRDif (diffusion models for un
 
 const dataOption = new Option('--data <spec>', 'synth | rafdb:DIR | ferplus:DIR | kdef:DIR | folder:DIR').default('synth');
 const presetOption = new Option('--preset <name>', 'model preset').choices(PRESET_NAMES).default('tiny');
+const difficultyOption = new Option('--difficulty <d>', 'synth data: SynthFER difficulty, 0 (clear) … 1 (subtle)').default('0.5');
+const landmarksOption = new Option('--landmarks <mode>', "real data: 'predict' = face-api's 68-point net, run once and cached; 'none' = the landmark-free path").choices(['predict', 'none']).default('predict');
 
 program
   .command('train')
@@ -104,6 +141,8 @@ program
   .addOption(presetOption)
   .option('--config <file>', 'JSON file with config overrides')
   .addOption(dataOption)
+  .addOption(difficultyOption)
+  .addOption(landmarksOption)
   .addOption(new Option('--udc <panel>', 'UDC degradation applied on the fly').choices(['toled', 'poled', 'off']).default('toled'))
   .option('--udc-strength <s>', 'UDC strength in [0, 1]', '1')
   .option('--epochs <n>', 'epochs')
@@ -137,7 +176,7 @@ program
       setMatmulTuning(e, t.matmul);
       setConv2dTuning(e, t.conv2d);
     } else await store.write('tuning.json', JSON.stringify({ matmul: getMatmulTuning(e), conv2d: getConv2dTuning(e) }, null, 2));
-    const data = await openData(o.data, o.preset, Number(o.seed), {}, { skipBad: !!o.skipBad });
+    const data = await openDataFor(e, o, o.preset, Number(o.seed));
     const hooks = progressHooks(`[stage ${stage}]`);
     const config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
     const r = await trainStage(e, {
@@ -155,6 +194,9 @@ program
   .description('evaluate a checkpoint: accuracy, per-class accuracy, macro-F1, confusion matrix')
   .requiredOption('--checkpoint <file>', 'model checkpoint (.safetensors)')
   .addOption(dataOption)
+  .addOption(difficultyOption)
+  .addOption(landmarksOption)
+  .option('--data-seed <n>', 'synth data: the seed the model was trained with (its held-out identities)', '0')
   .addOption(new Option('--udc <panel>').choices(['toled', 'poled', 'off']).default('toled'))
   .option('--draws <k>', 'stage 2: seeded Gaussian starts averaged', '1')
   .option('--seed <n>', 'evaluation seed', '1234')
@@ -163,7 +205,7 @@ program
   .action(async (o) => {
     const e = await engine();
     const model = loadModel(e, new Uint8Array(readFileSync(o.checkpoint)), o.checkpoint);
-    const data = await openData(o.data, model.cfg.preset, 0, {}, { skipBad: !!o.skipBad });
+    const data = await openDataFor(e, o, model.cfg.preset, Number(o.dataSeed));
     if (data.test.numClasses > model.cfg.numClasses) throw new Error(`${data.test.name} has ${data.test.numClasses} classes; the checkpoint's model has ${model.cfg.numClasses}`);
     const t = new Trainer(e, model, data.train, data.test, { batchSize: Number(o.batch), udc: o.udc === 'off' ? null : { panel: o.udc, strength: 1 }, evalDraws: Number(o.draws), evalSeed: Number(o.seed) });
     const r = await t.evaluate(data.test);
@@ -226,16 +268,17 @@ program
 
 program
   .command('predict')
-  .description('class probabilities for image files (stage-2 or baseline checkpoint; landmark-free path)')
+  .description("class probabilities for image files (stage-2 or baseline checkpoint; landmarks from face-api's network when the model was trained with landmarks)")
   .requiredOption('--checkpoint <file>', 'model checkpoint (.safetensors)')
   .argument('<images...>', 'image files (PNG, JPEG, WebP …)')
   .option('--draws <k>', 'stage 2: seeded Gaussian starts averaged', '1')
   .option('--seed <n>', 'seed of the Gaussian start', '0')
   .addOption(new Option('--udc <panel>', 'degrade the images first (for clean inputs to a UDC-trained model)').choices(['toled', 'poled', 'off']).default('off'))
+  .addOption(new Option('--landmarks <mode>', "'auto' = predicted when the model was trained with landmarks; 'predict'; 'none' = landmark-free path").choices(['auto', 'predict', 'none']).default('auto'))
   .option('--json', 'print JSON')
   .action(async (images: string[], o) => {
     const e = await engine();
-    await predictImages(e, o.checkpoint, images, { draws: Number(o.draws), seed: Number(o.seed), udc: o.udc === 'off' ? null : o.udc, json: !!o.json });
+    await predictImages(e, o.checkpoint, images, { draws: Number(o.draws), seed: Number(o.seed), udc: o.udc === 'off' ? null : o.udc, json: !!o.json, landmarks: o.landmarks });
   });
 
 program

@@ -10,7 +10,9 @@ import { generateSample, EXPRESSION_NAMES } from './data/synthfer.ts';
 import { encodePngChw } from './data/png.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
 import { decodeImageFile } from './data/images.ts';
-import { CLASS_NAMES } from './data/dataset.ts';
+import { CLASS_NAMES, MemoryDataset, type Dataset } from './data/dataset.ts';
+import { withPredictedLandmarks } from './data/predicted-landmarks.ts';
+import { readCheckpoint } from '../model/checkpoint.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from './batch.ts';
 import { loadModel } from './pipeline.ts';
 
@@ -118,30 +120,53 @@ export async function convertUdc(e: Engine, input: string, out: string, opts: { 
   console.log(`converted ${files.length} images (${opts.panel}, strength ${opts.strength}): mean brightness ratio ${(ratioSum / files.length).toFixed(3)}, mean PSNR ${(psnrSum / files.length).toFixed(2)} dB → ${out}${grid.length ? ` (preview ${join(out, 'udc-preview.png')})` : ''}`);
 }
 
-/** Class probabilities for image files (landmark-free path; stage-2 models from seeded Gaussian starts). */
-export async function predictImages(e: Engine, checkpoint: string, images: string[], opts: { draws: number; seed: number; udc: UdcPanel | null; json: boolean }): Promise<void> {
-  const model = loadModel(e, new Uint8Array(readFileSync(checkpoint)), checkpoint);
+/**
+ * Class probabilities for image files (stage-2 models from seeded Gaussian starts). A model whose DIL
+ * network was trained with landmarks gets them from face-api's 68-point network (each image whole
+ * as the face crop); one trained without (or `landmarks: 'none'`) runs the landmark-free path.
+ */
+export async function predictImages(
+  e: Engine,
+  checkpoint: string,
+  images: string[],
+  opts: { draws: number; seed: number; udc: UdcPanel | null; json: boolean; landmarks?: 'auto' | 'predict' | 'none' },
+): Promise<void> {
+  const bytes = new Uint8Array(readFileSync(checkpoint));
+  const model = loadModel(e, bytes, checkpoint);
   if (model.stage === 1 && model.fpenS1) throw new Error(`${checkpoint} is a stage-1 LRDif model: it needs the label to form its EPR, so it cannot classify; use a stage-2 (or baseline) checkpoint`);
   const S = model.cfg.inputSize;
   const names = CLASS_NAMES.slice(0, model.cfg.numClasses);
+  const samples = await Promise.all(
+    images.map(async (file) => {
+      try {
+        const pixels = await decodeImageFile(new Uint8Array(readFileSync(file)), { size: S });
+        return { image: Float32Array.from(pixels, (v) => v / 255), landmarks: null, label: 0 };
+      } catch (err) {
+        throw new Error(`${file}: cannot read image (${(err as Error).message})`);
+      }
+    }),
+  );
+  // Checkpoints written before the flag existed were all trained on SynthFER, which has landmarks.
+  const trainedWithLandmarks = readCheckpoint(bytes, checkpoint).file.metadata.trained_with_landmarks !== 'false';
+  const mode = opts.landmarks ?? 'auto';
+  const useLandmarks = model.cfg.landmarkFeatures === 'heatmap' && (mode === 'predict' || (mode === 'auto' && trainedWithLandmarks));
+  let ds: Dataset = new MemoryDataset('images', S, model.cfg.numClasses, samples);
+  if (useLandmarks) ds = (await withPredictedLandmarks(e, ds)).dataset;
+  if (!opts.json) console.error(useLandmarks ? "landmarks: predicted by face-api's 68-point network" : 'landmarks: none (landmark-free path)');
   const results: { file: string; probabilities: Record<string, number>; prediction: string }[] = [];
-  for (const file of images) {
-    let pixels: Uint8Array;
-    try {
-      pixels = await decodeImageFile(new Uint8Array(readFileSync(file)), { size: S });
-    } catch (err) {
-      throw new Error(`${file}: cannot read image (${(err as Error).message})`);
-    }
-    const chw = Float32Array.from(pixels, (v) => v / 255);
+  for (let i = 0; i < images.length; i++) {
+    const file = images[i]!;
+    const s = ds.get(i);
     const probs = await e.noGrad(() =>
       e.scope(async () => {
-        let img = e.tensor(chw, [1, 3, S, S]);
+        let img = e.tensor(s.image, [1, 3, S, S]);
         if (opts.udc) img = degradeUdc(e, img, { panel: opts.udc, seed: opts.seed });
         img = div(sub(img, e.tensor(IMAGENET_MEAN, [1, 3, 1, 1])), e.tensor(IMAGENET_STD, [1, 3, 1, 1]));
+        const landmarks = s.landmarks ? e.tensor(s.landmarks, [1, 68, 2]) : null;
         let acc = null as ReturnType<typeof softmax> | null;
         const draws = model.stage === 2 ? opts.draws : 1;
         for (let d = 0; d < draws; d++) {
-          const p = softmax(model.predict({ image: img, landmarks: null }, opts.seed + d).logits);
+          const p = softmax(model.predict({ image: img, landmarks }, opts.seed + d).logits);
           acc = acc ? add(acc, p) : p;
         }
         const v = (await acc!.read()) as Float32Array;

@@ -280,7 +280,9 @@ export class Trainer {
   private async saveState(log: EpochLog): Promise<void> {
     if (!this.store) return;
     const m = this.model;
-    const meta = { config: m.cfg, stage: m.stage, extra: { epoch: String(this.epoch), test_accuracy: String(log.test.accuracy) } };
+    // Whether the DIL network saw landmarks in training: inference should then supply them too (predict does).
+    const withLandmarks = this.train.length > 0 && this.train.get(0).landmarks !== null;
+    const meta = { config: m.cfg, stage: m.stage, extra: { epoch: String(this.epoch), test_accuracy: String(log.test.accuracy), trained_with_landmarks: String(withLandmarks) } };
     const weights = await saveCheckpoint(m, meta);
     await this.store.write('model.safetensors', weights);
     if (log.test.accuracy > this.bestAccuracy) {

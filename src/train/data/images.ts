@@ -106,6 +106,8 @@ export interface LoadReport {
   /** Images decoded by this load (0 when every image came from the cache). */
   decoded: number;
   fromCache: boolean;
+  /** Identifies the decoded pixels (source, split, size, item list and file stamps): keys derived caches. */
+  key: string;
 }
 
 /** An in-memory dataset of 8-bit CHW images; `get()` returns float CHW RGB in [0, 1] (a fresh array). */
@@ -139,6 +141,9 @@ export class PackedImageDataset implements Dataset, LoadReport {
   get fromCache(): boolean {
     return this.report.fromCache;
   }
+  get key(): string {
+    return this.report.key;
+  }
   get counts(): number[] {
     const c = new Array<number>(this.numClasses).fill(0);
     for (const l of this.labels) c[l]!++;
@@ -157,8 +162,8 @@ export class PackedImageDataset implements Dataset, LoadReport {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cache: one file per (source, split, size, item list). Layout: 8-byte magic, u32 LE header length,
-// JSON header, zero padding to a multiple of 8, then n × 3 × S × S bytes of CHW pixels.
+// Cache: one file per (source, split, size, item list), framed (readFramedFile) with n × 3 × S × S
+// bytes of CHW pixels as the payload.
 
 const CACHE_MAGIC = 'LRDIFDS1';
 /** Bump when the decoding pipeline changes, so old caches are not reused. */
@@ -184,43 +189,57 @@ export function cachePath(cacheDir: string, label: string, key: string): string 
   return join(cacheDir, `${label.replace(/[^A-Za-z0-9_.-]+/g, '_')}-${key.slice(0, 20)}.bin`);
 }
 
-/** Reads a cache file; null when it is missing, truncated, or for another key (then it is rebuilt). */
-export async function readCache(path: string, key: string): Promise<{ header: CacheHeader; pixels: Uint8Array } | null> {
+/**
+ * A framed cache file: 8-byte magic, u32 LE header length, JSON header, zero padding to a multiple
+ * of 8, then the payload. Null when the file is missing, truncated, of another kind, or its header
+ * is not valid JSON (the caller then rebuilds it).
+ */
+export async function readFramedFile<H>(path: string, magic: string): Promise<{ header: H; payload: Uint8Array } | null> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch {
     return null;
   }
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== CACHE_MAGIC) return null;
+  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== magic) return null;
   const headerLen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
   if (12 + headerLen > bytes.length) return null;
-  let header: CacheHeader;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLen))) as CacheHeader;
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLen))) as H;
+    return { header, payload: bytes.subarray(align8(12 + headerLen)) };
   } catch {
     return null;
   }
-  if (header.key !== key) return null;
-  const start = align8(12 + headerLen);
-  const need = header.labels.length * 3 * header.imageSize * header.imageSize;
-  if (bytes.length !== start + need) return null;
-  return { header, pixels: bytes.subarray(start) };
 }
 
-/** Writes a cache file atomically (temp file + rename), creating the directory. */
-export async function writeCache(path: string, header: CacheHeader, pixels: Uint8Array): Promise<void> {
+/** Writes a framed cache file (see readFramedFile) atomically: temp file + rename, creating the directory. */
+export async function writeFramedFile(path: string, magic: string, header: unknown, payload: Uint8Array): Promise<void> {
+  if (magic.length !== 8) throw new Error(`writeFramedFile: magic must be 8 characters, got ${JSON.stringify(magic)}`);
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = align8(12 + json.length);
-  const out = new Uint8Array(start + pixels.length);
-  out.set(new TextEncoder().encode(CACHE_MAGIC), 0);
+  const out = new Uint8Array(start + payload.length);
+  out.set(new TextEncoder().encode(magic), 0);
   new DataView(out.buffer).setUint32(8, json.length, true);
   out.set(json, 12);
-  out.set(pixels, start);
+  out.set(payload, start);
   await mkdir(join(path, '..'), { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   await writeFile(tmp, out);
   await rename(tmp, path);
+}
+
+/** Reads a decoded-image cache file; null when it is missing, truncated, or for another key (then it is rebuilt). */
+export async function readCache(path: string, key: string): Promise<{ header: CacheHeader; pixels: Uint8Array } | null> {
+  const f = await readFramedFile<CacheHeader>(path, CACHE_MAGIC);
+  if (!f || f.header.key !== key) return null;
+  const need = f.header.labels.length * 3 * f.header.imageSize * f.header.imageSize;
+  if (f.payload.length !== need) return null;
+  return { header: f.header, pixels: f.payload };
+}
+
+/** Writes a decoded-image cache file atomically. */
+export async function writeCache(path: string, header: CacheHeader, pixels: Uint8Array): Promise<void> {
+  await writeFramedFile(path, CACHE_MAGIC, header, pixels);
 }
 
 function align8(n: number): number {

@@ -142,6 +142,7 @@ export async function loadDataset(spec: string, opts: LoadOptions): Promise<Pack
     files: kept.map(itemName),
     decoded,
     fromCache: cached !== null,
+    key,
   });
 }
 

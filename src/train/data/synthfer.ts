@@ -372,9 +372,12 @@ export function sampleFaceParams(index: number, opts: SynthFerOptions): FacePara
   const pose: Pose = {
     roll: Math.max(-0.3, Math.min(0.3, 0.08 * poseAmp * r.normal())),
     yaw: r.range(-0.25, 0.25) * poseAmp,
-    scale: 0.315 * r.range(0.93, 1.06),
+    // Framed like an aligned FER crop (RAF-DB "aligned"): the face fills the image, so expression cues
+    // cover enough pixels at 64 px. (A head-and-shoulders framing at 0.315 left a 6-px mouth; a plain
+    // CNN then stayed near chance for hundreds of steps.)
+    scale: 0.46 * r.range(0.93, 1.06),
     cx: 0.5 + r.range(-0.03, 0.03),
-    cy: 0.42 + r.range(-0.03, 0.03),
+    cy: 0.4 + r.range(-0.03, 0.03),
     gazeX: r.range(-0.25, 0.25),
     gazeY: r.range(-0.1, 0.1),
   };
