@@ -107,6 +107,36 @@ describe('LRDif model', () => {
   });
 });
 
+describe('DIL network shortcut', () => {
+  it("with layer scale 0 the output is the shortcut: LN of the image tokens ('normalised', POSTER++) or the image features ('input')", async () => {
+    const e = await getEngine();
+    for (const shortcut of ['normalised', 'input'] as const) {
+      const m = new LrdifModel(e, makeConfig('tiny', { dil: { layerScaleInit: 0, shortcut } }), 1, 3);
+      const [o3, stem3] = await e.noGrad(() =>
+        e.scope(async () => {
+          const b = batchFor(e, 64, 2, 21);
+          return [await read(m.dil.forward(b.image, b.landmarks).o3), await read(m.dil.imageStem.forward(b.image)[2])];
+        }),
+      );
+      const [B, C, HW] = [2, 64, 16];
+      if (shortcut === 'input') expect([...o3]).toEqual([...stem3]);
+      else {
+        let worst = 0;
+        for (let b = 0; b < B; b++)
+          for (let p = 0; p < HW; p++) {
+            const v = Array.from({ length: C }, (_, c) => o3[(b * C + c) * HW + p]!);
+            const mean = v.reduce((a, x) => a + x, 0) / C;
+            const varc = v.reduce((a, x) => a + (x - mean) ** 2, 0) / C;
+            worst = Math.max(worst, Math.abs(mean), Math.abs(varc - 1));
+          }
+        expect(worst).toBeLessThan(1e-3); // every token normalised over its channels
+        expect([...o3]).not.toEqual([...stem3]);
+      }
+      m.dispose();
+    }
+  });
+});
+
 describe('diffusion on the EPR', () => {
   it('the T = 4 schedule matches reference §7.1', () => {
     const s = makeSchedule(4, 0.1, 0.99);

@@ -482,14 +482,27 @@ export class Engine {
     this.checkError();
   }
 
-  /** Reads bytes back from a buffer (flushes first). */
-  async readBuffer(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
-    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
-    this.copy(buffer, offset, staging, 0, size);
+  /**
+   * Reads tensors back with one flush and one mapping (flushes pending work first): reading a
+   * step's loss and accuracy counters together costs one round trip, not one per tensor.
+   */
+  async readTensors(tensors: readonly Tensor[]): Promise<(Float32Array | Uint32Array | Int32Array)[]> {
+    const sizes = tensors.map((t) => Math.max(4, t.size * 4));
+    const offsets: number[] = [];
+    let total = 0;
+    for (const b of sizes) {
+      offsets.push(total);
+      total += b;
+    }
+    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: MAP_READ | COPY_DST });
+    tensors.forEach((t, i) => this.copy(t.buffer, 0, staging, offsets[i]!, sizes[i]!));
     this.flush();
     await staging.mapAsync(MAP_MODE_READ);
-    const out = staging.getMappedRange().slice(0, bytes);
+    const all = staging.getMappedRange();
+    const out = tensors.map((t, i) => {
+      const ab = all.slice(offsets[i]!, offsets[i]! + t.size * 4);
+      return t.dtype === 'u32' ? new Uint32Array(ab) : t.dtype === 'i32' ? new Int32Array(ab) : new Float32Array(ab);
+    });
     staging.unmap();
     staging.destroy();
     this.checkError();

@@ -88,10 +88,7 @@ export class Tensor {
 
   /** Async readback (flushes pending work first). */
   async read(): Promise<Float32Array | Uint32Array | Int32Array> {
-    const ab = await this.engine.readBuffer(this.buffer, this.size * 4);
-    if (this.dtype === 'u32') return new Uint32Array(ab);
-    if (this.dtype === 'i32') return new Int32Array(ab);
-    return new Float32Array(ab);
+    return (await this.engine.readTensors([this]))[0]!;
   }
 
   async toFloat32(): Promise<Float32Array> {

@@ -23,6 +23,12 @@ export interface LrdifConfig {
     windowQueries: 'pooled' | 'per-window';
     mlpRatio: number;
     layerScaleInit: number;
+    /**
+     * The attention residual's shortcut: 'normalised' = LN(x) as in POSTER++ (its IR stem is pretrained
+     * and batch-normalised); 'input' = x itself (pre-norm residual), which lets a from-scratch stem's
+     * features reach the fusion head un-normalised.
+     */
+    shortcut: 'normalised' | 'input';
   };
   /**
    * linearInit: 'trunc-normal' = trunc-normal(0.01) weights with zero bias (POSTER++, DECISIONS §2);
@@ -78,7 +84,7 @@ export function makeConfig(preset: string, overrides: DeepPartial<LrdifConfig> =
     embedDim: p.embedDim,
     imageEncoder: { ...p.imageEncoder },
     dt: { ...p.dt, dims: [...p.dt.dims], blocks: [...p.dt.blocks], heads: [...p.dt.heads] },
-    dil: { dims: [...p.dil.dims], heads: [...p.dil.heads], windows: [0, 0, 0], qProj: false, windowQueries: 'pooled', mlpRatio: 4, layerScaleInit: 1e-5 },
+    dil: { dims: [...p.dil.dims], heads: [...p.dil.heads], windows: [0, 0, 0], qProj: false, windowQueries: 'pooled', mlpRatio: 4, layerScaleInit: 1e-5, shortcut: 'normalised' },
     vit: { ...p.vit },
     diffusion: { steps: 4, betaStart: 0.1, betaEnd: 0.99, insertNoise: false, mode: 'diffusion' },
     modulation: true,

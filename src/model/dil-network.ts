@@ -114,8 +114,10 @@ class CrossAttentionBlock extends Module {
   readonly fc1: Linear;
   readonly fc2: Linear;
   readonly gamma2: Tensor;
+  readonly shortcut: LrdifConfig['dil']['shortcut'];
   constructor(ctx: ModuleContext, readonly dim: number, readonly heads: number, readonly window: number, readonly mapSize: number, cfg: LrdifConfig['dil']) {
     super(ctx);
+    this.shortcut = cfg.shortcut;
     this.norm1 = this.child('norm1', new LayerNorm(ctx, dim));
     this.kv = this.child('cross_attn.kv', new Linear(ctx, dim, 2 * dim));
     this.q = cfg.qProj ? this.child('cross_attn.q', new Linear(ctx, dim, dim)) : null;
@@ -139,7 +141,7 @@ class CrossAttentionBlock extends Module {
       qWeight: this.q?.weight,
       qBias: this.q?.bias ?? undefined,
     });
-    const x = add(xn, mul(attn, this.gamma1));
+    const x = add(this.shortcut === 'input' ? tokens : xn, mul(attn, this.gamma1));
     const m = this.fc2.forward(gelu(this.fc1.forward(this.norm2.forward(x))));
     const out = add(x, mul(m, this.gamma2));
     return permute(out, [0, 3, 1, 2]);

@@ -168,8 +168,9 @@ export class Trainer {
         windowSeen += indices.length;
         const last = s === steps - 1;
         if ((s + 1) % this.opts.logEvery === 0 || last) {
-          const l = (await lossAcc.read())[0]!;
-          const c = (await correctAcc.read())[0]!;
+          const [lossRead, correctRead] = await this.e.readTensors([lossAcc, correctAcc]);
+          const l = lossRead![0]!;
+          const c = correctRead![0]!;
           epochLoss += l;
           epochCorrect += c;
           const now = performance.now();
