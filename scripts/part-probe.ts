@@ -5,6 +5,7 @@
  *   stem3  the DIL image stem's last map          ln3   the same after the DIL block's LayerNorm
  *   blk3   the DIL block on it (self-queries)     dil3  the DIL network's level-3 output
  *   dt3    the DT network's latent                both3 DT latent + DIL level 3
+ *   dtfusion  the fusion head on the DT features alone
  *   bun scripts/part-probe.ts PART [steps 300] [batch 16] [lr 2e-3]   (CFG='{"dil":{…}}' overrides the config)
  */
 import { Engine } from '../src/engine/engine.ts';
@@ -30,9 +31,16 @@ const test = new CachedDataset(new SynthFerDataset(210, { seed: 1, size: 64, dif
 const m = buildModel(e, { preset: 'tiny', config: { modulation: false, ...JSON.parse(process.env.CFG ?? '{}') }, stage: 1, train: ds, seed: 1 });
 const ctx = { e, rng: new Rng(9) };
 const dims: Record<string, number> = { dil3: 64, stem3: 64, ln3: 64, blk3: 64, dt3: 128, both3: 192 };
-if (part !== 'full' && !(part in dims)) throw new Error(`unknown part ${part}: full, ${Object.keys(dims).join(', ')}`);
-const head = part === 'full' ? null : new Linear(ctx, dims[part]!, 7);
+if (part !== 'full' && part !== 'dtfusion' && !(part in dims)) throw new Error(`unknown part ${part}: full, ${Object.keys(dims).join(', ')}`);
+const head = part === 'full' || part === 'dtfusion' ? null : new Linear(ctx, dims[part]!, 7);
 const fwd = (b: { image: Tensor; landmarks: Tensor | null; labels: Tensor }) => {
+  if (!head && part === 'dtfusion') {
+    // The fusion head on the DT network's features alone (the DIL's channels are zeros).
+    const f = m.dt.forward(b.image, null);
+    const z = (t: Tensor, c: number) => e.fill(e.empty([t.shape[0]!, c, t.shape[2]!, t.shape[3]!]), 0);
+    const d = m.cfg.dil.dims;
+    return m.fusion.forward(concat([f.f1, z(f.f1, d[0])], 1), concat([f.f2, z(f.f2, d[1])], 1), concat([f.f3, z(f.f3, d[2])], 1));
+  }
   if (!head) return m.forwardStage1(b).logits;
   if (part === 'ln3' || part === 'blk3') {
     const st = m.dil.imageStem.forward(b.image)[2];
