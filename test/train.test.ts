@@ -4,7 +4,10 @@
  */
 import { describe, it, expect } from 'vitest';
 import { CachedDataset, MemoryDataset, type Dataset } from '../src/train/data/dataset.ts';
-import { SynthFerDataset } from '../src/train/data/synthfer.ts';
+import { SynthFerDataset, flipImageChw } from '../src/train/data/synthfer.ts';
+import { BatchMaker, IMAGENET_MEAN, IMAGENET_STD } from '../src/train/batch.ts';
+import { flipLandmarks } from '../src/train/data/landmarks68.ts';
+import { Rng } from '../src/model/init.ts';
 import { MemoryStore } from '../src/train/store.ts';
 import { loadModel, trainStage, writeReport, type StageSpec } from '../src/train/pipeline.ts';
 import { Trainer, StoppedEarly, type TrainOptions } from '../src/train/trainer.ts';
@@ -110,5 +113,42 @@ describe('training', () => {
       x.trainer.dispose();
       x.model.dispose();
     }
+  });
+});
+
+describe('batches', () => {
+  it('flips on the GPU exactly as the host mirror of the image would, with the landmarks mirrored', async () => {
+    const e = await getEngine();
+    const S = 32;
+    const ds = new SynthFerDataset(6, { seed: 4, size: S, difficulty: 0.3 });
+    const bm = new BatchMaker(e, S);
+    const idx = [0, 1, 2, 3, 4, 5];
+    const [img, lm] = await e.noGrad(() =>
+      e.scope(async () => {
+        const b = bm.make(ds, idx, { flip: true, erase: false }, new Rng(77), null, 0);
+        return [(await b.image.read()) as Float32Array, (await b.landmarks!.read()) as Float32Array];
+      }),
+    );
+    // The same decisions as the batch maker: one draw per sample, flip when < 0.5.
+    const rng = new Rng(77);
+    let flips = 0;
+    for (const i of idx) {
+      const s = ds.get(i);
+      const flip = rng.next() < 0.5;
+      flips += flip ? 1 : 0;
+      const ref = flip ? flipImageChw(s.image, S) : s.image;
+      const refLm = flip ? flipLandmarks(s.landmarks!) : s.landmarks!;
+      let worst = 0;
+      for (let k = 0; k < ref.length; k++) {
+        const c = Math.floor(k / (S * S));
+        const want = Math.fround((Math.fround(ref[k]!) - Math.fround(IMAGENET_MEAN[c]!)) / Math.fround(IMAGENET_STD[c]!));
+        worst = Math.max(worst, Math.abs(img[i * ref.length + k]! - want));
+      }
+      expect(worst, `sample ${i} (flipped: ${flip})`).toBeLessThan(1e-5);
+      expect([...lm.subarray(i * 136, (i + 1) * 136)]).toEqual([...refLm]);
+    }
+    expect(flips).toBeGreaterThan(0);
+    expect(flips).toBeLessThan(idx.length);
+    bm.dispose();
   });
 });

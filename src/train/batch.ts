@@ -1,16 +1,16 @@
 /**
- * Batch assembly: host samples → GPU tensors, then the GPU preprocessing (UDC degradation,
- * ImageNet normalisation, random-erasing mask). Everything random derives from (seed, epoch,
+ * Batch assembly: host samples → GPU tensors, then the GPU preprocessing (horizontal flip, UDC
+ * degradation, ImageNet normalisation, random-erasing mask). Everything random derives from (seed, epoch,
  * position), so a run is reproducible and resumable.
  */
 import type { Engine } from '../engine/engine.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import { div, mul, sub } from '../engine/ops/elementwise.ts';
+import { add, div, mul, sub } from '../engine/ops/elementwise.ts';
+import { flip } from '../engine/ops/layout.ts';
 import { Rng } from '../model/init.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
 import type { Dataset } from './data/dataset.ts';
 import { flipLandmarks } from './data/landmarks68.ts';
-import { flipImageChw } from './data/synthfer.ts';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -55,15 +55,16 @@ export class BatchMaker {
     let landmarks: Float32Array | null = new Float32Array(B * 136);
     const labels: number[] = [];
     const erase = aug.erase ? new Float32Array(B * S * S).fill(1) : null;
+    // Horizontal flips happen on the GPU (below); the landmarks are mirrored here (68 points).
+    const flipped = new Float32Array(B);
     for (let i = 0; i < B; i++) {
       const s = ds.get(indices[i]!);
-      let img = s.image;
       let lm = s.landmarks;
       if (aug.flip && rng.next() < 0.5) {
-        img = flipImageChw(img, S);
+        flipped[i] = 1;
         if (lm) lm = flipLandmarks(lm);
       }
-      images.set(img, i * 3 * S * S);
+      images.set(s.image, i * 3 * S * S);
       if (lm && landmarks) landmarks.set(lm, i * 136);
       else landmarks = null;
       if (s.label < 0 || s.label >= ds.numClasses) throw new Error(`${ds.name}: sample ${indices[i]} has label ${s.label}, expected 0..${ds.numClasses - 1}`);
@@ -72,6 +73,12 @@ export class BatchMaker {
     }
     return e.noGrad(() => {
       let image = e.tensor(images, [B, 3, S, S]);
+      if (flipped.some((f) => f === 1)) {
+        // image·(1 − m) + flip(image)·m with m ∈ {0, 1} per sample: exact (no rounding) either way.
+        const m = e.tensor(flipped, [B, 1, 1, 1]);
+        const keep = e.tensor(flipped.map((f) => 1 - f), [B, 1, 1, 1]);
+        image = add(mul(image, keep), mul(flip(image, 3), m));
+      }
       if (udc && udc.strength > 0) image = degradeUdc(e, image, { panel: udc.panel, strength: udc.strength, seed: udcSeed });
       image = div(sub(image, this.mean), this.std);
       if (erase) image = mul(image, e.tensor(erase, [B, 1, S, S]));

@@ -1,5 +1,5 @@
 /**
- * Data movement: permute/transpose, slice, concat/split and pixel (un)shuffle. Every one is a
+ * Data movement: permute/transpose, flip, slice, concat/split and pixel (un)shuffle. Every one is a
  * launch of the single strided-copy kernel (shaders/strided_copy.wgsl); reshape is Tensor.view.
  * Copies move raw 32-bit words, so these ops work for every dtype; gradients flow for f32.
  */
@@ -51,8 +51,10 @@ function stridedCopy(op: string, src: Tensor, dst: Tensor, plan: CopyPlan): void
   const e = src.engine;
   const g = e.grid(n, 256);
   const sh = pad8(shape, 1);
-  const s = pad8(ss, 0);
-  const d = pad8(ds, 0);
+  // A negative stride reads backwards (flip): the kernel's u32 index arithmetic wraps modulo 2³²,
+  // so it is passed as its two's-complement u32.
+  const s = pad8(ss, 0).map((v) => v >>> 0);
+  const d = pad8(ds, 0).map((v) => v >>> 0);
   e.dispatch('strided_copy', {
     bindings: { src, dst },
     params: {
@@ -83,6 +85,19 @@ function permuteView(op: string, x: Tensor, viewShape: readonly number[], dims: 
   const out = x.engine.empty(outShape, x.dtype);
   stridedCopy(op, x, out, { shape, srcStrides: dims.map((d) => vs[d]!), dstStrides: stridesOf(shape), srcBase: 0, dstBase: 0 });
   return out;
+}
+
+// ------------------------------------------------------------------ flip
+
+/** Reverses the order along `axis` (torch.flip): one strided copy reading that axis backwards; backward flips back. */
+export function flip(x: Tensor, axis: number): Tensor {
+  const a = normAxis('flip', axis, x.rank);
+  const e = x.engine;
+  const xs = stridesOf(x.shape);
+  const backwards = xs.map((v, k) => (k === a ? -v : v));
+  const out = e.empty(x.shape, x.dtype);
+  stridedCopy('flip', x, out, { shape: x.shape, srcStrides: backwards, dstStrides: xs, srcBase: Math.max(0, x.shape[a]! - 1) * xs[a]!, dstBase: 0 });
+  return e.record('flip', [x], out, (dy) => [flip(dy, a)]);
 }
 
 // ------------------------------------------------------------------ permute / transpose
