@@ -35,7 +35,13 @@ export interface LrdifConfig {
    * 'default' = PyTorch's Linear default. The tiny preset uses the default so that its
    * fusion head passes input-dependent signal from the first step (see README, training from scratch).
    */
-  vit: { width: number; heads: number; depth: number; mlpRatio: number; linearInit: 'trunc-normal' | 'default' };
+  /**
+   * readout: 'cls' = POSTER++ (class token → final LayerNorm → SE gate → head); 'pooled' = the mean of
+   * all tokens → head, with the ViT blocks' branches scaled by a learnable layer scale (init
+   * `layerScaleInit`). Trained from scratch, the tiny model stays at chance for hundreds of steps with
+   * the CLS/LayerNorm readout and learns with the pooled one (README, "what the probes found").
+   */
+  vit: { width: number; heads: number; depth: number; mlpRatio: number; linearInit: 'trunc-normal' | 'default'; readout: 'cls' | 'pooled'; layerScaleInit: number };
   /** 'direct' = FPEN_S2 predicts the EPR itself (the no-diffusion ablation "V1"). */
   diffusion: { steps: number; betaStart: number; betaEnd: number; insertNoise: boolean; mode: 'diffusion' | 'direct' };
   /** Ablation switches. */
@@ -44,7 +50,7 @@ export interface LrdifConfig {
   landmarkFeatures: 'heatmap' | 'backbone';
 }
 
-type Preset = Omit<LrdifConfig, 'preset' | 'numClasses' | 'diffusion' | 'modulation' | 'landmarkFeatures' | 'dil'> & { dil: Pick<LrdifConfig['dil'], 'dims' | 'heads'> };
+type Preset = Omit<LrdifConfig, 'preset' | 'numClasses' | 'diffusion' | 'modulation' | 'landmarkFeatures' | 'dil'> & { dil: Pick<LrdifConfig['dil'], 'dims' | 'heads'> & Partial<Pick<LrdifConfig['dil'], 'shortcut'>> };
 
 const PRESETS: Record<string, Preset> = {
   paper: {
@@ -52,21 +58,21 @@ const PRESETS: Record<string, Preset> = {
     imageEncoder: { width: 64, resBlocks: 6 },
     dt: { dims: [48, 96, 192, 384], blocks: [4, 6, 6, 8], heads: [1, 2, 4, 8], ffnExpansion: 2.66 },
     dil: { dims: [64, 128, 256], heads: [2, 4, 8] },
-    vit: { width: 768, heads: 8, depth: 2, mlpRatio: 4, linearInit: 'trunc-normal' },
+    vit: { width: 768, heads: 8, depth: 2, mlpRatio: 4, linearInit: 'trunc-normal', readout: 'cls', layerScaleInit: 1 },
   },
   small: {
     inputSize: 112, eprDim: 128, embedDim: 256,
     imageEncoder: { width: 32, resBlocks: 2 },
     dt: { dims: [24, 48, 96, 192], blocks: [2, 2, 2, 2], heads: [1, 2, 4, 8], ffnExpansion: 2.0 },
     dil: { dims: [32, 64, 128], heads: [1, 2, 4] },
-    vit: { width: 192, heads: 4, depth: 2, mlpRatio: 4, linearInit: 'trunc-normal' },
+    vit: { width: 192, heads: 4, depth: 2, mlpRatio: 4, linearInit: 'trunc-normal', readout: 'cls', layerScaleInit: 1 },
   },
   tiny: {
     inputSize: 64, eprDim: 64, embedDim: 128,
     imageEncoder: { width: 16, resBlocks: 1 },
     dt: { dims: [16, 32, 64, 128], blocks: [1, 1, 1, 1], heads: [1, 1, 2, 4], ffnExpansion: 2.0 },
-    dil: { dims: [16, 32, 64], heads: [1, 1, 2] },
-    vit: { width: 64, heads: 2, depth: 1, mlpRatio: 4, linearInit: 'default' },
+    dil: { dims: [16, 32, 64], heads: [1, 1, 2], shortcut: 'input' },
+    vit: { width: 64, heads: 2, depth: 1, mlpRatio: 4, linearInit: 'default', readout: 'pooled', layerScaleInit: 1e-3 },
   },
 };
 
@@ -84,7 +90,7 @@ export function makeConfig(preset: string, overrides: DeepPartial<LrdifConfig> =
     embedDim: p.embedDim,
     imageEncoder: { ...p.imageEncoder },
     dt: { ...p.dt, dims: [...p.dt.dims], blocks: [...p.dt.blocks], heads: [...p.dt.heads] },
-    dil: { dims: [...p.dil.dims], heads: [...p.dil.heads], windows: [0, 0, 0], qProj: false, windowQueries: 'pooled', mlpRatio: 4, layerScaleInit: 1e-5, shortcut: 'normalised' },
+    dil: { dims: [...p.dil.dims], heads: [...p.dil.heads], windows: [0, 0, 0], qProj: false, windowQueries: 'pooled', mlpRatio: 4, layerScaleInit: 1e-5, shortcut: p.dil.shortcut ?? 'normalised' },
     vit: { ...p.vit },
     diffusion: { steps: 4, betaStart: 0.1, betaEnd: 0.99, insertNoise: false, mode: 'diffusion' },
     modulation: true,
@@ -126,6 +132,9 @@ export function validateConfig(c: LrdifConfig): void {
     if (map % w !== 0) fail(`dil.windows[${i}] = ${w} does not divide the ${map}×${map} map`);
   }
   if (c.vit.width % c.vit.heads !== 0) fail(`vit.width ${c.vit.width} is not divisible by vit.heads ${c.vit.heads}`);
+  if (c.vit.readout !== 'cls' && c.vit.readout !== 'pooled') fail(`vit.readout must be "cls" or "pooled", got ${JSON.stringify(c.vit.readout)}`);
+  if (!(c.vit.layerScaleInit > 0)) fail(`vit.layerScaleInit must be positive, got ${c.vit.layerScaleInit}`);
+  if (c.dil.shortcut !== 'normalised' && c.dil.shortcut !== 'input') fail(`dil.shortcut must be "normalised" or "input", got ${JSON.stringify(c.dil.shortcut)}`);
   if (c.diffusion.steps < 1) fail(`diffusion.steps must be ≥ 1`);
 }
 

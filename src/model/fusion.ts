@@ -9,7 +9,8 @@ import { concat, permute, slice, split } from '../engine/ops/layout.ts';
 import { scaledDotProductAttention } from '../engine/ops/attention.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { Conv2d, LayerNorm, Linear, type LinearInit } from './layers.ts';
-import { truncNormalInit } from './init.ts';
+import { constantInit, truncNormalInit } from './init.ts';
+import { mean } from '../engine/ops/reduce.ts';
 import type { LrdifConfig } from './config.ts';
 
 
@@ -42,17 +43,23 @@ class VitBlock extends Module {
   readonly norm2: LayerNorm;
   readonly fc1: Linear;
   readonly fc2: Linear;
-  constructor(ctx: ModuleContext, dim: number, heads: number, mlpRatio: number, init: LinearInit) {
+  /** Per-channel layer scales of the two branches ('pooled' readout only). */
+  readonly gamma1: Tensor | null;
+  readonly gamma2: Tensor | null;
+  constructor(ctx: ModuleContext, dim: number, heads: number, mlpRatio: number, init: LinearInit, layerScale: number | null) {
     super(ctx);
     this.norm1 = this.child('norm1', new LayerNorm(ctx, dim, 'tokens', 1e-6));
     this.attn = this.child('attn', new SelfAttention(ctx, dim, heads, init));
     this.norm2 = this.child('norm2', new LayerNorm(ctx, dim, 'tokens', 1e-6));
     this.fc1 = this.child('mlp.fc1', new Linear(ctx, dim, mlpRatio * dim, true, init));
     this.fc2 = this.child('mlp.fc2', new Linear(ctx, mlpRatio * dim, dim, true, init));
+    this.gamma1 = layerScale === null ? null : this.param('gamma1', constantInit(dim, layerScale), [dim]);
+    this.gamma2 = layerScale === null ? null : this.param('gamma2', constantInit(dim, layerScale), [dim]);
   }
   forward(x: Tensor): Tensor {
-    const h = add(x, this.attn.forward(this.norm1.forward(x)));
-    return add(h, this.fc2.forward(gelu(this.fc1.forward(this.norm2.forward(h)))));
+    const scaled = (branch: Tensor, g: Tensor | null) => (g ? mul(branch, g) : branch);
+    const h = add(x, scaled(this.attn.forward(this.norm1.forward(x)), this.gamma1));
+    return add(h, scaled(this.fc2.forward(gelu(this.fc1.forward(this.norm2.forward(h)))), this.gamma2));
   }
 }
 
@@ -70,10 +77,12 @@ export class FusionHead extends Module {
   readonly clsToken: Tensor;
   readonly posEmbed: Tensor;
   readonly blocks: VitBlock[] = [];
-  readonly norm: LayerNorm;
-  readonly se1: Linear;
-  readonly se2: Linear;
+  /** Final norm and SE gate of the 'cls' readout (null for 'pooled'). */
+  readonly norm: LayerNorm | null;
+  readonly se1: Linear | null;
+  readonly se2: Linear | null;
   readonly head: Linear;
+  readonly readout: LrdifConfig['vit']['readout'];
   readonly tokens: number;
 
   /** inChannels: channels of x1, x2, x3 (F_i + O_i). */
@@ -88,11 +97,13 @@ export class FusionHead extends Module {
     this.tokens = 3 * s * s + 1;
     this.clsToken = this.param('cls_token', truncNormalInit(ctx.rng, W, 0.02), [1, 1, W]);
     this.posEmbed = this.param('pos_embed', truncNormalInit(ctx.rng, this.tokens * W, 0.02), [1, this.tokens, W]);
-    for (let i = 0; i < cfg.vit.depth; i++) this.blocks.push(this.child(`blocks.${i}`, new VitBlock(ctx, W, cfg.vit.heads, cfg.vit.mlpRatio, vitInit(cfg))));
-    this.norm = this.child('norm', new LayerNorm(ctx, W, 'tokens', 1e-6));
+    this.readout = cfg.vit.readout;
+    const pooled = this.readout === 'pooled';
+    for (let i = 0; i < cfg.vit.depth; i++) this.blocks.push(this.child(`blocks.${i}`, new VitBlock(ctx, W, cfg.vit.heads, cfg.vit.mlpRatio, vitInit(cfg), pooled ? cfg.vit.layerScaleInit : null)));
     const init = vitInit(cfg);
-    this.se1 = this.child('se.fc1', new Linear(ctx, W, W, true, init));
-    this.se2 = this.child('se.fc2', new Linear(ctx, W, W, true, init));
+    this.norm = pooled ? null : this.child('norm', new LayerNorm(ctx, W, 'tokens', 1e-6));
+    this.se1 = pooled ? null : this.child('se.fc1', new Linear(ctx, W, W, true, init));
+    this.se2 = pooled ? null : this.child('se.fc2', new Linear(ctx, W, W, true, init));
     this.head = this.child('head', new Linear(ctx, W, cfg.numClasses, true, init));
   }
 
@@ -106,6 +117,7 @@ export class FusionHead extends Module {
     const cls = add(zeros, this.clsToken); // broadcast the class token over the batch
     let x = add(concat([cls, q, k, v], 1), this.posEmbed);
     for (const blk of this.blocks) x = blk.forward(x);
+    if (!this.norm || !this.se1 || !this.se2) return this.head.forward(mean(x, 1)); // 'pooled'
     const c = slice(this.norm.forward(x), 1, 0, 1).view([b, W]);
     const gated = mul(c, sigmoid(this.se2.forward(relu(this.se1.forward(c)))));
     return this.head.forward(gated);
