@@ -24,6 +24,7 @@ starts 8-byte aligned). Every tensor is \`F32\`.
 | \`input_size\` | input side in pixels; position embeddings and relative-position tables depend on it, so a checkpoint loads only into a model of the same input size |
 | \`config\` | the full model config as JSON (\`src/model/config.ts\`, \`LrdifConfig\`) |
 | \`epoch\`, \`test_accuracy\` | written by training |
+| \`trained_with_landmarks\` | \`true\` when the DIL network saw landmarks in training (\`lrdif predict\` then predicts them for its images) |
 
 Training also writes \`state.safetensors\` beside the weights: the Adam moments (\`opt.m.<i>\`, \`opt.v.<i>\`,
 one pair per trainable parameter in model order; \`prior_opt.*\` for the stage-2 warm-up optimiser) and,
@@ -43,6 +44,10 @@ inference does not use it. A stage-2 model is initialised from a stage-1 checkpo
 shared name, \`fpen_s2.image_encoder.*\` from \`fpen_s1.image_encoder.*\`, \`fpen_s2.mlp.0.weight\` from the
 e_I columns (\`D..2D−1\`) of \`fpen_s1.mlp.0.weight\`, the other \`fpen_s2.mlp.*\` from \`fpen_s1.mlp.*\`; the
 denoiser (\`denoise.*\`) starts fresh.
+
+The fusion head's readout is part of the config (\`vit.readout\`): \`cls\` (paper, small; POSTER++) has
+\`fusion.norm.*\` and \`fusion.se.*\`; \`pooled\` (tiny) has neither, and has per-channel layer scales
+\`fusion.blocks.<i>.gamma1\` / \`gamma2\` \`[W]\` on the ViT blocks' attention and MLP branches.
 
 ## Tensors of the paper preset, stage 2 (${m.numParameters().toLocaleString('en-US')} parameters)
 

@@ -62,10 +62,19 @@ describe('LRDif model', () => {
     m.dispose();
   });
 
-  for (const stage of [1, 2] as const) {
-    it(`tiny stage ${stage}: every trainable parameter gets a non-zero gradient, frozen ones none`, async () => {
+  // Stage 1 and 2 with the tiny preset's pooled readout, and stage 1 with POSTER++'s CLS readout
+  // (class token, final LayerNorm, SE gate) and normalised DIL shortcut at tiny sizes.
+  const variants = [
+    { stage: 1, name: 'tiny', over: {} },
+    { stage: 2, name: 'tiny', over: {} },
+    { stage: 1, name: 'tiny with the CLS readout', over: { vit: { readout: 'cls' as const }, dil: { shortcut: 'normalised' as const } } },
+  ] as const;
+  for (const { stage, name, over } of variants) {
+    it(`${name} stage ${stage}: every trainable parameter gets a non-zero gradient, frozen ones none`, async () => {
       const e = await getEngine();
-      const m = new LrdifModel(e, makeConfig('tiny'), stage, 4);
+      const m = new LrdifModel(e, makeConfig('tiny', over), stage, 4);
+      if (name !== 'tiny') expect(m.fusion.norm).not.toBeNull();
+      else expect([...m.namedParameters()].map(([n]) => n)).toContain('fusion.blocks.0.gamma1');
       await e.scope(async () => {
         const b = batchFor(e, 64, 3, 5);
         const r = stage === 1 ? m.forwardStage1(b) : m.forwardStage2Train(b, 9);
