@@ -34,8 +34,6 @@ export interface LrdifConfig {
    * linearInit: 'trunc-normal' = trunc-normal(0.01) weights with zero bias (POSTER++, DECISIONS §2);
    * 'default' = PyTorch's Linear default. The tiny preset uses the default so that its
    * fusion head passes input-dependent signal from the first step (see README, training from scratch).
-   */
-  /**
    * readout: 'cls' = POSTER++ (class token → final LayerNorm → SE gate → head); 'pooled' = the mean of
    * all tokens → head, with the ViT blocks' branches scaled by a learnable layer scale (init
    * `layerScaleInit`). Trained from scratch, the tiny model stays at chance for hundreds of steps with

@@ -13,7 +13,6 @@ import { constantInit, truncNormalInit } from './init.ts';
 import { mean } from '../engine/ops/reduce.ts';
 import type { LrdifConfig } from './config.ts';
 
-
 /** ViT / SE / head linear init: trunc-normal(0.01) with zero bias (POSTER++), or PyTorch's default. */
 function vitInit(cfg: LrdifConfig): LinearInit {
   return cfg.vit.linearInit === 'default' ? {} : { kind: 'trunc', std: 0.01 };
@@ -82,7 +81,6 @@ export class FusionHead extends Module {
   readonly se1: Linear | null;
   readonly se2: Linear | null;
   readonly head: Linear;
-  readonly readout: LrdifConfig['vit']['readout'];
   readonly tokens: number;
 
   /** inChannels: channels of x1, x2, x3 (F_i + O_i). */
@@ -97,10 +95,9 @@ export class FusionHead extends Module {
     this.tokens = 3 * s * s + 1;
     this.clsToken = this.param('cls_token', truncNormalInit(ctx.rng, W, 0.02), [1, 1, W]);
     this.posEmbed = this.param('pos_embed', truncNormalInit(ctx.rng, this.tokens * W, 0.02), [1, this.tokens, W]);
-    this.readout = cfg.vit.readout;
-    const pooled = this.readout === 'pooled';
-    for (let i = 0; i < cfg.vit.depth; i++) this.blocks.push(this.child(`blocks.${i}`, new VitBlock(ctx, W, cfg.vit.heads, cfg.vit.mlpRatio, vitInit(cfg), pooled ? cfg.vit.layerScaleInit : null)));
+    const pooled = cfg.vit.readout === 'pooled';
     const init = vitInit(cfg);
+    for (let i = 0; i < cfg.vit.depth; i++) this.blocks.push(this.child(`blocks.${i}`, new VitBlock(ctx, W, cfg.vit.heads, cfg.vit.mlpRatio, init, pooled ? cfg.vit.layerScaleInit : null)));
     this.norm = pooled ? null : this.child('norm', new LayerNorm(ctx, W, 'tokens', 1e-6));
     this.se1 = pooled ? null : this.child('se.fc1', new Linear(ctx, W, W, true, init));
     this.se2 = pooled ? null : this.child('se.fc2', new Linear(ctx, W, W, true, init));

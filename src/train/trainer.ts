@@ -98,6 +98,7 @@ export class Trainer {
   globalStep = 0;
   history: EpochLog[] = [];
   bestAccuracy = -1;
+  private readonly trainedWithLandmarks: boolean;
 
   constructor(
     private readonly e: Engine,
@@ -117,6 +118,8 @@ export class Trainer {
       this.priorOpt = adam(prior);
     }
     this.batches = new BatchMaker(e, model.cfg.inputSize);
+    // Whether the DIL network sees landmarks in training: inference should then supply them too (predict does).
+    this.trainedWithLandmarks = train.length > 0 && train.get(0).landmarks !== null;
   }
 
   get stepsPerEpoch(): number {
@@ -281,9 +284,7 @@ export class Trainer {
   private async saveState(log: EpochLog): Promise<void> {
     if (!this.store) return;
     const m = this.model;
-    // Whether the DIL network saw landmarks in training: inference should then supply them too (predict does).
-    const withLandmarks = this.train.length > 0 && this.train.get(0).landmarks !== null;
-    const meta = { config: m.cfg, stage: m.stage, extra: { epoch: String(this.epoch), test_accuracy: String(log.test.accuracy), trained_with_landmarks: String(withLandmarks) } };
+    const meta = { config: m.cfg, stage: m.stage, extra: { epoch: String(this.epoch), test_accuracy: String(log.test.accuracy), trained_with_landmarks: String(this.trainedWithLandmarks) } };
     const weights = await saveCheckpoint(m, meta);
     await this.store.write('model.safetensors', weights);
     if (log.test.accuracy > this.bestAccuracy) {

@@ -32,12 +32,9 @@ export class MemoryDataset implements Dataset {
   }
 }
 
-/** Keeps every sample after its first access (for generated or decoded sources read every epoch). */
-export class CachedDataset implements Dataset {
-  private readonly cache: (Sample | undefined)[];
-  constructor(private readonly inner: Dataset) {
-    this.cache = new Array(inner.length);
-  }
+/** A dataset that wraps another: same name, size and classes; subclasses change what `get` returns. */
+export abstract class DatasetWrapper implements Dataset {
+  constructor(readonly inner: Dataset) {}
   get name(): string {
     return this.inner.name;
   }
@@ -49,6 +46,16 @@ export class CachedDataset implements Dataset {
   }
   get numClasses(): number {
     return this.inner.numClasses;
+  }
+  abstract get(index: number): Sample;
+}
+
+/** Keeps every sample after its first access (for generated or decoded sources read every epoch). */
+export class CachedDataset extends DatasetWrapper {
+  private readonly cache: (Sample | undefined)[];
+  constructor(inner: Dataset) {
+    super(inner);
+    this.cache = new Array(inner.length);
   }
   get(index: number): Sample {
     return (this.cache[index] ??= this.inner.get(index));

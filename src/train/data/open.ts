@@ -51,7 +51,7 @@ export async function openData(spec: string, preset: string, seed: number, synth
   if (!real.engine) throw new Error(`openData ${spec}: predicting landmarks needs the engine (or pass landmarks: 'none')`);
   const { withPredictedLandmarks } = await import('./predicted-landmarks.ts');
   const attach = async (d: typeof train, split: string) => {
-    const r = await withPredictedLandmarks(real.engine!, d, { pixelsKey: d.report.key, cacheDir, cacheLabel: `${spec.split(':')[0]}-${split}-${size}`, onProgress: progress(`landmarks ${split}`) });
+    const r = await withPredictedLandmarks(real.engine!, d, { pixelsKey: d.key, cacheDir, cacheLabel: `${spec.split(':')[0]}-${split}-${size}`, onProgress: progress(`landmarks ${split}`) });
     console.error(r.report);
     return r.dataset;
   };

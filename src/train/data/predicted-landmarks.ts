@@ -13,34 +13,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/engine.ts';
 import { FACE_LANDMARK_INPUT, FACE_LANDMARK_MANIFEST, FaceLandmarkNet, faceApiModelDir, prepareCrop } from '../../model/landmarks/face-landmark-net.ts';
-import type { Dataset, Sample } from './dataset.ts';
+import { DatasetWrapper, type Dataset, type Sample } from './dataset.ts';
 import { cacheKey, cachePath, readFramedFile, writeFramedFile } from './images.ts';
 
 const LANDMARK_CACHE_MAGIC = 'LRDIFLM1';
 const POINTS = 136;
 
 /** A dataset with 68 landmarks per image attached (x, y in [0, 1] from the top-left, iBUG order). */
-export class LandmarkedDataset implements Dataset {
+export class LandmarkedDataset extends DatasetWrapper {
   constructor(
-    readonly inner: Dataset,
+    inner: Dataset,
     /** n × 136 values. */
     readonly landmarks: Float32Array,
     /** Where the points came from, for reports (e.g. "predicted by face-api's 68-point net"). */
     readonly source: string,
   ) {
+    super(inner);
     if (landmarks.length !== inner.length * POINTS) throw new Error(`${inner.name}: ${landmarks.length} landmark values for ${inner.length} images (expected ${inner.length * POINTS})`);
-  }
-  get name(): string {
-    return this.inner.name;
-  }
-  get length(): number {
-    return this.inner.length;
-  }
-  get imageSize(): number {
-    return this.inner.imageSize;
-  }
-  get numClasses(): number {
-    return this.inner.numClasses;
   }
   get(index: number): Sample {
     const s = this.inner.get(index);
