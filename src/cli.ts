@@ -97,6 +97,14 @@ async function openDataFor(e: Engine, o: Record<string, string | boolean | undef
   }
 }
 
+/** '3,1,5' → epochs of baseline, stage 1, stage 2; one number serves all three. */
+function stageEpochs(text: string): [number, number, number] {
+  const xs = String(text).split(',').map(Number);
+  const ok = (xs.length === 1 || xs.length === 3) && xs.every((x) => Number.isInteger(x) && x >= 1);
+  if (!ok) throw new Error(`--epochs ${text}: expected one positive integer or three (baseline, stage 1, stage 2), e.g. 3,1,5`);
+  return xs.length === 1 ? [xs[0]!, xs[0]!, xs[0]!] : (xs as [number, number, number]);
+}
+
 function prepareOut(dir: string, resume: boolean, force: boolean): FsStore {
   if (existsSync(join(dir, 'model.safetensors')) && !resume && !force) {
     throw new Error(`${dir} already holds a run (model.safetensors); pass --resume to continue it or --force to overwrite`);
@@ -157,7 +165,8 @@ program
   .option('--warmup <epochs>', 'stage 2: epochs training only FPEN_S2 + denoiser on the KL target')
   .option('--draws <k>', 'stage 2 evaluation: Gaussian starts averaged')
   .option('--seed <n>', 'seed', '0')
-  .option('--from <checkpoint>', 'stage 2: stage-1 checkpoint')
+  .option('--from <checkpoint>', 'stage 2: the stage-1 checkpoint; stage 1: a baseline checkpoint whose UDCformer it starts from (optional)')
+  .option('--baseline', 'stage 1 without an EPR: the no-EPR baseline (config modulation: false)')
   .option('--out <dir>', 'output directory')
   .option('--resume', 'continue the run in --out from its last checkpoint')
   .option('--force', 'overwrite a run in --out')
@@ -178,7 +187,11 @@ program
     } else await store.write('tuning.json', JSON.stringify({ matmul: getMatmulTuning(e), conv2d: getConv2dTuning(e) }, null, 2));
     const data = await openDataFor(e, o, o.preset, Number(o.seed));
     const hooks = progressHooks(`[stage ${stage}]`);
-    const config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
+    let config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
+    if (o.baseline) {
+      if (stage !== 1) throw new Error('--baseline trains the no-EPR baseline, a stage-1 model: use --stage 1');
+      config = { ...(config ?? {}), modulation: false };
+    }
     const r = await trainStage(e, {
       preset: o.preset, config, stage, train: data.train, test: data.test, store, resume: !!o.resume, seed: Number(o.seed),
       from: o.from ? { bytes: new Uint8Array(readFileSync(o.from)), name: o.from } : undefined,
@@ -222,36 +235,38 @@ program
   .option('--seed <n>', 'seed', '0')
   .option('--train <n>', 'training images', '490')
   .option('--test <n>', 'held-out images (disjoint identities)', '210')
-  .option('--epochs <n>', 'epochs per stage', '3')
+  .option('--epochs <list>', 'epochs of the baseline, stage 1 and stage 2 (one number: the same for all three)', '3,1,5')
   .option('--batch <n>', 'batch size', '16')
   .option('--lr <x>', 'learning rate', '2e-3')
   .option('--difficulty <d>', 'SynthFER difficulty, 0 (clear) … 1 (subtle)', '0.3')
   .action(async (o) => {
     const t0 = performance.now();
+    const epochs = stageEpochs(o.epochs);
     o.out ??= `runs/quickstart-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const e = await engine();
     const seed = Number(o.seed);
     const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed, { difficulty: Number(o.difficulty) });
-    const common: Partial<TrainOptions> = { epochs: Number(o.epochs), batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 5 };
+    const common: Partial<TrainOptions> = { batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 5 };
     const results: [string, StageResult][] = [];
-    const stage = async (name: string, dir: string, spec: Partial<StageSpec>) => {
+    const stage = async (name: string, dir: string, stageEpochs: number, spec: Partial<StageSpec>) => {
       const store = prepareOut(join(o.out, dir), false, !!o.force);
       const hooks = progressHooks(`[${name}]`);
-      const r = await trainStage(e, { preset: 'tiny', stage: 1, train: data.train, test: data.test, store, seed, options: common, ...hooks, ...spec } as StageSpec);
+      const r = await trainStage(e, { preset: 'tiny', stage: 1, train: data.train, test: data.test, store, seed, options: { ...common, epochs: stageEpochs }, ...hooks, ...spec } as StageSpec);
       hooks.stop();
       await writeReport(e, r, store, name, data.test);
       results.push([name, r]);
       return { r, store };
     };
-    await stage('baseline (no EPR)', 'baseline', { config: { modulation: false } });
-    const s1 = await stage('LRDif stage 1', 'stage1', {});
-    const s1bytes = (await s1.store.read('model.safetensors'))!;
-    await stage('LRDif stage 2', 'stage2', { stage: 2, from: { bytes: s1bytes, name: 'stage1/model.safetensors' } });
+    // The baseline's UDCformer is stage 1's starting point: it stands in for the pretrained backbones
+    // POSTER++ builds on (README, "why stage 1 starts from the baseline").
+    const base = await stage('baseline (no EPR)', 'baseline', epochs[0], { config: { modulation: false } });
+    const s1 = await stage('LRDif stage 1', 'stage1', epochs[1], { from: { bytes: (await base.store.read('model.safetensors'))!, name: 'baseline/model.safetensors' } });
+    await stage('LRDif stage 2', 'stage2', epochs[2], { stage: 2, from: { bytes: (await s1.store.read('model.safetensors'))!, name: 'stage1/model.safetensors' } });
     const minutes = (performance.now() - t0) / 60000;
     const lines = [
       '# LRDif quick run (SynthFER + T-OLED UDC, tiny preset)',
       '',
-      `adapter: ${e.info.description}; wall time ${minutes.toFixed(1)} min; ${data.train.length} training / ${data.test.length} held-out images (disjoint identities), chance = ${(100 / 7).toFixed(1)} %`,
+      `adapter: ${e.info.description}; wall time ${minutes.toFixed(1)} min; ${data.train.length} training / ${data.test.length} held-out images (disjoint identities), chance = ${(100 / 7).toFixed(1)} %; epochs: baseline ${epochs[0]}, stage 1 ${epochs[1]} (from the baseline), stage 2 ${epochs[2]} (from stage 1)`,
       '',
       '| model | held-out accuracy | macro-F1 |',
       '|---|---|---|',
@@ -315,9 +330,9 @@ program
   .addOption(presetOption)
   .option('--seeds <list>', 'comma-separated seeds', '0,1,2')
   .option('--steps <list>', 'T values of the sweep', '1,2,4,8,16')
-  .option('--train <n>', 'training images', '280')
-  .option('--test <n>', 'held-out images', '140')
-  .option('--epochs <n>', 'epochs per stage', '2')
+  .option('--train <n>', 'training images', '490')
+  .option('--test <n>', 'held-out images', '210')
+  .option('--epochs <list>', 'epochs of the baseline, stage 1 and each stage-2 variant', '3,1,1')
   .option('--batch <n>', 'batch size', '16')
   .option('--lr <x>', 'learning rate', '2e-3')
   .option('--difficulty <d>', 'SynthFER difficulty', '0.3')
@@ -329,11 +344,11 @@ program
     const data = new Map<number, Awaited<ReturnType<typeof openData>>>();
     for (const s of seeds) data.set(s, await openData(`synth:${o.train}:${o.test}`, o.preset, s, { difficulty: Number(o.difficulty) }));
     const r = await runAblation(e, {
-      preset: o.preset, seeds, steps, train: (s) => data.get(s)!,
-      options: { epochs: Number(o.epochs), batchSize: Number(o.batch), lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 1000 },
+      preset: o.preset, seeds, steps, train: (s) => data.get(s)!, epochs: stageEpochs(o.epochs),
+      options: { batchSize: Number(o.batch), lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 1000 },
       onProgress: (l) => console.error(`[ablate] ${l}`),
     });
-    const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, ${o.epochs} epochs per stage, seeds ${o.seeds}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
+    const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, epochs ${stageEpochs(o.epochs).join(' / ')} (baseline / stage 1 / each stage-2 variant), seeds ${o.seeds}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
     mkdirSync(o.out, { recursive: true });
     writeFileSync(join(o.out, 'ablation.md'), `${md}\n\n![T sweep](t-sweep.svg)\n`);
     writeFileSync(join(o.out, 't-sweep.svg'), ablationSvg(r));

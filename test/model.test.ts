@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { makeConfig } from '../src/model/config.ts';
-import { LrdifModel, stage2InitFromStage1 } from '../src/model/lrdif.ts';
+import { LrdifModel, initFromCheckpoint } from '../src/model/lrdif.ts';
 import { makeSchedule, reverseChain, type Denoiser } from '../src/model/diffusion.ts';
 import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { encodeSafetensors } from '../src/model/safetensors.ts';
@@ -190,7 +190,7 @@ describe('checkpoints', () => {
     // Stage 2 from stage 1.
     const s2 = new LrdifModel(e, cfg, 2, 33);
     const src = new Map([...ck.file.tensors].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]));
-    const r = stage2InitFromStage1(s2, src);
+    const r = initFromCheckpoint(s2, src);
     expect(r.fresh.every((n) => n.startsWith('denoise.'))).toBe(true);
     expect(r.fresh.length).toBe(4);
     const w1 = ck.file.tensors.get('fpen_s1.mlp.0.weight')!;

@@ -11,7 +11,7 @@ import { Rng } from '../src/model/init.ts';
 import { MemoryStore } from '../src/train/store.ts';
 import { loadModel, trainStage, writeReport, type StageSpec } from '../src/train/pipeline.ts';
 import { Trainer, StoppedEarly, type TrainOptions } from '../src/train/trainer.ts';
-import { readCheckpoint } from '../src/model/checkpoint.ts';
+import { readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { getEngine } from './helpers.ts';
 
 const SIZE = 64;
@@ -110,6 +110,40 @@ describe('training', () => {
     const eight = new MemoryDataset('eight classes', SIZE, 8, [small.get(0)]);
     expect(() => new Trainer(e, r.model, eight, eight, micro)).toThrow(/eight classes has 8 classes but the model has 7/);
     for (const x of [r, r2]) {
+      x.trainer.dispose();
+      x.model.dispose();
+    }
+  });
+  it('starts stage 1 from a baseline checkpoint (its UDCformer) and refuses other starts', async () => {
+    const e = await getEngine();
+    const small = synth('train', 16, 4);
+    const opts = { ...micro, epochs: 1 };
+    const bs = new MemoryStore();
+    const base = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: small, options: opts, store: bs, seed: 1, config: { modulation: false } });
+    const s1 = new MemoryStore();
+    const logs: string[] = [];
+    // epochs: 0 trains nothing, so the model holds exactly what initialisation loaded.
+    const r = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: small, options: { ...opts, epochs: 0 }, store: s1, seed: 2, from: { bytes: await weights(bs), name: 'baseline.safetensors' }, log: (l) => logs.push(l) });
+    expect(logs.join('\n')).toMatch(/stage 1 initialised from baseline\.safetensors: \d+ tensors loaded, \d+ fresh \(.*fpen_s1\./);
+    const baseParams = new Map(base.model.namedParameters());
+    let shared = 0;
+    for (const [name, t] of r.model.namedParameters()) {
+      const b = baseParams.get(name);
+      if (!b) {
+        expect(name, 'only FPEN_S1 and the modulations are new').toMatch(/^fpen_s1\.|\.kernel\.weight$/);
+        continue;
+      }
+      expect(Array.from(await t.read()), name).toEqual(Array.from(await b.read()));
+      shared++;
+    }
+    expect(shared).toBe(baseParams.size);
+    const start = (stage: 1 | 2, config: object, from: Uint8Array, name: string) =>
+      trainStage(e, { preset: 'tiny', stage, train: small, test: small, options: opts, store: new MemoryStore(), seed: 1, config, from: { bytes: from, name } });
+    await expect(start(2, {}, await weights(bs), 'baseline.safetensors')).rejects.toThrow(/baseline\.safetensors is a baseline \(no-EPR\) checkpoint; stage 2 starts from a stage-1 checkpoint/);
+    await expect(start(1, { modulation: false }, await weights(bs), 'baseline.safetensors')).rejects.toThrow(/a baseline starts from scratch/);
+    const s1bytes = await saveCheckpoint(r.model, { config: r.model.cfg, stage: 1 });
+    await expect(start(1, {}, s1bytes, 's1.safetensors')).rejects.toThrow(/s1\.safetensors is a stage-1 LRDif checkpoint; an LRDif stage 1 starts only from a baseline/);
+    for (const x of [base, r]) {
       x.trainer.dispose();
       x.model.dispose();
     }

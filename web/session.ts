@@ -9,7 +9,7 @@ import { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { softmax } from '../src/engine/ops/softmax.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../src/model/config.ts';
-import { LrdifModel, stage2InitFromStage1, type Batch, type Stage } from '../src/model/lrdif.ts';
+import { LrdifModel, initFromCheckpoint, type Batch, type Stage } from '../src/model/lrdif.ts';
 import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { Rng } from '../src/model/init.ts';
 import { Trainer, StoppedEarly, type EpochLog, type StepLog, type TrainOptions } from '../src/train/trainer.ts';
@@ -337,7 +337,7 @@ export class DemoSession {
     const weights = new Map<string, { data: Float32Array; shape: number[] }>();
     for (const [name, t] of s1.namedParameters()) weights.set(name, { data: (await t.read()) as Float32Array, shape: [...t.shape] });
     const s2 = new LrdifModel(e, s1.cfg, 2, this.settings.seed + 1);
-    const r = stage2InitFromStage1(s2, weights);
+    const r = initFromCheckpoint(s2, weights);
     s1.dispose();
     this.model = s2;
     this.on.status(`stage 2 initialised from stage 1: ${r.loaded.length} tensors copied, ${r.fresh.length} fresh`);

@@ -125,11 +125,13 @@ export class LrdifModel extends Module {
 }
 
 /**
- * Stage-2 initialisation from stage-1 weights (DECISIONS §2): everything shared is copied, FPEN_S2's
- * image encoder from stage 1's, its first layer from the e_I columns of stage 1's first layer, the
- * other MLP layers copied; the denoiser starts fresh. Returns what was loaded and what was not.
+ * Initialisation from another checkpoint's weights: every tensor of the same name is copied. Stage 2
+ * from stage 1 (DECISIONS §2): FPEN_S2's image encoder from stage 1's, its first layer from the e_I
+ * columns of stage 1's first layer, the other MLP layers copied; the denoiser starts fresh. Stage 1
+ * from a baseline: the UDCformer is copied, FPEN_S1 and the modulations start fresh. Returns what was
+ * loaded and what was not.
  */
-export function stage2InitFromStage1(s2: LrdifModel, s1: Map<string, { data: Float32Array; shape: number[] }>): { loaded: string[]; fresh: string[] } {
+export function initFromCheckpoint(s2: LrdifModel, s1: Map<string, { data: Float32Array; shape: number[] }>): { loaded: string[]; fresh: string[] } {
   const loaded: string[] = [];
   const fresh: string[] = [];
   const D = s2.cfg.embedDim;

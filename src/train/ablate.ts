@@ -1,6 +1,6 @@
 /**
  * `lrdif ablate`: the paper's Table 5 and Fig. 6 on SynthFER-UDC. Per seed: the no-EPR baseline,
- * stage 1, then stage-2 variants from that stage 1 — V1 (FPEN_S2 predicts the EPR directly, no
+ * stage 1 (starting from the baseline's UDCformer, as `lrdif run` does), then stage-2 variants from that stage 1 — V1 (FPEN_S2 predicts the EPR directly, no
  * diffusion), V2 (CE only), ours (CE + KL), V4 (noise inserted in the reverse steps) — and a sweep
  * over T. Writes a Markdown table (mean ± std over seeds), an SVG plot and the raw JSON.
  */
@@ -18,6 +18,8 @@ export interface AblateOptions {
   steps: number[];
   train: (seed: number) => { train: Dataset; test: Dataset };
   options: Partial<TrainOptions>;
+  /** Epochs of the baseline, stage 1 and every stage-2 variant. */
+  epochs: [number, number, number];
   onProgress?: (line: string) => void;
 }
 
@@ -49,7 +51,8 @@ export async function runAblation(e: Engine, o: AblateOptions): Promise<AblateRe
   ];
   for (const seed of o.seeds) {
     const { train, test } = o.train(seed);
-    const base = (store: RunStore, over: Partial<StageSpec>): StageSpec => ({ preset: o.preset, stage: 1, train, test, store, seed, options: { ...o.options, seed }, ...over });
+    const base = (store: RunStore, over: Partial<StageSpec>): StageSpec => ({ preset: o.preset, stage: 1, train, test, store, seed, options: { ...o.options, seed, epochs: o.epochs[0] }, ...over });
+    const stage2 = (over: Partial<StageSpec>, options: Partial<TrainOptions> = {}) => base(new MemoryStore(), { stage: 2, from, ...over, options: { ...o.options, seed, epochs: o.epochs[2], ...options } });
     const run = async (label: string, spec: StageSpec) => {
       const r = await trainStage(e, spec);
       const acc = r.final.accuracy;
@@ -58,17 +61,19 @@ export async function runAblation(e: Engine, o: AblateOptions): Promise<AblateRe
       o.onProgress?.(`seed ${seed}: ${label} → ${(100 * acc).toFixed(1)} %`);
       return acc;
     };
-    push(table as Map<string | number, number[]>, 'baseline (no EPR)', await run('baseline', base(new MemoryStore(), { config: { modulation: false } })));
+    const baseStore = new MemoryStore();
+    push(table as Map<string | number, number[]>, 'baseline (no EPR)', await run('baseline', base(baseStore, { config: { modulation: false } })));
     const s1store = new MemoryStore();
-    push(table as Map<string | number, number[]>, 'stage 1 (sees the label)', await run('stage 1', base(s1store, {})));
+    const baseline = { bytes: (await baseStore.read('model.safetensors'))!, name: 'baseline' };
+    push(table as Map<string | number, number[]>, 'stage 1 (sees the label)', await run('stage 1', base(s1store, { from: baseline, options: { ...o.options, seed, epochs: o.epochs[1] } })));
     const from = { bytes: (await s1store.read('model.safetensors'))!, name: 'stage 1' };
     for (const v of variants) {
-      const acc = await run(v.name, base(new MemoryStore(), { stage: 2, from, config: v.config, options: { ...o.options, seed, ...(v.options ?? {}) } }));
+      const acc = await run(v.name, stage2({ config: v.config }, v.options));
       push(table as Map<string | number, number[]>, v.name, acc);
       if (v.T) push(sweep as Map<string | number, number[]>, v.T, acc);
     }
     for (const T of o.steps.filter((t) => t !== 4)) {
-      push(sweep as Map<string | number, number[]>, T, await run(`T = ${T}`, base(new MemoryStore(), { stage: 2, from, config: { diffusion: { steps: T } } })));
+      push(sweep as Map<string | number, number[]>, T, await run(`T = ${T}`, stage2({ config: { diffusion: { steps: T } } })));
     }
   }
   return { table, sweep };

@@ -5,7 +5,7 @@
 import type { Engine } from '../engine/engine.ts';
 import { noGradRead } from './readback.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
-import { LrdifModel, stage2InitFromStage1, type Stage } from '../model/lrdif.ts';
+import { LrdifModel, initFromCheckpoint, type Stage } from '../model/lrdif.ts';
 import { loadIntoModel, readCheckpoint } from '../model/checkpoint.ts';
 import { FaceLandmarkBackbone } from '../model/landmarks/backbone.ts';
 import { CLASS_NAMES, type Dataset } from './data/dataset.ts';
@@ -20,7 +20,10 @@ export interface StageSpec {
   preset: string;
   config?: DeepPartial<LrdifConfig>;
   stage: Stage;
-  /** Stage 2: the stage-1 checkpoint bytes to initialise from (and its name for messages). */
+  /**
+   * The checkpoint to initialise from (and its name for messages): stage 2 from a stage-1 checkpoint;
+   * stage 1 from a baseline checkpoint, whose UDCformer stands in for the paper's pretrained backbones.
+   */
   from?: { bytes: Uint8Array; name: string };
   train: Dataset;
   test: Dataset;
@@ -57,15 +60,19 @@ function newModel(e: Engine, cfg: LrdifConfig, stage: Stage, seed: number): Lrdi
 export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResult> {
   const log = spec.log ?? (() => {});
   const model = buildModel(e, spec);
-  if (spec.stage === 2 && spec.from && !spec.resume) {
+  if (spec.from && !spec.resume) {
     const ck = readCheckpoint(spec.from.bytes, spec.from.name);
-    if (ck.stage !== 1) throw new Error(`${spec.from.name} is a stage-${ck.stage} checkpoint; stage 2 starts from a stage-1 checkpoint`);
+    const fromBaseline = ck.stage === 1 && ck.config.modulation === false;
+    if (spec.stage === 2 && (ck.stage !== 1 || fromBaseline)) throw new Error(`${spec.from.name} is a ${fromBaseline ? 'baseline (no-EPR)' : `stage-${ck.stage}`} checkpoint; stage 2 starts from a stage-1 checkpoint`);
+    if (spec.stage === 1 && (!fromBaseline || !model.fpenS1)) {
+      throw new Error(`${spec.from.name} is a ${fromBaseline ? 'baseline' : `stage-${ck.stage} LRDif`} checkpoint; ${model.fpenS1 ? 'an LRDif stage 1 starts only from a baseline (no-EPR) checkpoint, its pretrained UDCformer' : 'a baseline starts from scratch'}`);
+    }
     if (ck.config.inputSize !== model.cfg.inputSize || ck.config.preset !== model.cfg.preset) {
       throw new Error(`${spec.from.name} was trained with preset ${ck.config.preset} at ${ck.config.inputSize}×${ck.config.inputSize}; this run uses ${model.cfg.preset} at ${model.cfg.inputSize} (position embeddings and bias tables depend on the input size)`);
     }
     const src = new Map([...ck.file.tensors].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]));
-    const r = stage2InitFromStage1(model, src);
-    log(`stage 2 initialised from ${spec.from.name}: ${r.loaded.length} tensors loaded, ${r.fresh.length} fresh (${summariseNames(r.fresh)})`);
+    const r = initFromCheckpoint(model, src);
+    log(`stage ${spec.stage} initialised from ${spec.from.name}: ${r.loaded.length} tensors loaded, ${r.fresh.length} fresh (${summariseNames(r.fresh)})`);
   }
   const trainer = new Trainer(e, model, spec.train, spec.test, spec.options, spec.store);
   if (spec.resume) {
