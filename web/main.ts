@@ -3,7 +3,7 @@
  * matrix, sample grid, diffusion strip, probability bars, pool statistics). Drawing is throttled
  * to animation frames; all GPU work goes through the session's queue.
  */
-import { DemoSession, DEFAULT_SETTINGS, type DemoSettings, type DemoState, type EpochInfo, type EprChain, type Snapshot, type StepInfo } from './session.ts';
+import { DemoSession, DEFAULT_SETTINGS, phaseName, type DemoSettings, type DemoState, type EpochInfo, type EprChain, type Snapshot, type StepInfo } from './session.ts';
 import { drawChw, drawHeatStrip, pictureToChw } from './images.ts';
 import { confusionSvg, lineChartSvg, type Series } from '../src/train/report.ts';
 import { CLASS_NAMES } from '../src/train/data/dataset.ts';
@@ -29,21 +29,21 @@ const session = new DemoSession({
   status: (t) => ($('status').textContent = t),
   step: (s) => {
     history.steps.push(s);
-    $('n-stage').textContent = String(s.stage);
+    $('n-stage').textContent = phaseName(s.stage);
     $('n-epoch').textContent = `${s.epoch + 1}/${s.epochs}`;
     $('n-step').textContent = String(s.step);
     $('n-loss').textContent = s.loss.toFixed(4);
     $('n-sps').textContent = s.stepsPerSecond.toFixed(2);
     $('n-ips').textContent = s.imagesPerSecond.toFixed(1);
     $('progress-bar').style.width = `${(100 * (s.epoch * s.stepsPerEpoch + s.stepInEpoch)) / (s.epochs * s.stepsPerEpoch)}%`;
-    $('status').textContent = `stage ${s.stage}, epoch ${s.epoch + 1}/${s.epochs}, step ${s.stepInEpoch}/${s.stepsPerEpoch}`;
+    $('status').textContent = `${phaseName(s.stage)}, epoch ${s.epoch + 1}/${s.epochs}, step ${s.stepInEpoch}/${s.stepsPerEpoch}`;
     scheduleDraw();
   },
   epoch: (e) => {
     history.epochs.push(e);
     history.lastMetrics = e.heldOut;
-    $('n-acc').textContent = `${(100 * e.heldOut.accuracy).toFixed(1)} % (stage ${e.stage})`;
-    $('confusion').innerHTML = confusionSvg(e.heldOut, CLASS_NAMES.slice(0, e.heldOut.confusion.length), `Stage ${e.stage}, epoch ${e.epoch + 1}`);
+    $('n-acc').textContent = `${(100 * e.heldOut.accuracy).toFixed(1)} % (${phaseName(e.stage)})`;
+    $('confusion').innerHTML = confusionSvg(e.heldOut, CLASS_NAMES.slice(0, e.heldOut.confusion.length), `${phaseName(e.stage)}, epoch ${e.epoch + 1}`);
     scheduleDraw();
   },
   snapshot: (s) => {
@@ -82,7 +82,7 @@ function readSettings(): DemoSettings {
   }
   const s: DemoSettings = {
     preset: field('preset').value, inputSize: num('inputSize'), overrides, batchSize: num('batchSize'), lr: num('lr'), diffusionSteps: num('diffusionSteps'),
-    udcPanel: field('udcPanel').value as UdcPanel, udcStrength: num('udcStrength'), epochs1: num('epochs1'), epochs2: num('epochs2'),
+    udcPanel: field('udcPanel').value as UdcPanel, udcStrength: num('udcStrength'), epochs0: num('epochs0'), epochs1: num('epochs1'), epochs2: num('epochs2'),
     trainImages: num('trainImages'), testImages: num('testImages'), difficulty: num('difficulty'), seed: num('seed'), logEvery: num('logEvery'),
   };
   session.configFor(s); // validates (throws a readable message)
@@ -118,22 +118,19 @@ function scheduleDraw(): void {
   });
 }
 
-const COLORS = { s1: '#1f77b4', s2: '#2ca02c', held1: '#d62728', held2: '#9467bd' };
+const COLORS = { s0: '#7f7f7f', s1: '#1f77b4', s2: '#2ca02c', held0: '#bcbd22', held1: '#d62728', held2: '#9467bd' };
 
 function drawCurves(): void {
   const byStage = (stage: number) => history.steps.filter((s) => s.stage === stage);
   const epochsOf = (stage: number) => history.epochs.filter((e) => e.stage === stage);
-  const loss: Series[] = [
-    { name: 'train, stage 1', color: COLORS.s1, points: byStage(1).map((s) => [s.step, s.loss]) },
-    { name: 'held-out, stage 1', color: COLORS.held1, points: epochsOf(1).map((e) => [e.step, e.heldOutLoss]) },
-  ];
-  const acc: Series[] = [
-    { name: 'train, stage 1', color: COLORS.s1, points: byStage(1).map((s) => [s.step, s.accuracy]) },
-    { name: 'held-out, stage 1', color: COLORS.held1, points: epochsOf(1).map((e) => [e.step, e.heldOut.accuracy]) },
-  ];
-  if (byStage(2).length > 0) {
-    loss.push({ name: 'train, stage 2 (CE + KL)', color: COLORS.s2, points: byStage(2).map((s) => [s.step, s.loss]) }, { name: 'held-out, stage 2 (CE)', color: COLORS.held2, points: epochsOf(2).map((e) => [e.step, e.heldOutLoss]) });
-    acc.push({ name: 'train, stage 2', color: COLORS.s2, points: byStage(2).map((s) => [s.step, s.accuracy]) }, { name: 'held-out, stage 2', color: COLORS.held2, points: epochsOf(2).map((e) => [e.step, e.heldOut.accuracy]) });
+  const loss: Series[] = [];
+  const acc: Series[] = [];
+  for (const p of [0, 1, 2] as const) {
+    if (byStage(p).length === 0 && epochsOf(p).length === 0) continue;
+    const name = phaseName(p);
+    const [train, held] = [COLORS[`s${p}`], COLORS[`held${p}`]];
+    loss.push({ name: `train, ${name}${p === 2 ? ' (CE + KL)' : ''}`, color: train, points: byStage(p).map((s) => [s.step, s.loss]) }, { name: `held-out, ${name}${p === 2 ? ' (CE)' : ''}`, color: held, points: epochsOf(p).map((e) => [e.step, e.heldOutLoss]) });
+    acc.push({ name: `train, ${name}`, color: train, points: byStage(p).map((s) => [s.step, s.accuracy]) }, { name: `held-out, ${name}`, color: held, points: epochsOf(p).map((e) => [e.step, e.heldOut.accuracy]) });
   }
   $('loss-chart').innerHTML = lineChartSvg('loss', 'step', loss);
   $('acc-chart').innerHTML = lineChartSvg('accuracy', 'step', acc, { yMin: 0, yMax: 1 });

@@ -30,6 +30,8 @@ export interface DemoSettings {
   diffusionSteps: number;
   udcPanel: UdcPanel;
   udcStrength: number;
+  /** Epochs of the no-EPR baseline that pretrains the UDCformer before stage 1 (0: stage 1 from scratch). */
+  epochs0: number;
   epochs1: number;
   epochs2: number;
   trainImages: number;
@@ -41,13 +43,20 @@ export interface DemoSettings {
 
 export const DEFAULT_SETTINGS: DemoSettings = {
   preset: 'tiny', inputSize: 64, overrides: {}, batchSize: 16, lr: 2e-3, diffusionSteps: 4, udcPanel: 'toled', udcStrength: 0.5,
-  epochs1: 3, epochs2: 3, trainImages: 448, testImages: 70, difficulty: 0.2, seed: 1, logEvery: 2,
+  epochs0: 3, epochs1: 1, epochs2: 3, trainImages: 448, testImages: 70, difficulty: 0.2, seed: 1, logEvery: 2,
 };
+
+/**
+ * The phases of a demo run: 0 = the no-EPR baseline (a stage-1 model without modulation) whose
+ * UDCformer stage 1 starts from, as `lrdif run` does; 1 and 2 = LRDif's stages.
+ */
+export type Phase = 0 | 1 | 2;
+export const phaseName = (p: Phase): string => (p === 0 ? 'baseline' : `stage ${p}`);
 
 export type DemoState = 'idle' | 'preparing' | 'training' | 'paused' | 'stopping' | 'done' | 'error';
 
 export interface StepInfo {
-  stage: Stage;
+  stage: Phase;
   /** Steps over both stages. */
   step: number;
   epoch: number;
@@ -62,7 +71,7 @@ export interface StepInfo {
 }
 
 export interface EpochInfo {
-  stage: Stage;
+  stage: Phase;
   step: number;
   epoch: number;
   trainLoss: number;
@@ -116,8 +125,9 @@ export class DemoSession {
   private test: Dataset | null = null;
   model: LrdifModel | null = null;
   private trainer: Trainer | null = null;
-  /** Stage-1 training finished (or a stage-1 checkpoint was loaded): Start continues with stage 2. */
-  private stage1Done = false;
+  private phase: Phase = 1;
+  /** The current phase's training finished (or its checkpoint was loaded): Start goes on to the next. */
+  private phaseDone = false;
   settings: DemoSettings = { ...DEFAULT_SETTINGS };
   state: DemoState = 'idle';
   /** Steps over both stages; the x axis of the curves. */
@@ -190,7 +200,7 @@ export class DemoSession {
     const s = this.settings;
     return {
       batchSize: s.batchSize, lr: s.lr, lrGamma: 0.95, seed: s.seed, logEvery: s.logEvery, udc: this.udc(),
-      augment: { flip: true, erase: false }, epochs: this.model?.stage === 2 ? s.epochs2 : s.epochs1,
+      augment: { flip: true, erase: false }, epochs: [s.epochs0, s.epochs1, s.epochs2][this.phase],
     };
   }
 
@@ -216,7 +226,7 @@ export class DemoSession {
     this.test = test;
   }
 
-  /** Start, or resume when paused. Training runs stage 1, then stage 2 initialised from it. */
+  /** Start, or resume when paused. Training runs the baseline, stage 1 from it, then stage 2 from stage 1. */
   start(settings?: DemoSettings): void {
     if (this.state === 'paused') {
       this.paused = false;
@@ -250,19 +260,21 @@ export class DemoSession {
       const e = await this.getEngine();
       if (!this.model) {
         const cfg = this.configFor(this.settings);
-        this.model = new LrdifModel(e, cfg, 1, this.settings.seed);
-        this.stage1Done = false;
+        this.phase = this.settings.epochs0 > 0 ? 0 : 1;
+        this.model = new LrdifModel(e, this.phase === 0 ? { ...cfg, modulation: false } : cfg, 1, this.settings.seed);
+        this.phaseDone = false;
       }
       this.batches ??= new BatchMaker(e, this.model.cfg.inputSize);
       await this.makeData(this.model.cfg.inputSize);
-      if (this.model.stage === 1 && !this.stage1Done) {
-        await this.runStage();
-        this.stage1Done = true;
+      for (;;) {
+        if (!this.phaseDone) {
+          await this.runStage();
+          this.phaseDone = true;
+        }
+        if (this.stopRequested || this.phase === 2) break;
+        await this.nextPhase();
       }
-      if (this.stopRequested) return;
-      if (this.model.stage === 1) await this.toStage2();
-      await this.runStage();
-      this.setState('done', `trained stage ${this.model.stage}`);
+      if (!this.stopRequested) this.setState('done', `trained ${phaseName(this.phase)}`);
     } finally {
       this.trainer?.dispose();
       this.trainer = null;
@@ -277,9 +289,9 @@ export class DemoSession {
     const m = this.model!;
     const trainer = new Trainer(e, m, this.train!, this.test!, this.trainOptions());
     this.trainer = trainer;
-    const stage = m.stage;
-    this.setState('training', `stage ${stage}`);
-    this.on.status(`training stage ${stage}: ${trainer.opts.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${trainer.opts.batchSize})`);
+    const stage = this.phase;
+    this.setState('training', phaseName(stage));
+    this.on.status(`training ${phaseName(stage)}: ${trainer.opts.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${trainer.opts.batchSize})`);
     this.lastHookEnd = performance.now();
     this.lastHookStep = 0;
     const base = this.stepOffset;
@@ -320,7 +332,7 @@ export class DemoSession {
     if (this.stopRequested) trainer.opts.stopAfterSteps = 0;
   }
 
-  private async reportEpoch(stage: Stage, l: EpochLog): Promise<void> {
+  private async reportEpoch(stage: Phase, l: EpochLog): Promise<void> {
     const test = this.test!;
     const ev = await this.trainer!.evaluate(test);
     const K = this.model!.cfg.numClasses;
@@ -330,17 +342,25 @@ export class DemoSession {
     this.on.snapshot(await this.computeSnapshot());
   }
 
-  /** Stage 2 from the stage-1 weights (shared parts copied, FPEN_S2 from FPEN_S1, denoiser fresh). */
-  private async toStage2(): Promise<void> {
+  /**
+   * The next phase from the current weights: stage 1 from the baseline (its UDCformer copied, FPEN_S1
+   * and the modulations fresh), or stage 2 from stage 1 (shared parts copied, FPEN_S2 from FPEN_S1,
+   * denoiser fresh).
+   */
+  private async nextPhase(): Promise<void> {
     const e = this.engine!;
-    const s1 = this.model!;
+    const prev = this.model!;
     const weights = new Map<string, { data: Float32Array; shape: number[] }>();
-    for (const [name, t] of s1.namedParameters()) weights.set(name, { data: (await t.read()) as Float32Array, shape: [...t.shape] });
-    const s2 = new LrdifModel(e, s1.cfg, 2, this.settings.seed + 1);
-    const r = initFromCheckpoint(s2, weights);
-    s1.dispose();
-    this.model = s2;
-    this.on.status(`stage 2 initialised from stage 1: ${r.loaded.length} tensors copied, ${r.fresh.length} fresh`);
+    for (const [name, t] of prev.namedParameters()) weights.set(name, { data: (await t.read()) as Float32Array, shape: [...t.shape] });
+    const from = this.phase;
+    const next: Phase = from === 0 ? 1 : 2;
+    const model = new LrdifModel(e, { ...prev.cfg, modulation: true }, next === 1 ? 1 : 2, this.settings.seed + next);
+    const r = initFromCheckpoint(model, weights);
+    prev.dispose();
+    this.model = model;
+    this.phase = next;
+    this.phaseDone = false;
+    this.on.status(`${phaseName(next)} initialised from ${phaseName(from)}: ${r.loaded.length} tensors copied, ${r.fresh.length} fresh`);
   }
 
   /** Stops training (after the current step) and frees every GPU buffer the session holds. */
@@ -359,7 +379,8 @@ export class DemoSession {
     this.batches = null;
     this.train = null;
     this.test = null;
-    this.stage1Done = false;
+    this.phase = 1;
+    this.phaseDone = false;
     this.stepOffset = 0;
     // Return the pooled buffers to the driver, not just to the pool.
     this.engine?.pool.trim();
@@ -488,7 +509,9 @@ export class DemoSession {
       }
       this.model?.dispose();
       this.model = model;
-      this.stage1Done = stage === 1;
+      this.phase = stage === 2 ? 2 : ck.config.modulation ? 1 : 0;
+      // A baseline or stage-1 checkpoint is a finished phase (Start goes on); stage 2 trains on.
+      this.phaseDone = this.phase !== 2;
       if (this.batches?.size !== ck.config.inputSize) {
         this.batches?.dispose();
         this.batches = new BatchMaker(e, ck.config.inputSize);
