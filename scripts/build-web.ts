@@ -1,17 +1,20 @@
 /**
  * Builds the browser demo: bundles web/main.ts (engine, model, trainer, shaders as text) with
- * `bun build` and copies the page and its stylesheet. Everything is local: the page loads nothing
- * from the network. `bun scripts/build-web.ts [outDir]` writes dist/web/ by default.
+ * `bun build` and copies the page, its stylesheet and face-api's landmark weights (from
+ * node_modules, for new images). Everything is local: the page loads nothing from the network. `bun scripts/build-web.ts [outDir]` writes dist/web/ by default.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { faceApiModelDir } from '../src/model/landmarks/face-api-files.ts';
+import { FACE_LANDMARK_MANIFEST } from '../src/model/landmarks/face-landmark-net.ts';
+import { FACE_API_PATH } from '../web/session.ts';
 
 // import.meta.url rather than Bun's import.meta.dir: the test imports this under vitest too.
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The demo's files by URL path (all text). */
-export async function buildWebFiles(opts: { minify?: boolean } = {}): Promise<Record<string, string>> {
+/** The demo's files by URL path (text, or bytes for the weight shards). */
+export async function buildWebFiles(opts: { minify?: boolean } = {}): Promise<Record<string, string | Uint8Array>> {
   const res = await Bun.build({
     entrypoints: [join(ROOT, 'web/main.ts')],
     target: 'browser',
@@ -22,7 +25,12 @@ export async function buildWebFiles(opts: { minify?: boolean } = {}): Promise<Re
   });
   if (!res.success) throw new Error(`bun build web/main.ts failed:\n${res.logs.map(String).join('\n')}`);
   const html = await Bun.file(join(ROOT, 'web/index.html')).text();
+  const modelDir = faceApiModelDir();
+  const manifest = await readFile(join(modelDir, FACE_LANDMARK_MANIFEST), 'utf8');
+  const faceApi: Record<string, string | Uint8Array> = { [`/${FACE_API_PATH}${FACE_LANDMARK_MANIFEST}`]: manifest };
+  for (const g of JSON.parse(manifest) as { paths: string[] }[]) for (const p of g.paths) faceApi[`/${FACE_API_PATH}${p}`] = new Uint8Array(await readFile(join(modelDir, p)));
   return {
+    ...faceApi,
     '/': html,
     '/index.html': html,
     '/main.js': await res.outputs[0]!.text(),
@@ -30,15 +38,19 @@ export async function buildWebFiles(opts: { minify?: boolean } = {}): Promise<Re
   };
 }
 
-export async function buildWeb(outDir = join(ROOT, 'dist/web')): Promise<Record<string, string>> {
+export async function buildWeb(outDir = join(ROOT, 'dist/web')): Promise<Record<string, string | Uint8Array>> {
   const files = await buildWebFiles({ minify: true });
   await mkdir(outDir, { recursive: true });
-  for (const [path, text] of Object.entries(files)) if (path !== '/') await writeFile(join(outDir, path.slice(1)), text);
+  for (const [path, body] of Object.entries(files)) {
+    if (path === '/') continue;
+    await mkdir(join(outDir, path.slice(1), '..'), { recursive: true });
+    await writeFile(join(outDir, path.slice(1)), body);
+  }
   return files;
 }
 
 if (import.meta.main) {
   const out = resolve(process.argv[2] ?? join(ROOT, 'dist/web'));
   const files = await buildWeb(out);
-  console.log(`built the demo into ${out} (main.js ${(files['/main.js']!.length / 1024).toFixed(0)} KiB)`);
+  console.log(`built the demo into ${out} (main.js ${(files['/main.js']!.length / 1024).toFixed(0)} KiB, ${Object.keys(files).length - 1} files)`);
 }

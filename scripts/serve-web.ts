@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = join(ROOT, 'dist/web');
 await buildWeb(dir);
 
-const TYPES: Record<string, string> = { html: 'text/html', js: 'text/javascript', css: 'text/css' };
+const TYPES: Record<string, string> = { html: 'text/html', js: 'text/javascript', css: 'text/css', json: 'application/json' };
 
 function serve(port: number) {
   return Bun.serve({
@@ -24,7 +24,8 @@ function serve(port: number) {
       const file = Bun.file(join(dir, path));
       if (!(await file.exists())) return new Response('not found', { status: 404 });
       const ext = path.split('.').pop() ?? '';
-      return new Response(file, { headers: { 'content-type': `${TYPES[ext] ?? 'application/octet-stream'}; charset=utf-8` } });
+      const type = TYPES[ext];
+      return new Response(file, { headers: { 'content-type': type ? `${type}; charset=utf-8` : 'application/octet-stream' } });
     },
   });
 }

@@ -114,6 +114,9 @@ describe('browser demo', () => {
     const face = generateSample(500, { seed: 77, size: 48, split: 'test', difficulty: 0.1 });
     await page.setInputFiles('#upload', { name: 'face.png', mimeType: 'image/png', buffer: Buffer.from(encodePngChw(face.image, 48, 48)) });
     await page.waitForFunction(() => document.querySelectorAll('#infer-probs .bar').length === 7, undefined, { timeout: 30_000 });
+    // The page-trained model learnt with landmarks: the upload gets them from face-api's network,
+    // whose weights the page fetched from its own server (served from node_modules by the build).
+    expect(await page.textContent('#infer-note')).toMatch(/landmarks from face-api's 68-point network/);
 
     // Download the weights and compare logits: page (SwiftShader) vs Bun (llvmpipe), same inputs.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -148,12 +151,13 @@ describe('browser demo', () => {
     console.log(`logits page (${probe.adapter}) vs Bun (${e.info.description}): max |diff| ${maxDiff.toExponential(2)} at scale ${scale.toFixed(2)}`);
     expect(probe.logits.length).toBe(4 * 7);
     expect(maxDiff / scale).toBeLessThan(1e-4);
-    // Checked last so a run that learns too little still exercises everything above. Stage 1 (its
-    // EPR carries the label) must beat chance on held-out faces within this budget; the label-free
-    // stage 2 needs far more steps than headless SwiftShader allows here, so it is reported, not asserted.
+    // Checked last so a run that learns too little still exercises everything above: stage 1 (its EPR
+    // carries the label) and the label-free stage 2 (its UDCformer pretrained by the baseline phase)
+    // beat chance on the 28 held-out faces (measured: stage 2 ends at 9 of 28 right; chance is 4).
     const stage1 = h.epochs.filter((e) => e.stage === 1).map((e) => e.heldOut.accuracy);
     console.log(`held-out accuracy: stage 1 ${stage1.map((a) => a.toFixed(3)).join(' → ')}, stage 2 ${final.toFixed(3)}`);
     expect(Math.max(...stage1)).toBeGreaterThan(1 / 7);
+    expect(final).toBeGreaterThan(1 / 7);
   });
 
   it('explains plainly when WebGPU is missing', async () => {

@@ -8,9 +8,10 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeTfjsWeights, loadTfjsWeights, parseWeightsManifest, type TfjsWeightsGroup } from '../src/model/landmarks/tfjs-weights.ts';
+import { decodeTfjsWeights, parseWeightsManifest, type TfjsWeightsGroup } from '../src/model/landmarks/tfjs-weights.ts';
+import { faceApiModelDir, loadFaceLandmarkNet, loadTfjsWeights } from '../src/model/landmarks/face-api-files.ts';
 import {
-  FACE_LANDMARK_MANIFEST, FaceLandmarkNet, faceApiModelDir, landmarksToPixels, prepareCrop, type ChwImage,
+  FACE_LANDMARK_MANIFEST, FaceLandmarkNet, landmarksOfSquareImages, landmarksToPixels, prepareCrop, type ChwImage,
 } from '../src/model/landmarks/face-landmark-net.ts';
 import { FaceLandmarkBackbone, IMAGENET_NORMALISATION } from '../src/model/landmarks/backbone.ts';
 import { overlayPng } from '../src/model/landmarks/command.ts';
@@ -136,7 +137,7 @@ async function ours(images: ChwImage[]): Promise<Float64Array[]> {
 
 beforeAll(async () => {
   engine = await getEngine();
-  net = FaceLandmarkNet.load(engine);
+  net = loadFaceLandmarkNet(engine);
 });
 
 // ------------------------------------------------------------------ tfjs weights reader
@@ -279,6 +280,14 @@ describe('face landmark network', () => {
     console.log(`[landmarks] SynthFER mean error ${meanPx.toFixed(2)} px at 112×112 over ${n} faces; ${(batchMs / n).toFixed(1)} ms/image in a batch of ${n}, ${singleMs.toFixed(1)} ms for one image (${engine.info.kind})`);
     // A pretrained net on rendered faces: a few pixels. Swapped axes or a bad decode give > 10 px.
     expect(meanPx).toBeLessThan(6);
+    // The batched helper the dataset path and the browser demo use gives the same points (112×112
+    // images: the crop is the identity), whatever its batch size.
+    const progress: number[] = [];
+    const viaHelper = await landmarksOfSquareImages(net, n, (i) => samples[i]!.image.image, 112, 10, (d) => progress.push(d));
+    expect(progress).toEqual([10, 20, 24]);
+    let maxDiff = 0;
+    for (let i = 0; i < n; i++) for (let k = 0; k < 136; k++) maxDiff = Math.max(maxDiff, Math.abs(viaHelper[i * 136 + k]! - got[i]![k]!));
+    expect(maxDiff).toBeLessThan(1e-5);
   });
 
   it('rejects wrong inputs and incomplete weights with messages naming the shapes', () => {

@@ -261,6 +261,12 @@ async function classify(source: CanvasImageSource, width: number, height: number
   canvas.height = S * scale;
   drawChw(canvas.getContext('2d')!, chw, S, 0, 0, scale);
   const r = await session.infer(chw, $<HTMLInputElement>('infer-udc').checked);
+  if (r.landmarks) {
+    // The 68 points the model was given, over the picture.
+    const ctx = canvas.getContext('2d')!;
+    ctx.fillStyle = '#0f0';
+    for (let k = 0; k < 68; k++) ctx.fillRect(r.landmarks[2 * k]! * canvas.width - 1, r.landmarks[2 * k + 1]! * canvas.height - 1, 2, 2);
+  }
   drawBars($('infer-probs'), r.probabilities);
   $('infer-note').textContent = `${CLASS_NAMES[r.predicted]} — ${r.note}`;
 }

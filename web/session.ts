@@ -18,6 +18,8 @@ import { CachedDataset, MemoryDataset, type Dataset, type Sample } from '../src/
 import { SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { degradeUdc, type UdcPanel } from '../src/train/data/udc.ts';
 import type { Metrics } from '../src/train/metrics.ts';
+import { FACE_LANDMARK_MANIFEST, FaceLandmarkNet, landmarksOfSquareImages } from '../src/model/landmarks/face-landmark-net.ts';
+import { decodeTfjsWeights, parseWeightsManifest } from '../src/model/landmarks/tfjs-weights.ts';
 
 export interface DemoSettings {
   preset: string;
@@ -116,6 +118,9 @@ const GRID_SIZE = 14;
 const SNAPSHOT_UDC_SEED = 4242;
 const INFER_SEED = 2024;
 
+/** Where the page finds face-api's landmark weights (scripts/build-web.ts copies them there from node_modules). */
+export const FACE_API_PATH = 'face-api/';
+
 const yieldToUi = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export class DemoSession {
@@ -142,6 +147,10 @@ export class DemoSession {
   private wake: (() => void) | null = null;
   private runPromise: Promise<void> | null = null;
   private lastHookEnd = 0;
+  /** face-api's landmark network for new images, fetched on first use; a string says why it is unavailable. */
+  private landmarkNet: Promise<FaceLandmarkNet | string> | null = null;
+  /** Whether the current model was trained with landmarks (SynthFER has them; a loaded checkpoint says). */
+  private trainedWithLandmarks = true;
   private lastHookStep = 0;
 
   constructor(private readonly on: DemoEvents) {}
@@ -290,6 +299,7 @@ export class DemoSession {
     const trainer = new Trainer(e, m, this.train!, this.test!, this.trainOptions());
     this.trainer = trainer;
     const stage = this.phase;
+    this.trainedWithLandmarks = true; // SynthFER's faces come with their landmarks
     this.setState('training', phaseName(stage));
     this.on.status(`training ${phaseName(stage)}: ${trainer.opts.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${trainer.opts.batchSize})`);
     this.lastHookEnd = performance.now();
@@ -382,6 +392,10 @@ export class DemoSession {
     this.phase = 1;
     this.phaseDone = false;
     this.stepOffset = 0;
+    this.trainedWithLandmarks = true;
+    const net = await this.landmarkNet;
+    if (net instanceof FaceLandmarkNet) net.dispose();
+    this.landmarkNet = null;
     // Return the pooled buffers to the driver, not just to the pool.
     this.engine?.pool.trim();
     this.setState('idle');
@@ -454,11 +468,34 @@ export class DemoSession {
     });
   }
 
+  /** face-api's landmark network, fetched from FACE_API_PATH once; or why it could not be loaded. */
+  private loadLandmarkNet(e: Engine): Promise<FaceLandmarkNet | string> {
+    this.landmarkNet ??= (async () => {
+      try {
+        const base = new URL(FACE_API_PATH, globalThis.location?.href);
+        const get = async (name: string) => {
+          const r = await fetch(new URL(name, base));
+          if (!r.ok) throw new Error(`${new URL(name, base)}: HTTP ${r.status}`);
+          return r;
+        };
+        const groups = parseWeightsManifest(await (await get(FACE_LANDMARK_MANIFEST)).json(), FACE_LANDMARK_MANIFEST);
+        const shards = new Map<string, Uint8Array>();
+        for (const p of groups.flatMap((g) => g.paths)) shards.set(p, new Uint8Array(await (await get(p)).arrayBuffer()));
+        return new FaceLandmarkNet(e, decodeTfjsWeights(groups, (p) => shards.get(p) ?? null, FACE_LANDMARK_MANIFEST));
+      } catch (err) {
+        return (err as Error).message ?? String(err);
+      }
+    })();
+    return this.landmarkNet;
+  }
+
   /**
-   * Classifies one CHW image in [0, 1] at the model's size: no landmarks (the landmark-free DIL
-   * path), optionally through the UDC degradation first.
+   * Classifies one CHW image in [0, 1] at the model's size, optionally through the UDC degradation
+   * first. A model trained with landmarks gets them from face-api's 68-point network (run on the
+   * clean image, as `lrdif predict` does); otherwise, or when its weights cannot be fetched, the
+   * landmark-free DIL path runs and the note says so.
    */
-  infer(image: Float32Array, applyUdc: boolean): Promise<EprChain & { predicted: number }> {
+  infer(image: Float32Array, applyUdc: boolean): Promise<EprChain & { predicted: number; landmarks: Float32Array | null }> {
     return this.gpu(async () => {
       const m = this.model;
       if (!m) throw new Error('no model yet: train one or load a checkpoint');
@@ -466,16 +503,26 @@ export class DemoSession {
       const e = this.engine!;
       const S = m.cfg.inputSize;
       if (image.length !== 3 * S * S) throw new Error(`infer: image has ${image.length} values, expected 3×${S}×${S}`);
-      const one = new MemoryDataset('upload', S, m.cfg.numClasses, [{ image, landmarks: null, label: 0 }]);
+      let landmarks: Float32Array | null = null;
+      let how = 'landmark-free DIL path (the model was trained without landmarks)';
+      if (m.cfg.landmarkFeatures === 'heatmap' && this.trainedWithLandmarks) {
+        const net = await this.loadLandmarkNet(e);
+        if (typeof net === 'string') how = `landmark-free DIL path (face-api's landmark network unavailable: ${net})`;
+        else {
+          landmarks = await landmarksOfSquareImages(net, 1, () => image, S);
+          how = "landmarks from face-api's 68-point network";
+        }
+      }
+      const one = new MemoryDataset('upload', S, m.cfg.numClasses, [{ image, landmarks, label: 0 }]);
       const udc = applyUdc ? this.udc() : null;
       const batches = this.batches ?? new BatchMaker(e, S);
       this.batches = batches;
       return e.noGrad(() =>
         e.scope(async () => {
           const b = batches.make(one, [0], { flip: false, erase: false }, new Rng(1), udc, SNAPSHOT_UDC_SEED);
-          const r = this.forwardWithChain(m, { image: b.image, landmarks: null });
+          const r = this.forwardWithChain(m, { image: b.image, landmarks: b.landmarks });
           const probs = [...((await softmax(r.logits).read()) as Float32Array)];
-          return { rows: await readFirstRows(r.rows), rowLabels: r.rowLabels, probabilities: probs, note: `${r.note}; landmark-free DIL path (no landmark backbone in this build)`, predicted: argmax(probs) };
+          return { rows: await readFirstRows(r.rows), rowLabels: r.rowLabels, probabilities: probs, note: `${r.note}; ${how}`, predicted: argmax(probs), landmarks };
         }),
       );
     });
@@ -510,6 +557,8 @@ export class DemoSession {
       this.model?.dispose();
       this.model = model;
       this.phase = stage === 2 ? 2 : ck.config.modulation ? 1 : 0;
+      // Checkpoints written before the flag existed were all trained on SynthFER, which has landmarks.
+      this.trainedWithLandmarks = ck.file.metadata.trained_with_landmarks !== 'false';
       // A baseline or stage-1 checkpoint is a finished phase (Start goes on); stage 2 trains on.
       this.phaseDone = this.phase !== 2;
       if (this.batches?.size !== ck.config.inputSize) {

@@ -15,28 +15,31 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /** A line chart of several series sharing axes. */
 export function lineChartSvg(title: string, xLabel: string, series: Series[], opts: { yMin?: number; yMax?: number } = {}): string {
-  const W = 560, H = 320, L = 56, R = 16, T = 32, B = 44;
+  // The legend sits below the plot, two entries per row, so it never covers a curve.
+  const W = 560, P = 320, L = 56, R = 16, T = 32, B = 44;
+  const H = P + (series.length > 0 ? 6 + 16 * Math.ceil(series.length / 2) : 0);
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]).filter(Number.isFinite);
   const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1);
   const y0 = opts.yMin ?? Math.min(...ys, 0), y1 = opts.yMax ?? Math.max(...ys, 1e-6);
   const sx = (x: number) => L + ((x - x0) / (x1 - x0 || 1)) * (W - L - R);
-  const sy = (y: number) => H - B - ((y - y0) / (y1 - y0 || 1)) * (H - T - B);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`];
+  const sy = (y: number) => P - B - ((y - y0) / (y1 - y0 || 1)) * (P - T - B);
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`];
   for (let i = 0; i <= 4; i++) {
     const y = y0 + ((y1 - y0) * i) / 4;
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${sy(y)}" y2="${sy(y)}" stroke="#ddd"/>`, `<text x="${L - 6}" y="${sy(y) + 4}" text-anchor="end">${y.toPrecision(3)}</text>`);
   }
-  parts.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle">${esc(xLabel)}</text>`);
+  parts.push(`<text x="${W / 2}" y="${P - 8}" text-anchor="middle">${esc(xLabel)}</text>`);
   for (let i = 0; i <= 4; i++) {
     const x = x0 + ((x1 - x0) * i) / 4;
-    parts.push(`<text x="${sx(x)}" y="${H - B + 16}" text-anchor="middle">${Number.isInteger(x) ? x : x.toFixed(1)}</text>`);
+    parts.push(`<text x="${sx(x)}" y="${P - B + 16}" text-anchor="middle">${Number.isInteger(x) ? x : x.toFixed(1)}</text>`);
   }
   series.forEach((s, k) => {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
     if (pts.length > 0) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ')}"/>`);
-    parts.push(`<rect x="${L + 10}" y="${T + 4 + 16 * k}" width="12" height="3" fill="${s.color}"/>`, `<text x="${L + 28}" y="${T + 9 + 16 * k}">${esc(s.name)}</text>`);
+    const [lx, ly] = [L + (k % 2) * ((W - L) / 2), P + 6 + 16 * Math.floor(k / 2)];
+    parts.push(`<rect x="${lx}" y="${ly + 2}" width="12" height="3" fill="${s.color}"/>`, `<text x="${lx + 18}" y="${ly + 7}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -47,7 +50,7 @@ export function confusionSvg(m: Metrics, classNames: readonly string[], title = 
   const k = m.confusion.length;
   const cell = 44, L = 100, T = 56;
   const W = L + k * cell + 16, H = T + k * cell + 40;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)} (accuracy ${(100 * m.accuracy).toFixed(1)} %)</text>`];
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)} (accuracy ${(100 * m.accuracy).toFixed(1)} %)</text>`];
   for (let i = 0; i < k; i++) {
     const rowSum = m.confusion[i]!.reduce((a, b) => a + b, 0) || 1;
     parts.push(`<text x="${L - 6}" y="${T + i * cell + cell / 2 + 4}" text-anchor="end">${esc(classNames[i] ?? String(i))}</text>`);
@@ -83,7 +86,7 @@ export function imageGridSvg(items: GridItem[], columns: number, size: number, t
   const cw = Math.max(size, 110), ch = size + 34;
   const rows = Math.ceil(items.length / columns);
   const W = columns * cw, H = 28 + rows * ch;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="10">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(title)}</text>`];
+  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="10">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${esc(title)}</text>`];
   items.forEach((it, i) => {
     const x = (i % columns) * cw + (cw - size) / 2;
     const y = 28 + Math.floor(i / columns) * ch;

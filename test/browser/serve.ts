@@ -17,7 +17,7 @@ export async function buildForBrowser(entry: string): Promise<string> {
   return res.outputs[0]!.text();
 }
 
-export function serveStatic(files: Record<string, string>): { url: string; stop: () => void } {
+export function serveStatic(files: Record<string, string | Uint8Array>): { url: string; stop: () => void } {
   const bun = (globalThis as { Bun?: { serve: (o: unknown) => { port: number; stop: (force?: boolean) => void } } }).Bun!;
   const server = bun.serve({
     hostname: '127.0.0.1',
@@ -26,7 +26,8 @@ export function serveStatic(files: Record<string, string>): { url: string; stop:
       const path = new URL(req.url).pathname;
       const body = files[path];
       if (body === undefined) return new Response('not found', { status: 404 });
-      const type = path.endsWith('.js') ? 'text/javascript' : path.endsWith('.css') ? 'text/css' : 'text/html';
+      if (typeof body !== 'string') return new Response(new Blob([body as Uint8Array<ArrayBuffer>]), { headers: { 'content-type': 'application/octet-stream' } });
+      const type = path.endsWith('.js') ? 'text/javascript' : path.endsWith('.css') ? 'text/css' : path.endsWith('.json') ? 'application/json' : 'text/html';
       return new Response(body, { headers: { 'content-type': `${type}; charset=utf-8` } });
     },
   });

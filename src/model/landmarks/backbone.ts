@@ -18,6 +18,7 @@ import { Conv2d } from '../layers.ts';
 import type { LandmarkBackbone } from '../dil-network.ts';
 import type { LrdifConfig } from '../config.ts';
 import { FACE_LANDMARK_CHANNELS, FaceLandmarkNet } from './face-landmark-net.ts';
+import { loadFaceLandmarkNet } from './face-api-files.ts';
 
 /** The model's input normalisation (default: ImageNet, as src/train/batch.ts applies). */
 export interface InputNormalisation {
@@ -48,7 +49,7 @@ export class FaceLandmarkBackbone extends Module implements LandmarkBackbone {
   }
 
   /** Builds the backbone for a config (loads face-api's weights from node_modules unless `net` is given). */
-  static forConfig(ctx: ModuleContext, cfg: LrdifConfig, net: FaceLandmarkNet = FaceLandmarkNet.load(ctx.e)): FaceLandmarkBackbone {
+  static forConfig(ctx: ModuleContext, cfg: LrdifConfig, net: FaceLandmarkNet = loadFaceLandmarkNet(ctx.e)): FaceLandmarkBackbone {
     return new FaceLandmarkBackbone(ctx, net, cfg.dil.dims);
   }
 

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import type { Engine } from '../../engine/engine.ts';
 import { encodePng } from '../../train/data/png.ts';
 import { FACE_LANDMARK_INPUT, FaceLandmarkNet, landmarksToPixels, prepareCrop, type ChwImage, type CropBox } from './face-landmark-net.ts';
+import { loadFaceLandmarkNet } from './face-api-files.ts';
 
 /** Decodes an image file (PNG, JPEG, WebP …; EXIF orientation applied) at its own size to CHW RGB in [0, 1]. */
 export async function readImageRgb(path: string): Promise<ChwImage> {
@@ -111,7 +112,7 @@ export interface LandmarksRunOptions {
 
 /** Runs the landmark network on image files; prints the points and writes the requested files. */
 export async function runLandmarks(e: Engine, paths: string[], o: LandmarksRunOptions = {}): Promise<Record<string, number[][]>> {
-  const net = FaceLandmarkNet.load(e, o.modelDir);
+  const net = loadFaceLandmarkNet(e, o.modelDir);
   try {
     const images = await Promise.all(paths.map(readImageRgb));
     const t0 = performance.now();

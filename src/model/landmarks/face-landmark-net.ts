@@ -18,9 +18,6 @@
  * row and column and run with padding 1 (out[i] = Σ_k w[k]·x[2i + k], exactly TF's taps). That needs
  * even maps at every stride-2 conv, i.e. an input side that is a multiple of 16.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { Engine } from '../../engine/engine.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { conv2d, globalAvgPool } from '../../engine/ops/conv2d.ts';
@@ -29,7 +26,7 @@ import { linear } from '../../engine/ops/matmul.ts';
 import { fmt } from '../../engine/ops/shape-util.ts';
 import { Module } from '../module.ts';
 import { Rng } from '../init.ts';
-import { loadTfjsWeights, type TfjsWeight } from './tfjs-weights.ts';
+import type { TfjsWeight } from './tfjs-weights.ts';
 
 export const FACE_LANDMARK_INPUT = 112;
 /** face-api's per-channel mean on the 0–255 scale (FaceFeatureExtractor.forwardInput). */
@@ -37,12 +34,6 @@ export const FACE_API_MEAN_RGB = [122.782, 117.001, 104.298] as const;
 /** Channels of the four dense blocks' outputs (maps at input/2, /4, /8, /16). */
 export const FACE_LANDMARK_CHANNELS = [32, 64, 128, 256] as const;
 export const FACE_LANDMARK_MANIFEST = 'face_landmark_68_model-weights_manifest.json';
-
-/** The model folder inside the installed @vladmandic/face-api package. */
-export function faceApiModelDir(): string {
-  const pkg = createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json');
-  return join(dirname(pkg), 'model');
-}
 
 /** HWIO [kh, kw, ci, co] (or depthwise [kh, kw, c, 1]) → OIHW, optionally into a 4×4 kernel shifted by one (stride-2 'same'). */
 function hwioToOihw(w: Float32Array, kh: number, kw: number, ci: number, co: number, shifted: boolean): { data: Float32Array; k: number } {
@@ -119,13 +110,6 @@ export class FaceLandmarkNet extends Module {
     this.fcBias = this.param('fc.bias', get('fc/bias', [136]), [136]);
     this.mean = e.tensor(Float32Array.from(FACE_API_MEAN_RGB, (m) => m / 255), [1, 3, 1, 1]).keep();
     this.setTrainable(false);
-  }
-
-  /** Loads face-api's landmark weights (from the installed package unless `modelDir` is given). */
-  static load(e: Engine, modelDir = faceApiModelDir()): FaceLandmarkNet {
-    const manifest = join(modelDir, FACE_LANDMARK_MANIFEST);
-    if (!existsSync(manifest)) throw new Error(`FaceLandmarkNet: ${manifest} not found (is @vladmandic/face-api installed?)`);
-    return new FaceLandmarkNet(e, loadTfjsWeights(manifest));
   }
 
   private conv(x: Tensor, c: FullConv | SeparableConv): Tensor {
@@ -268,6 +252,26 @@ export function landmarksToPixels(raw: ArrayLike<number>, m: CropMapping): Float
   for (let i = 0; i < 68; i++) {
     out[2 * i] = m.box.x + raw[2 * i]! * m.side - m.padLeft;
     out[2 * i + 1] = m.box.y + raw[2 * i + 1]! * m.side - m.padTop;
+  }
+  return out;
+}
+
+/**
+ * 68 landmarks per square image, x, y in [0, 1] of the image (the whole image is the crop), as one
+ * Float32Array of total × 136; `image(i)` is the i-th CHW image in [0, 1], size × size; they run
+ * through the network `batch` at a time.
+ */
+export async function landmarksOfSquareImages(net: FaceLandmarkNet, total: number, image: (i: number) => Float32Array, size: number, batch = 32, onProgress?: (done: number) => void): Promise<Float32Array> {
+  const e = net.e;
+  const n = FACE_LANDMARK_INPUT;
+  const out = new Float32Array(total * 136);
+  for (let start = 0; start < total; start += batch) {
+    const count = Math.min(batch, total - start);
+    const input = new Float32Array(count * 3 * n * n);
+    for (let i = 0; i < count; i++) input.set(prepareCrop({ width: size, height: size, image: image(start + i) }).input, i * 3 * n * n);
+    const raw = await e.noGrad(() => e.scope(async () => (await net.predict(e.tensor(input, [count, 3, n, n])).read()) as Float32Array));
+    out.set(raw, start * 136);
+    onProgress?.(start + count);
   }
   return out;
 }

@@ -4,9 +4,6 @@
  * weights lie back to back in that byte stream, little-endian. Quantised weights store uint8 / uint16
  * codes (value = code · scale + min, as tf.io.decodeWeights computes it) or float16 halves.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-
 export type TfjsDtype = 'float32' | 'int32';
 
 /** One decoded weight; float32 weights (quantised or not) come back as Float32Array. */
@@ -136,20 +133,4 @@ export function decodeTfjsWeights(groups: TfjsWeightsGroup[], readShard: (path: 
     }
   });
   return out;
-}
-
-/** Reads a manifest file and the shards beside it. */
-export function loadTfjsWeights(manifestPath: string): Map<string, TfjsWeight> {
-  if (!existsSync(manifestPath)) throw new Error(`tfjs weights: manifest ${manifestPath} not found`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  } catch (err) {
-    throw new Error(`tfjs weights ${manifestPath}: not valid JSON (${(err as Error).message})`);
-  }
-  const dir = dirname(manifestPath);
-  return decodeTfjsWeights(parseWeightsManifest(json, manifestPath), (p) => {
-    const file = join(dir, p);
-    return existsSync(file) ? new Uint8Array(readFileSync(file)) : null;
-  }, manifestPath);
 }

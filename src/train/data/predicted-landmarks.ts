@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/engine.ts';
-import { FACE_LANDMARK_INPUT, FACE_LANDMARK_MANIFEST, FaceLandmarkNet, faceApiModelDir, prepareCrop } from '../../model/landmarks/face-landmark-net.ts';
+import { FACE_LANDMARK_MANIFEST, landmarksOfSquareImages } from '../../model/landmarks/face-landmark-net.ts';
+import { faceApiModelDir, loadFaceLandmarkNet } from '../../model/landmarks/face-api-files.ts';
 import { DatasetWrapper, type Dataset, type Sample } from './dataset.ts';
 import { cacheKey, cachePath, readFramedFile, writeFramedFile } from './images.ts';
 
@@ -88,26 +89,12 @@ export async function predictLandmarks(e: Engine, ds: Dataset, opts: PredictLand
       return { landmarks: new Float32Array(f.payload.slice().buffer), fromCache: true, cacheFile, msPerImage: 0 };
     }
   }
-  const net = FaceLandmarkNet.load(e, modelDir);
-  const out = new Float32Array(ds.length * POINTS);
-  const n = FACE_LANDMARK_INPUT;
-  const batch = opts.batch ?? 32;
+  const net = loadFaceLandmarkNet(e, modelDir);
   const t0 = performance.now();
+  let out: Float32Array;
   try {
-    for (let start = 0; start < ds.length; start += batch) {
-      const count = Math.min(batch, ds.length - start);
-      const input = new Float32Array(count * 3 * n * n);
-      for (let i = 0; i < count; i++) {
-        const s = ds.get(start + i);
-        // The whole (square) image is the crop: the network's outputs are then x, y in [0, 1] of it.
-        input.set(prepareCrop({ width: ds.imageSize, height: ds.imageSize, image: s.image }).input, i * 3 * n * n);
-      }
-      const raw = await e.noGrad(() =>
-        e.scope(async () => (await net.predict(e.tensor(input, [count, 3, n, n])).read()) as Float32Array),
-      );
-      out.set(raw, start * POINTS);
-      opts.onProgress?.(start + count, ds.length);
-    }
+    // The whole (square) image is the crop: the network's outputs are then x, y in [0, 1] of it.
+    out = await landmarksOfSquareImages(net, ds.length, (i) => ds.get(i).image, ds.imageSize, opts.batch ?? 32, (done) => opts.onProgress?.(done, ds.length));
   } finally {
     net.dispose();
   }
