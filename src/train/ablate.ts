@@ -1,8 +1,8 @@
 /**
  * `lrdif ablate`: the paper's Table 5 and Fig. 6 on SynthFER-UDC. Per seed: the no-EPR baseline,
- * stage 1 (starting from the baseline's UDCformer, as `lrdif run` does), then stage-2 variants from that stage 1 — V1 (FPEN_S2 predicts the EPR directly, no
- * diffusion), V2 (CE only), ours (CE + KL), V4 (noise inserted in the reverse steps) — and a sweep
- * over T. Writes a Markdown table (mean ± std over seeds), an SVG plot and the raw JSON.
+ * stage 1 (starting from the baseline's UDCformer, as `lrdif run` does), then stage-2 variants from
+ * that stage 1 — V1 (FPEN_S2 predicts the EPR directly, no diffusion), V2 (CE only), ours (CE + KL),
+ * V4 (noise inserted in the reverse steps) — and a sweep over T. Writes a Markdown table (mean ± std over seeds), an SVG plot and the raw JSON.
  */
 import type { Engine } from '../engine/engine.ts';
 import type { DeepPartial, LrdifConfig } from '../model/config.ts';
