@@ -107,9 +107,6 @@ describe('browser demo', () => {
     const sps = [...s0, ...s1, ...s2].map((s) => s.stepsPerSecond).sort((a, b) => a - b);
     console.log(`demo: ${totalSteps} steps in ${seconds.toFixed(1)} s incl. data and evaluation; median ${sps[sps.length >> 1]!.toFixed(2)} steps/s in headless Chromium; held-out accuracy stage 2 ${heldOut.map((a) => a.toFixed(3)).join(' → ')}; baseline ${h.epochs.filter((e) => e.stage === 0).map((e) => e.heldOut.accuracy.toFixed(3)).join(' → ')}; stage 1 ${h.epochs.filter((e) => e.stage === 1).map((e) => e.heldOut.accuracy.toFixed(3)).join(' → ')}`);
 
-    await mkdir('test-output', { recursive: true });
-    await page.screenshot({ path: 'test-output/demo.png', fullPage: true });
-
     // Inference on an uploaded image (a held-out-split face, PNG, through the file input).
     const face = generateSample(500, { seed: 77, size: 48, split: 'test', difficulty: 0.1 });
     await page.setInputFiles('#upload', { name: 'face.png', mimeType: 'image/png', buffer: Buffer.from(encodePngChw(face.image, 48, 48)) });
@@ -117,6 +114,9 @@ describe('browser demo', () => {
     // The page-trained model learnt with landmarks: the upload gets them from face-api's network,
     // whose weights the page fetched from its own server (served from node_modules by the build).
     expect(await page.textContent('#infer-note')).toMatch(/landmarks from face-api's 68-point network/);
+    // The screenshot (docs/demo.png) shows the trained page and the classified upload with its landmarks.
+    await mkdir('test-output', { recursive: true });
+    await page.screenshot({ path: 'test-output/demo.png', fullPage: true });
 
     // Download the weights and compare logits: page (SwiftShader) vs Bun (llvmpipe), same inputs.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
