@@ -32,18 +32,24 @@ async function engine(): Promise<Engine> {
 function progressHooks(label: string): Pick<StageSpec, 'onStep' | 'onEpoch' | 'log'> & { stop: () => void } {
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label} epoch {epoch}/{epochs} |{bar}| {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`,
+      format: `${label} epoch {epoch}/{epochs} |{bar}| {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | ETA {etaEpoch}`,
       hideCursor: true,
-      etaBuffer: 20,
       noTTYOutput: !process.stderr.isTTY,
       notTTYSchedule: 10_000,
     },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  // The bar first appears after `logEvery` steps, too late for cli-progress's own ETA (it reads 0 s):
+  // the epoch's ETA comes from the time per step since the epoch began.
+  let epochStart = performance.now();
+  const eta = (done: number, total: number) => {
+    const s = ((performance.now() - epochStart) / 1000 / Math.max(1, done)) * (total - done);
+    return s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+  };
   return {
     onStep: (l, p) => {
-      const payload = { epoch: p.epoch + 1, epochs: p.epochs, loss: l.loss.toFixed(3), acc: (100 * l.accuracy).toFixed(1), ips: l.imagesPerSecond.toFixed(1) };
+      const payload = { epoch: p.epoch + 1, epochs: p.epochs, loss: l.loss.toFixed(3), acc: (100 * l.accuracy).toFixed(1), ips: l.imagesPerSecond.toFixed(1), etaEpoch: eta(p.stepInEpoch, p.stepsPerEpoch) };
       if (!started || p.stepInEpoch <= 1 || (bar as unknown as { total: number }).total !== p.stepsPerEpoch) {
         if (started) bar.stop();
         bar.start(p.stepsPerEpoch, p.stepInEpoch, payload);
@@ -54,6 +60,7 @@ function progressHooks(label: string): Pick<StageSpec, 'onStep' | 'onEpoch' | 'l
       if (started) bar.stop();
       started = false;
       console.error(`${label} epoch ${l.epoch + 1}: train loss ${l.trainLoss.toFixed(4)}, train acc ${(100 * l.trainAccuracy).toFixed(1)} %, held-out acc ${(100 * l.test.accuracy).toFixed(1)} %, macro-F1 ${(100 * l.test.macroF1).toFixed(1)} % (${l.seconds.toFixed(1)} s)`);
+      epochStart = performance.now();
     },
     log: (line) => console.error(`${label} ${line}`),
     stop: () => {
@@ -173,7 +180,7 @@ program
   .option('--skip-bad', 'real datasets: skip (and report) missing or corrupt images and bad label lines instead of stopping')
   .action(async (o) => {
     const stage = Number(o.stage) as 1 | 2;
-    const out = o.out ?? `runs/${o.preset}-stage${stage}`;
+    const out = o.out ?? `runs/${o.preset}-${o.baseline ? 'baseline' : `stage${stage}`}`;
     const store = prepareOut(out, !!o.resume, !!o.force);
     if (stage === 2 && !o.from && !o.resume) throw new Error('stage 2 needs --from <stage-1 checkpoint>');
     const e = await engine();
@@ -186,7 +193,8 @@ program
       setConv2dTuning(e, t.conv2d);
     } else await store.write('tuning.json', JSON.stringify({ matmul: getMatmulTuning(e), conv2d: getConv2dTuning(e) }, null, 2));
     const data = await openDataFor(e, o, o.preset, Number(o.seed));
-    const hooks = progressHooks(`[stage ${stage}]`);
+    const what = o.baseline ? 'baseline' : `stage ${stage}`;
+    const hooks = progressHooks(`[${what}]`);
     let config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
     if (o.baseline) {
       if (stage !== 1) throw new Error('--baseline trains the no-EPR baseline, a stage-1 model: use --stage 1');
@@ -198,8 +206,8 @@ program
       options: trainOptions(o), ...hooks,
     });
     hooks.stop();
-    await writeReport(e, r, store, `Stage ${stage} (${o.preset})`, data.test);
-    console.log(`stage ${stage}: held-out accuracy ${(100 * r.final.accuracy).toFixed(2)} % — ${out}/model.safetensors, ${out}/report.md`);
+    await writeReport(e, r, store, `${o.baseline ? 'Baseline' : `Stage ${stage}`} (${o.preset})`, data.test);
+    console.log(`${what}: held-out accuracy ${(100 * r.final.accuracy).toFixed(2)} % — ${out}/model.safetensors, ${out}/report.md`);
   });
 
 program
