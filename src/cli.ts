@@ -180,6 +180,7 @@ program
   .option('--skip-bad', 'real datasets: skip (and report) missing or corrupt images and bad label lines instead of stopping')
   .action(async (o) => {
     const stage = Number(o.stage) as 1 | 2;
+    if (o.baseline && stage !== 1) throw new Error('--baseline trains the no-EPR baseline, a stage-1 model: use --stage 1');
     const out = o.out ?? `runs/${o.preset}-${o.baseline ? 'baseline' : `stage${stage}`}`;
     const store = prepareOut(out, !!o.resume, !!o.force);
     if (stage === 2 && !o.from && !o.resume) throw new Error('stage 2 needs --from <stage-1 checkpoint>');
@@ -196,10 +197,7 @@ program
     const what = o.baseline ? 'baseline' : `stage ${stage}`;
     const hooks = progressHooks(`[${what}]`);
     let config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
-    if (o.baseline) {
-      if (stage !== 1) throw new Error('--baseline trains the no-EPR baseline, a stage-1 model: use --stage 1');
-      config = { ...(config ?? {}), modulation: false };
-    }
+    if (o.baseline) config = { ...(config ?? {}), modulation: false };
     const r = await trainStage(e, {
       preset: o.preset, config, stage, train: data.train, test: data.test, store, resume: !!o.resume, seed: Number(o.seed),
       from: o.from ? { bytes: new Uint8Array(readFileSync(o.from)), name: o.from } : undefined,
@@ -256,10 +254,10 @@ program
     const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed, { difficulty: Number(o.difficulty) });
     const common: Partial<TrainOptions> = { batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 5 };
     const results: [string, StageResult][] = [];
-    const stage = async (name: string, dir: string, stageEpochs: number, spec: Partial<StageSpec>) => {
+    const stage = async (name: string, dir: string, epochCount: number, spec: Partial<StageSpec>) => {
       const store = prepareOut(join(o.out, dir), false, !!o.force);
       const hooks = progressHooks(`[${name}]`);
-      const r = await trainStage(e, { preset: 'tiny', stage: 1, train: data.train, test: data.test, store, seed, options: { ...common, epochs: stageEpochs }, ...hooks, ...spec } as StageSpec);
+      const r = await trainStage(e, { preset: 'tiny', stage: 1, train: data.train, test: data.test, store, seed, options: { ...common, epochs: epochCount }, ...hooks, ...spec } as StageSpec);
       hooks.stop();
       await writeReport(e, r, store, name, data.test);
       results.push([name, r]);
