@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../src/engine/engine.ts';
-import { MATMUL_VARIANTS, matmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { MATMUL_VARIANTS, matmul, tuneMatmul, type MatmulTuning, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { tuneConv2d, type Conv2dTuning } from '../src/engine/ops/conv2d.ts';
 import { measureBandwidth, printTable, runCase, timeMedian, type BenchRow, type Peaks } from './harness.ts';
 import { coreCases, sizeOf, type Size } from './cases.ts';
 import { fusedPairs } from './fused.ts';
@@ -33,6 +34,8 @@ export interface BenchResult {
   loadAverage: number[];
   cpu: CpuPeak | null;
   peaks: (Peaks & { matmulVariant: string; matmulN: number }) | null;
+  /** The per-adapter kernel choices every row ran with (the autotunes run first, as the CLI does). */
+  tuning: { matmul: MatmulTuning; conv2d: Conv2dTuning } | null;
   kernels: BenchRow[];
   fused: FusedRow[];
   peers: PeersResult | null;
@@ -80,16 +83,21 @@ export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: Be
   const result: BenchResult = {
     adapter: e.info.description, kind: e.info.kind, date: new Date().toISOString(), suites: o.suites, size,
     timing: 'wall clock around a synchronised submit (median of runs after warm-up); the harness does not use timestamp queries',
-    timestampQuery: e.info.timestampQuery, loadAverage: loadavg(), cpu: null, peaks: null, kernels: [], fused: [], peers: null, train: [], notes: [],
+    timestampQuery: e.info.timestampQuery, loadAverage: loadavg(), cpu: null, peaks: null, tuning: null, kernels: [], fused: [], peers: null, train: [], notes: [],
   };
   const cpuAdapter = e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader';
   if (cpuAdapter) result.cpu = cpuPeak();
   if (o.suites.some((s) => s !== 'train')) {
+    // Rows run with the kernels the trainer would pick on this adapter, not the untuned defaults.
+    log('tuning matmul and conv2d for this adapter …');
+    result.tuning = { matmul: await tuneMatmul(e), conv2d: await tuneConv2d(e) };
     log('measuring peaks …');
     result.peaks = await measurePeaks(e, size, o.runs);
     if (print) {
       console.log(`adapter: ${e.info.description}`);
       console.log(`peak probes: streaming axpy ${result.peaks.bandwidthGBs.toFixed(2)} GB/s; best matmul ${result.peaks.matmulVariant} ${result.peaks.matmulN}³ ${result.peaks.flopsG.toFixed(2)} GFLOP/s (the roofline uses these measured values)`);
+      const t = result.tuning!;
+      console.log(`tuned kernels: matmul ${Object.entries(t.matmul.choice).map(([k, v]) => `${k} ${v}`).join(', ')}; conv2d ${Object.entries(t.conv2d.choice).map(([k, v]) => `${k} ${Object.values(v).join('/')}`).join(', ')} (forward/grad input/grad weight)`);
       if (result.cpu) console.log(`CPU physical limit: ${result.cpu.formula}; best matmul = ${((100 * result.peaks.flopsG) / result.cpu.gflops).toFixed(1)} % of it`);
     }
   }

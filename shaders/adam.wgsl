@@ -36,15 +36,30 @@ struct NormParams {
 
 const WG: u32 = 256u; // = @workgroup_size below
 
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> moment1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> moment2: array<f32>;
+// Arenas are bound as vec4 arrays: chunks start at multiples of 64 elements, so every chunk is
+// whole vec4s except the last few elements of a parameter (done element by element). On CPU
+// adapters a storage access costs per invocation as much as per value (see unary.wgsl).
+@group(0) @binding(0) var<storage, read_write> param: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> grad: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> moment1: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> moment2: array<vec4<f32>>;
 // (arena offset, length) per chunk.
 @group(0) @binding(4) var<storage, read> chunks: array<vec2<u32>>;
 // (total gradient norm, clipping scale), written by norm_finalize.
 @group(0) @binding(5) var<storage, read> clip: array<f32>;
 @group(0) @binding(6) var<uniform> u: UpdateParams;
+
+struct AdamState { x: vec4<f32>, m: vec4<f32>, v: vec4<f32> }
+
+fn adam_step(g_in: vec4<f32>, x_in: vec4<f32>, m_old: vec4<f32>, v_old: vec4<f32>, scale: f32) -> AdamState {
+  var g = g_in * scale;
+  var x = x_in;
+  if (u.decoupled != 0u) { x = x * u.decay_mul; } else { g = g + u.weight_decay * x; }
+  // torch.optim.Adam: exp_avg.lerp_(g, 1 − β1); exp_avg_sq.mul_(β2).addcmul_(g, g, 1 − β2)
+  let m = m_old + u.one_minus_beta1 * (g - m_old);
+  let v = u.beta2 * v_old + u.one_minus_beta2 * g * g;
+  return AdamState(x - u.step_size * m / (sqrt(v) * u.inv_bc2_sqrt + u.eps), m, v);
+}
 
 @compute @workgroup_size(256)
 fn update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -53,18 +68,24 @@ fn update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let ch = chunks[u.chunk_base + w];
   var scale = 1.0;
   if (u.use_clip != 0u) { scale = clip[1]; }
-  for (var k = lid; k < ch.y; k += WG) {
-    let i = ch.x + k;
-    var g = grad[i] * scale;
-    var x = param[i];
-    if (u.decoupled != 0u) { x = x * u.decay_mul; } else { g = g + u.weight_decay * x; }
-    let m_old = moment1[i];
-    // torch.optim.Adam: exp_avg.lerp_(g, 1 − β1); exp_avg_sq.mul_(β2).addcmul_(g, g, 1 − β2)
-    let m = m_old + u.one_minus_beta1 * (g - m_old);
-    let v = u.beta2 * moment2[i] + u.one_minus_beta2 * g * g;
-    moment1[i] = m;
-    moment2[i] = v;
-    param[i] = x - u.step_size * m / (sqrt(v) * u.inv_bc2_sqrt + u.eps);
+  let base = ch.x / 4u;
+  let full = ch.y / 4u;
+  for (var k = lid; k < full; k += WG) {
+    let i = base + k;
+    let s = adam_step(grad[i], param[i], moment1[i], moment2[i], scale);
+    moment1[i] = s.m;
+    moment2[i] = s.v;
+    param[i] = s.x;
+  }
+  if (lid == 0u) {
+    let i = base + full;
+    for (var j = 4u * full; j < ch.y; j++) {
+      let c = j & 3u;
+      let s = adam_step(vec4<f32>(grad[i][c]), vec4<f32>(param[i][c]), vec4<f32>(moment1[i][c]), vec4<f32>(moment2[i][c]), scale);
+      moment1[i][c] = s.m.x;
+      moment2[i][c] = s.v.x;
+      param[i][c] = s.x.x;
+    }
   }
 }
 
@@ -91,9 +112,17 @@ fn norm_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   var acc = 0.0;
   for (var c = wid.x; c < q.chunk_count; c += nwg.x) {
     let ch = chunks[q.chunk_base + c];
-    for (var k = lid; k < ch.y; k += WG) {
-      let g = grad[ch.x + k];
-      acc += g * g;
+    let base = ch.x / 4u;
+    let full = ch.y / 4u;
+    for (var k = lid; k < full; k += WG) {
+      let g = grad[base + k];
+      acc += dot(g, g);
+    }
+    if (lid == 0u) {
+      for (var j = 4u * full; j < ch.y; j++) {
+        let g = grad[base + full][j & 3u];
+        acc += g * g;
+      }
     }
   }
   let total = workgroup_sum(acc, lid);

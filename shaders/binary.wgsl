@@ -1,5 +1,8 @@
 // Broadcasting elementwise binary ops: out = a OP b. Shapes are padded to rank 8 and packed into
-// vec4 pairs; a stride of 0 marks a broadcast dimension.
+// vec4 pairs; a stride of 0 marks a broadcast dimension. Each invocation writes 4 consecutive
+// outputs with one vec4 store; a last, partial group of 4 is computed whole into the output's
+// padding (see unary.wgsl; out-of-range operand reads are clamped by robust buffer access).
+// The broadcast index decomposition is strided_offsets (shaders/strided_index.wgsl, prepended).
 struct Params {
   n: u32, stride: u32, pad0: u32, pad1: u32,
   shape_lo: vec4<u32>, shape_hi: vec4<u32>,
@@ -9,12 +12,10 @@ struct Params {
 override OP: u32 = 0u;
 const ADD = 0u; const SUB = 1u; const MUL = 2u; const DIV = 3u; const MAXIMUM = 4u; const MINIMUM = 5u;
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
-
-fn dim(lo: vec4<u32>, hi: vec4<u32>, k: u32) -> u32 { if (k < 4u) { return lo[k]; } return hi[k - 4u]; }
 
 fn apply(u: f32, v: f32) -> f32 {
   switch OP {
@@ -28,27 +29,30 @@ fn apply(u: f32, v: f32) -> f32 {
   }
 }
 
-@compute @workgroup_size(256)
+fn load_a(i: u32) -> f32 { return a[i >> 2u][i & 3u]; }
+fn load_b(i: u32) -> f32 { return b[i >> 2u][i & 3u]; }
+
+// a OP b at output element i, through the broadcast strides.
+fn at(i: u32) -> f32 {
+  let o = strided_offsets(i, p.shape_lo, p.shape_hi, p.sa_lo, p.sa_hi, p.sb_lo, p.sb_hi);
+  return apply(load_a(o.x), load_b(o.y));
+}
+
+@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
-  if (i >= p.n) { return; }
-  var rem = i;
-  var ia = 0u;
-  var ib = 0u;
-  for (var k = 7i; k >= 0i; k--) {
-    let d = dim(p.shape_lo, p.shape_hi, u32(k));
-    let c = rem % d;
-    rem = rem / d;
-    ia += c * dim(p.sa_lo, p.sa_hi, u32(k));
-    ib += c * dim(p.sb_lo, p.sb_hi, u32(k));
-  }
-  out[i] = apply(a[ia], b[ib]);
+  let i0 = 4u * i;
+  if (i0 < p.n) { out[i] = vec4<f32>(at(i0), at(i0 + 1u), at(i0 + 2u), at(i0 + 3u)); }
 }
 
 // Fast path for operands of the output's shape (no index decomposition; the common case in
 // residual adds and backward products, where the general kernel's 8-level loop dominates on CPUs).
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn same_shape(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
-  if (i < p.n) { out[i] = apply(a[i], b[i]); }
+  if (4u * i < p.n) {
+    let u = a[i];
+    let v = b[i];
+    out[i] = vec4<f32>(apply(u.x, v.x), apply(u.y, v.y), apply(u.z, v.z), apply(u.w, v.w));
+  }
 }

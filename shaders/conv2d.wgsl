@@ -24,6 +24,10 @@ override RH: u32 = 3u;  // grad_weight: kernel rows per workgroup
 const MAX_TC: u32 = 8u;
 const MAX_WIN: u32 = 40u;  // input window of 4 outputs: 3·SW + KW values
 const MAX_ACC: u32 = 32u;  // grad_weight accumulators: TO·TI·RH·KW
+override RT: u32 = 4u;  // depthwise: output rows per invocation
+override FLIP: u32 = 0u; // depthwise: 1 = taps rotated 180° (grad input as a convolution of dy)
+const MAX_RT: u32 = 8u;
+const MAX_TAPS: u32 = 49u; // depthwise: KH·KW
 override WG: u32 = 64u; // reduction workgroup size (power of two <= MAX_WG): small when there are few positions
 const MAX_WG: u32 = 64u;
 
@@ -48,16 +52,19 @@ fn load_dy(row: u32, i: i32, len: u32) -> f32 {
   return select(0.0, dy[row + u32(clamp(i, 0, i32(len) - 1))], i >= 0 && i < i32(len));
 }
 
-// Forward. gid.x: (oh, 4-wide column tile); gid.y: (batch, output-channel tile).
+// Forward. gid.x: (batch, oh, 4-wide column tile); gid.y: output-channel tile. The batch runs
+// along x so small feature maps (4×4, 8×8) still fill the workgroup, while the channel tile, and
+// with it every weight load, stays the same for the whole workgroup.
 // y[n, co, oh, ow] = bias[co] + Σ_{c, kh, kw} x[n, g·cig + c, oh·sh − ph + kh, ow·sw − pw + kw] · w[co, c, kh, kw]
 @compute @workgroup_size(64)
-fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let sp = gid.x;
-  if (sp >= p.ho * p.tiles_w) { return; }
+fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let plane_tiles = p.ho * p.tiles_w;
+  if (gid.x >= p.batch * plane_tiles) { return; }
+  let nb = gid.x / plane_tiles;
+  let sp = gid.x - nb * plane_tiles;
   let oh = sp / p.tiles_w;
   let ow0 = (sp % p.tiles_w) * 4u;
-  let nb = gid.y / p.tiles_c;
-  let co0 = (gid.y % p.tiles_c) * TC;
+  let co0 = wid.y * TC;
   let g = co0 / p.cog;
   let ksize = KH * KW;
   let wstride = p.cig * ksize;  // weight distance between consecutive output channels
@@ -92,23 +99,76 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
+// Depthwise convolution at stride 1 (groups = Ci = Co): each invocation computes an RT × 4 output
+// tile of one plane, so each loaded input row serves up to KH output rows and every tap 4 columns
+// (18 loads for 4 outputs in `forward`, 3.4 here with RT = 4 and 3×3 taps). Tiles of all planes
+// are numbered consecutively (no idle invocations at plane edges). The same entry computes the
+// grad input of a stride-1 depthwise convolution: bound as x = dy, y = dx with FLIP = 1 and
+// padding KH − 1 − ph, KW − 1 − pw, it is the convolution of dy with the rotated taps.
+// gid: (plane, row tile, column tile) flattened over x and y (wg_stride = invocations per y step).
+@compute @workgroup_size(64)
+fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x + gid.y * p.wg_stride;
+  let tiles_h = (p.ho + RT - 1u) / RT;
+  let per_plane = tiles_h * p.tiles_w;
+  let plane = t / per_plane;
+  if (plane >= p.batch * p.cout) { return; }
+  let rem = t - plane * per_plane;
+  let oh0 = (rem / p.tiles_w) * RT;
+  let ow0 = (rem % p.tiles_w) * 4u;
+  let c = plane % p.cout;
+  let ntaps = KH * KW;
+  var taps: array<f32, MAX_TAPS>;
+  for (var i = 0u; i < ntaps; i++) {
+    taps[i] = weight[c * ntaps + select(i, ntaps - 1u - i, FLIP != 0u)];
+  }
+  var acc: array<vec4<f32>, MAX_RT>;
+  for (var o = 0u; o < RT; o++) { acc[o] = vec4<f32>(0.0); }
+  let iw0 = i32(ow0) - i32(p.pad_w);
+  let ih0 = i32(oh0) - i32(p.pad_h);
+  let xplane = plane * p.h * p.w;
+  for (var r = 0u; r < RT + KH - 1u; r++) {
+    let ih = ih0 + i32(r);
+    if (ih < 0 || ih >= i32(p.h)) { continue; }
+    let xrow = xplane + u32(ih) * p.w;
+    var win: array<f32, MAX_WIN>;
+    for (var i = 0u; i < KW + 3u; i++) { win[i] = load_x(xrow, iw0 + i32(i), p.w); }
+    // Input row r feeds output row o = r − kh through tap row kh (constant once unrolled).
+    for (var kh = 0u; kh < KH; kh++) {
+      if (r < kh || r - kh >= RT) { continue; }
+      for (var kw = 0u; kw < KW; kw++) {
+        acc[r - kh] += vec4<f32>(win[kw], win[kw + 1u], win[kw + 2u], win[kw + 3u]) * taps[kh * KW + kw];
+      }
+    }
+  }
+  let b = select(0.0, bias[min(c, arrayLength(&bias) - 1u)], p.has_bias != 0u);
+  for (var o = 0u; o < RT; o++) {
+    let oh = oh0 + o;
+    if (oh >= p.ho) { continue; }
+    let base = (plane * p.ho + oh) * p.wo;
+    for (var j = 0u; j < 4u; j++) {
+      if (ow0 + j < p.wo) { y[base + ow0 + j] = acc[o][j] + b; }
+    }
+  }
+}
+
 // Grad input: a transposed convolution. Each invocation owns 4 input columns of one residue class
 // rw modulo SW (iw = rw + SW·(4·t + j)) and one row of residue rh modulo sh, so which kernel taps
 // reach it is the same for the whole workgroup (no divergence), and the dy values it needs lie in
 // one contiguous window of the dy row. Input pixels no output reads (cut off by the forward's
-// floor) get exactly 0. gid.x: (ih / sh, column tile); gid.y: (batch, input-channel tile, rh, rw).
+// floor) get exactly 0. gid.x: (batch, ih / sh, column tile); gid.y: (input-channel tile, rh, rw).
 // dx[n, ci, ih, iw] = Σ_{co in group, kh, kw: (ih + ph − kh) = oh·sh, (iw + pw − kw) = ow·sw} dy[n, co, oh, ow] · w[co, ci − g·cig, kh, kw]
 @compute @workgroup_size(64)
-fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn grad_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let hq = (p.h + p.stride_h - 1u) / p.stride_h;
-  let sp = gid.x;
-  if (sp >= hq * p.tiles_w) { return; }
+  let plane_tiles = hq * p.tiles_w;
+  if (gid.x >= p.batch * plane_tiles) { return; }
+  let nb = gid.x / plane_tiles;  // the batch runs along x, as in forward
+  let sp = gid.x - nb * plane_tiles;
   let sh = p.stride_h;
-  let rw = gid.y % SW;
-  let rh = (gid.y / SW) % sh;
-  let ct = gid.y / (SW * sh);
-  let nb = ct / p.tiles_c;
-  let ci0 = (ct % p.tiles_c) * TC;  // absolute input channel
+  let rw = wid.y % SW;
+  let rh = (wid.y / SW) % sh;
+  let ci0 = (wid.y / (SW * sh)) * TC;  // absolute input channel
   let g = ci0 / p.cig;
   let cl0 = ci0 - g * p.cig;        // channel within the group
   let ih = rh + sh * (sp / p.tiles_w);

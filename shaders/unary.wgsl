@@ -1,13 +1,19 @@
 // Elementwise unary ops, one pipeline per OP (override constant), forward and backward.
 // forward:  y = f(x)             (a, b are op parameters: affine y = a*x + b, leaky slope a)
 // backward: dx = dy * f'(x, y)
+// Each invocation handles 4 consecutive elements with vec4 loads and stores (ceil(n/4)
+// invocations): on CPU adapters a storage access costs per invocation about as much as per value,
+// so this halves the time of streaming kernels (llvmpipe, 4M-element GELU: 13.6 → 6.9 ms). A last,
+// partial group of 4 is computed whole: tensors are bound rounded up to 16 bytes inside their own
+// pool buffer, so the extra lanes read and write only the output's padding. No element-wise tail
+// path: llvmpipe runs both sides of a divergent branch, and one cost GELU 25 %.
 struct Params { n: u32, stride: u32, a: f32, b: f32 }
 override OP: u32 = 0u;
 const AFFINE = 0u; const EXP = 1u; const LOG = 2u; const SQRT = 3u; const RSQRT = 4u; const TANH = 5u;
 const SIGMOID = 6u; const GELU = 7u; const RELU = 8u; const LEAKY_RELU = 9u; const SQUARE = 10u; const RECIP = 11u; const ABS = 12u;
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 // Standard normal CDF Φ(v) = ½·erfc(−v/√2), from the Numerical Recipes erfc fit (fractional
@@ -66,19 +72,22 @@ fn df(v: f32, w: f32) -> f32 {
   }
 }
 
-@compute @workgroup_size(256)
+fn f4(v: vec4<f32>) -> vec4<f32> { return vec4<f32>(f(v.x), f(v.y), f(v.z), f(v.w)); }
+fn df4(v: vec4<f32>, w: vec4<f32>) -> vec4<f32> { return vec4<f32>(df(v.x, w.x), df(v.y, w.y), df(v.z, w.z), df(v.w, w.w)); }
+
+@compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
-  if (i < p.n) { y[i] = f(x[i]); }
+  if (4u * i < p.n) { y[i] = f4(x[i]); }
 }
 
 // Backward: reads x (input), y (forward output) and dy; writes dx.
-@group(0) @binding(3) var<storage, read> yv: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<storage, read> yv: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> dy: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> dx: array<vec4<f32>>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
-  if (i < p.n) { dx[i] = dy[i] * df(x[i], yv[i]); }
+  if (4u * i < p.n) { dx[i] = dy[i] * df4(x[i], yv[i]); }
 }

@@ -132,8 +132,8 @@ describe('matmul', () => {
   it('grids beyond the per-dimension workgroup limit are split into several dispatches', async () => {
     const e = await getEngine();
     const r = rng(freshSeed('matmul big grid'));
-    // register variant with N ≤ 32: 8×8 invocations of 4×4 blocks, so 32 rows per workgroup along y
-    const rows = 32 * e.maxWorkgroupsPerDim + 9;
+    // register variant with N ≤ 32: 8×4 invocations of 4×4 blocks, so 16 rows per workgroup along y
+    const rows = 16 * e.maxWorkgroupsPerDim + 9;
     const batch = e.maxWorkgroupsPerDim + 3;
     const cases: Case[] = [
       { name: `[${rows},2]×[2,3]`, a: [rows, 2], b: [2, 3] },

@@ -115,7 +115,7 @@ export class Engine {
   /** Fills a tensor with a 32-bit pattern (f32 bits or integer). */
   fillRaw(t: Tensor, bits: number, count = t.size): void {
     if (count === 0) return;
-    const wg = this.grid(count, 256);
+    const wg = this.grid(Math.ceil(count / 4), 64); // 4 words per invocation
     this.dispatch('fill', { bindings: { out: t }, params: { n: count, bits: bits >>> 0, stride: wg.stride }, workgroups: wg.workgroups });
   }
 
@@ -352,8 +352,9 @@ export class Engine {
       let size: number | undefined;
       if (v instanceof Tensor) {
         buffer = v.buffer;
-        size = Math.max(4, v.size * 4);
-        // Keep size a multiple of 4 and within the storage's bucket.
+        // Rounded up to 16 bytes (within the pool's 256-byte buckets) so any tensor can be bound as
+        // array<vec4<f32>>; kernels that do so handle the last partial group of 4 themselves.
+        size = Math.ceil(Math.max(4, v.size * 4) / 16) * 16;
       } else if ('buffer' in v && typeof (v as unknown as GPUBuffer).mapAsync !== 'function') {
         const r = v as { buffer: GPUBuffer; offset?: number; size?: number };
         buffer = r.buffer;

@@ -24,12 +24,13 @@ import adam from '../../shaders/adam.wgsl' with { type: 'text' };
 import losses from '../../shaders/losses.wgsl' with { type: 'text' };
 import channel_attention from '../../shaders/channel_attention.wgsl' with { type: 'text' };
 import udc from '../../shaders/udc.wgsl' with { type: 'text' };
+import strided_index from '../../shaders/strided_index.wgsl' with { type: 'text' };
 
 export const SHADERS: Record<string, string> = {
   fill,
   heatmap,
   unary,
-  binary,
+  binary: strided_index + binary,
   reduce_to_shape,
   mask,
   reduce,
@@ -37,7 +38,7 @@ export const SHADERS: Record<string, string> = {
   layernorm,
   axpy,
   conv2d,
-  strided_copy,
+  strided_copy: strided_index + strided_copy,
   gather,
   random,
   matmul,

@@ -39,11 +39,11 @@ export interface AdamState {
   v: Float32Array[];
 }
 
-/** Elements per chunk of the work table: one workgroup of 256 invocations, 16 elements each. */
+/** Elements per chunk of the work table: one workgroup of 256 invocations, 4 vec4s each. */
 const CHUNK = 4096;
 /** Most workgroups of norm_partial (each loops over several chunks; fewer partial sums and barriers). */
 const NORM_WORKGROUPS = 256;
-/** Arena offsets are multiples of 64 elements (256 bytes), so every chunk starts aligned for wide loads and copies. */
+/** Arena offsets are multiples of 64 elements (256 bytes), so every chunk starts on a vec4 (the kernel binds the arenas as vec4 arrays) and copies stay aligned. */
 const ALIGN = 64;
 
 interface Arena {

@@ -6,7 +6,7 @@ export function axpyInPlace(y: Tensor, x: Tensor, alpha: number): void {
   assertF32('axpyInPlace', x, y);
   if (x.size !== y.size) throw new Error(`axpyInPlace: x ${fmt(x.shape)} and y ${fmt(y.shape)} differ in size`);
   const e = y.engine;
-  const g = e.grid(y.size, 256);
+  const g = e.grid(Math.ceil(y.size / 4), 64); // 4 elements per invocation
   e.dispatch('axpy', { bindings: { x, y }, params: { n: y.size, stride: g.stride, alpha }, workgroups: g.workgroups });
 }
 

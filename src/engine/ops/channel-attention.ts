@@ -91,11 +91,6 @@ function applyPlan(d: number, n: number) {
   return { rows, colVecs, rowTiles: Math.ceil(d / rows), colGroups: Math.ceil(n / (4 * colVecs * APPLY_WG)) };
 }
 
-/** A tensor bound as array<vec4<f32>> (pool buffers are 256-byte multiples, so rounding up is safe). */
-function vec4Binding(t: Tensor): { buffer: GPUBuffer; size: number } {
-  return { buffer: t.buffer, size: Math.max(16, Math.ceil((t.size * 4) / 16) * 16) };
-}
-
 /**
  * Restormer's transposed attention on q, k, v [B, C, H, W] with `heads` heads (channel =
  * head·(C/heads) + i) and a learnable temperature [heads] (or [heads, 1, 1]) → [B, C, H, W].
@@ -138,7 +133,7 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
     e.dispatch('channel_attention', {
       entry: 'apply_attention',
       constants: { RT: ap.rows, CV: ap.colVecs, VEC: gramConstants.VEC, TRANS: trans ? 1 : 0, PROJ: proj ? 1 : 0 },
-      bindings: { mat, rows_y: vec4Binding(y), rows_x: proj ? vec4Binding(proj.u) : e.dummy, coef_in: proj?.coef ?? e.dummy, z_out: z },
+      bindings: { mat, rows_y: y, rows_x: proj ? proj.u : e.dummy, coef_in: proj?.coef ?? e.dummy, z_out: z },
       params: { ...params, mat_at: matAt, coef_at: proj?.at ?? 0 },
       workgroups: applyGroups,
     });
@@ -147,7 +142,7 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
   const attn = e.empty([slices, d, d]);
   e.dispatch('channel_attention', {
     entry: 'gram_forward', constants: gramConstants,
-    bindings: { rows_x: vec4Binding(q), rows_y: vec4Binding(k), temperature, attn, saved }, params, workgroups: gramGroups,
+    bindings: { rows_x: q, rows_y: k, temperature, attn, saved }, params, workgroups: gramGroups,
   });
   apply(out, v, attn, 0, false);
   attn.dispose();
@@ -166,7 +161,7 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
       const colpart = e.empty([slices, plan.blocks, d]);
       e.dispatch('channel_attention', {
         entry: 'gram_backward', constants: gramConstants,
-        bindings: { rows_x: vec4Binding(dout), rows_y: vec4Binding(v), temperature, saved_in: savedIn, mq, coef, colpart }, params, workgroups: gramGroups,
+        bindings: { rows_x: dout, rows_y: v, temperature, saved_in: savedIn, mq, coef, colpart }, params, workgroups: gramGroups,
       });
       dtemp = e.empty(temperature.shape);
       e.dispatch('channel_attention', {

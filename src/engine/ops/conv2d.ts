@@ -17,7 +17,7 @@ import { add } from './elementwise.ts';
 import { matmul } from './matmul.ts';
 import { mean, sum } from './reduce.ts';
 import { assertF32, fmt } from './shape-util.ts';
-import { TuningCache, adapterKey, medianMs } from './tune.ts';
+import { TuningCache, adapterKey, bestMs } from './tune.ts';
 
 export interface Conv2dOptions {
   /** Stride, one number or [sh, sw] (default 1). */
@@ -97,10 +97,38 @@ function spread(e: Tensor['engine'], count: number): { workgroups: [number, numb
   return { workgroups: g.workgroups, stride: g.workgroups[0] };
 }
 
+/** Output rows per invocation of the depthwise kernel. */
+const DEPTHWISE_ROWS = 4;
+
+/** Stride-1 depthwise convolutions with small kernels have their own kernel (shaders/conv2d.wgsl depthwise). */
+function isDepthwise(g: Geometry): boolean {
+  return g.cig === 1 && g.cog === 1 && g.sh === 1 && g.sw === 1 && g.kh * g.kw <= 49 && g.kw <= 37 && g.ph < g.kh && g.pw < g.kw;
+}
+
+/**
+ * The depthwise kernel over `src` into a new [batch, C, ho, wo] tensor: the forward (src = x), or
+ * with `flip` the grad input (src = dy; geometry with input and output swapped and padding k − 1 − p).
+ */
+function depthwise(src: Tensor, weight: Tensor, bias: Tensor | undefined, g: Geometry, flip: boolean): Tensor {
+  const e = src.engine;
+  const out = e.empty([g.batch, g.cout, g.ho, g.wo]);
+  const tilesW = Math.ceil(g.wo / 4);
+  const grid = e.grid(g.batch * g.cout * Math.ceil(g.ho / DEPTHWISE_ROWS) * tilesW, 64);
+  e.dispatch('conv2d', {
+    entry: 'depthwise',
+    constants: { KH: g.kh, KW: g.kw, RT: DEPTHWISE_ROWS, FLIP: flip ? 1 : 0 },
+    bindings: { x: src, weight, bias: bias ?? e.dummy, y: out },
+    params: params(g, { has_bias: bias ? 1 : 0, tiles_w: tilesW, wg_stride: grid.stride }),
+    workgroups: grid.workgroups,
+  });
+  return out;
+}
+
 function convForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Geometry): Tensor {
+  if (isDepthwise(g)) return depthwise(x, weight, bias, g, false);
   const e = x.engine;
   const y = e.empty([g.batch, g.cout, g.ho, g.wo]);
-  const tc = tileFor(g.cog, [4, 2, 1]);
+  const tc = tileFor(g.cog, [8, 4, 2, 1]);
   const tilesW = Math.ceil(g.wo / 4);
   const tilesC = g.cout / tc;
   e.dispatch('conv2d', {
@@ -108,15 +136,19 @@ function convForward(x: Tensor, weight: Tensor, bias: Tensor | undefined, g: Geo
     constants: { KH: g.kh, KW: g.kw, SW: g.sw, TC: tc },
     bindings: { x, weight, bias: bias ?? e.dummy, y },
     params: params(g, { has_bias: bias ? 1 : 0, tiles_w: tilesW, tiles_c: tilesC }),
-    workgroups: [Math.ceil((g.ho * tilesW) / 64), g.batch * tilesC, 1],
+    workgroups: [Math.ceil((g.batch * g.ho * tilesW) / 64), tilesC, 1],
   });
   return y;
 }
 
 function convGradInput(dy: Tensor, weight: Tensor, g: Geometry): Tensor {
+  if (isDepthwise(g)) {
+    const t: Geometry = { ...g, h: g.ho, w: g.wo, ho: g.h, wo: g.w, ph: g.kh - 1 - g.ph, pw: g.kw - 1 - g.pw };
+    return depthwise(dy, weight, undefined, t, true);
+  }
   const e = dy.engine;
   const dx = e.empty([g.batch, g.cin, g.h, g.w]);
-  const tc = tileFor(g.cig, [4, 2, 1]);
+  const tc = tileFor(g.cig, [8, 4, 2, 1]);
   const tilesW = Math.ceil(Math.ceil(g.w / g.sw) / 4);
   const tilesC = g.cin / tc;
   const rows = Math.ceil(g.h / g.sh);
@@ -125,7 +157,7 @@ function convGradInput(dy: Tensor, weight: Tensor, g: Geometry): Tensor {
     constants: { KH: g.kh, KW: g.kw, SW: g.sw, TC: tc },
     bindings: { dy, weight, dx },
     params: params(g, { tiles_w: tilesW, tiles_c: tilesC }),
-    workgroups: [Math.ceil((rows * tilesW) / 64), g.batch * tilesC * g.sh * g.sw, 1],
+    workgroups: [Math.ceil((g.batch * rows * tilesW) / 64), tilesC * g.sh * g.sw, 1],
   });
   return dx;
 }
@@ -337,7 +369,7 @@ const TUNE_PROBLEMS: Record<Conv2dShapeClass, { x: [number, number, number, numb
 
 /**
  * Times both strategies for every pass on a representative problem per shape class (GPU
- * synchronised, median of 3 after a warm-up) and caches the fastest per class and pass for this
+ * synchronised, fastest of 5 after a warm-up) and caches the fastest per class and pass for this
  * adapter. Runs once per adapter and process; awaiting it again returns the cached result. Call it
  * once after creating the engine (conv2d uses a per-adapter-kind default until then).
  */
@@ -359,7 +391,7 @@ export function tuneConv2d(e: Engine): Promise<Conv2dTuning> {
           let best = Infinity;
           for (const v of CONV2D_VARIANTS) {
             const run = () => e.noGrad(() => e.scope(() => { runPass(pass, v, x, w, undefined, dy, g, DEFAULT_IM2COL_BYTES); }));
-            const t = await medianMs(e, run, 1, 3);
+            const t = await bestMs(e, run, 1, 5);
             ms[cls][pass][v] = t;
             if (t < best) {
               best = t;

@@ -4,7 +4,7 @@
  */
 import type { Tensor } from '../tensor.ts';
 import { broadcastCopy } from './layout.ts';
-import { assertF32, broadcastShapes, broadcastStrides, fmt, pad8, sameShape, stridesOf } from './shape-util.ts';
+import { assertF32, broadcastShapes, broadcastStrides, coalesceDims, fmt, pad8, sameShape, stridesOf } from './shape-util.ts';
 
 // ------------------------------------------------------------------ unary
 
@@ -19,7 +19,7 @@ export function unary(op: UnaryOp, x: Tensor, a = 0, b = 0): Tensor {
   assertF32(op, x);
   const e = x.engine;
   const y = e.empty(x.shape);
-  const g = e.grid(x.size, 256);
+  const g = e.grid(Math.ceil(x.size / 4), 64); // 4 elements per invocation
   const params = { n: x.size, stride: g.stride, a, b };
   e.dispatch('unary', { entry: 'forward', constants: { OP: UNARY[op] }, bindings: { x, y }, params, workgroups: g.workgroups });
   return e.record(op, [x], y, (dy) => {
@@ -60,13 +60,17 @@ function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const e = a.engine;
   const out = e.empty(shape);
-  const g = e.grid(out.size, 256);
-  const sh = pad8(shape, 1);
-  const sa = pad8(broadcastStrides(a.shape, shape), 0);
-  const sb = pad8(broadcastStrides(b.shape, shape), 0);
+  const g = e.grid(Math.ceil(out.size / 4), 64); // 4 outputs per invocation
+  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  // The output is dense, so merging dimensions where both operands are also contiguous (or both
+  // broadcast) keeps the linear output index valid.
+  const merged = coalesceDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), stridesOf(shape)]);
+  const sh = pad8(merged.shape, 1);
+  const sa = pad8(merged.strides[0]!, 0);
+  const sb = pad8(merged.strides[1]!, 0);
   e.dispatch('binary', {
-    entry: sameShape(a.shape, shape) && sameShape(b.shape, shape) ? 'same_shape' : 'main',
-    constants: { OP: BINARY[op] },
+    entry: same ? 'same_shape' : 'main',
+    constants: same ? { OP: BINARY[op] } : { OP: BINARY[op], RANK: merged.shape.length },
     bindings: { a, b, out },
     params: {
       n: out.size, stride: g.stride, pad0: 0, pad1: 0,

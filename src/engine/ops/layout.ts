@@ -4,7 +4,7 @@
  * Copies move raw 32-bit words, so these ops work for every dtype; gradients flow for f32.
  */
 import type { Tensor } from '../tensor.ts';
-import { MAX_RANK, broadcastStrides, fmt, normAxis, pad8, stridesOf } from './shape-util.ts';
+import { MAX_RANK, broadcastStrides, coalesceDims, fmt, normAxis, pad8, stridesOf } from './shape-util.ts';
 
 /** dst[dstBase + Σ c·dstStrides] = src[srcBase + Σ c·srcStrides] for every coordinate c of `shape`. */
 interface CopyPlan {
@@ -15,36 +15,12 @@ interface CopyPlan {
   dstBase: number;
 }
 
-/**
- * Drops size-1 dimensions and merges neighbours that are contiguous in both source and
- * destination, so fewer index steps run and higher-rank views still fit the kernel's rank 8.
- */
-function coalesce(plan: CopyPlan): { shape: number[]; ss: number[]; ds: number[] } {
-  const shape: number[] = [];
-  const ss: number[] = [];
-  const ds: number[] = [];
-  for (let k = 0; k < plan.shape.length; k++) {
-    const d = plan.shape[k]!;
-    if (d === 1) continue;
-    const last = shape.length - 1;
-    if (last >= 0 && ss[last] === plan.srcStrides[k]! * d && ds[last] === plan.dstStrides[k]! * d) {
-      shape[last] = shape[last]! * d;
-      ss[last] = plan.srcStrides[k]!;
-      ds[last] = plan.dstStrides[k]!;
-    } else {
-      shape.push(d);
-      ss.push(plan.srcStrides[k]!);
-      ds.push(plan.dstStrides[k]!);
-    }
-  }
-  return { shape, ss, ds };
-}
-
 /** Encodes one strided copy from src into dst (no autograd). */
 function stridedCopy(op: string, src: Tensor, dst: Tensor, plan: CopyPlan): void {
   const n = plan.shape.reduce((a, b) => a * b, 1);
   if (n === 0) return;
-  const { shape, ss, ds } = coalesce(plan);
+  const { shape, strides } = coalesceDims(plan.shape, [plan.srcStrides, plan.dstStrides]);
+  const [ss, ds] = strides as [number[], number[]];
   if (shape.length > MAX_RANK) {
     throw new Error(`${op}: copying ${src.describe()} needs ${shape.length} non-mergeable dimensions; the strided-copy kernel supports ${MAX_RANK}`);
   }
@@ -56,6 +32,7 @@ function stridedCopy(op: string, src: Tensor, dst: Tensor, plan: CopyPlan): void
   const s = pad8(ss, 0).map((v) => v >>> 0);
   const d = pad8(ds, 0).map((v) => v >>> 0);
   e.dispatch('strided_copy', {
+    constants: { RANK: shape.length },
     bindings: { src, dst },
     params: {
       n, stride: g.stride, src_base: plan.srcBase, dst_base: plan.dstBase,

@@ -45,6 +45,30 @@ export function broadcastStrides(shape: readonly number[], out: readonly number[
   return res;
 }
 
+/**
+ * Drops size-1 dimensions of an iteration shape and merges each dimension into the one before it
+ * when every operand steps through the pair as through one dimension (stride[k−1] = stride[k]·d[k]
+ * for every strides list). Fewer dimensions mean fewer integer divisions per element in the
+ * kernels' index decomposition, the dominant cost of strided kernels on CPU adapters.
+ */
+export function coalesceDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  for (let k = 0; k < shape.length; k++) {
+    const d = shape[k]!;
+    if (d === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, j) => out[j]![last] === s[k]! * d)) {
+      outShape[last] = outShape[last]! * d;
+      strides.forEach((s, j) => (out[j]![last] = s[k]!));
+    } else {
+      outShape.push(d);
+      strides.forEach((s, j) => out[j]!.push(s[k]!));
+    }
+  }
+  return { shape: outShape, strides: out };
+}
+
 /** Pads a list to MAX_RANK entries (leading entries) for the kernels' vec4 pairs. */
 export function pad8(v: readonly number[], fill: number): number[] {
   if (v.length > MAX_RANK) throw new Error(`rank ${v.length} exceeds ${MAX_RANK}`);
