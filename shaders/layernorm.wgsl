@@ -148,3 +148,112 @@ fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     if (GRAD_BIAS == 1u) { dbias[c] = red[lid].y; }
   }
 }
+
+// CPU-adapter variants for channels-last rows (inner = 1, C a multiple of 4, one invocation per
+// position): rows are read and written as vec4s, and the statistics go to their own binding (the
+// stats region of y's buffer, bound separately: no aliasing with y4). On llvmpipe a storage access
+// costs per invocation about as much as per value, so this halves the memory-bound kernels.
+const PWG: u32 = 64u; // = @workgroup_size of backward_params_vec4
+@group(0) @binding(10) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(11) var<storage, read> weight4: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read> bias4: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read_write> y4: array<vec4<f32>>;
+// [mean × positions, rstd × positions]
+@group(0) @binding(14) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(15) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(16) var<storage, read_write> dx4: array<vec4<f32>>;
+@group(0) @binding(17) var<storage, read_write> dweight4: array<vec4<f32>>;
+@group(0) @binding(18) var<storage, read_write> dbias4: array<vec4<f32>>;
+
+var<workgroup> red4: array<vec4<f32>, 2u * PWG>;
+
+fn weight4_at(k: u32) -> vec4<f32> {
+  if (HAS_WEIGHT == 1u) { return weight4[k]; }
+  return vec4<f32>(1.0);
+}
+
+fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+
+@compute @workgroup_size(64)
+fn forward_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let pos = gid.x + gid.y * p.row_stride;
+  let positions = p.outer;
+  if (pos >= positions) { return; }
+  let n4 = p.C / 4u;
+  let base = pos * n4;
+  let shift = x4[base].x; // as in forward: sums of x − shift keep the variance accurate
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var k = 0u; k < n4; k++) {
+    let d = x4[base + k] - shift;
+    s1 += d;
+    s2 += d * d;
+  }
+  let inv_c = 1.0 / f32(p.C);
+  let dmean = hsum(s1) * inv_c;
+  let variance = max(hsum(s2) * inv_c - dmean * dmean, 0.0);
+  let mean = shift + dmean;
+  let rstd = inverseSqrt(variance + p.eps);
+  for (var k = 0u; k < n4; k++) {
+    var v = (x4[base + k] - mean) * rstd * weight4_at(k);
+    if (HAS_BIAS == 1u) { v += bias4[k]; }
+    y4[base + k] = v;
+  }
+  stats[pos] = mean;
+  stats[positions + pos] = rstd;
+}
+
+@compute @workgroup_size(64)
+fn backward_input_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let pos = gid.x + gid.y * p.row_stride;
+  let positions = p.outer;
+  if (pos >= positions) { return; }
+  let n4 = p.C / 4u;
+  let base = pos * n4;
+  let mean = saved[p.stats_at + pos];
+  let rstd = saved[p.stats_at + positions + pos];
+  var sg = vec4<f32>(0.0);
+  var sgx = vec4<f32>(0.0);
+  for (var k = 0u; k < n4; k++) {
+    let g = dy4[base + k] * weight4_at(k);
+    sg += g;
+    sgx += g * (x4[base + k] - mean) * rstd;
+  }
+  let inv_c = 1.0 / f32(p.C);
+  let mean_g = hsum(sg) * inv_c;
+  let mean_gx = hsum(sgx) * inv_c;
+  for (var k = 0u; k < n4; k++) {
+    let g = dy4[base + k] * weight4_at(k);
+    dx4[base + k] = rstd * (g - mean_g - (x4[base + k] - mean) * rstd * mean_gx);
+  }
+}
+
+// One workgroup per 4 channels; its PWG invocations stride over the positions, then a tree sum.
+@compute @workgroup_size(64)
+fn backward_params_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let k = wid.x;
+  let n4 = p.C / 4u;
+  let positions = p.outer;
+  var sw = vec4<f32>(0.0);
+  var sb = vec4<f32>(0.0);
+  for (var pos = lid; pos < positions; pos += PWG) {
+    let i = pos * n4 + k;
+    let g = dy4[i];
+    sw += g * (x4[i] - saved[p.stats_at + pos]) * saved[p.stats_at + positions + pos];
+    sb += g;
+  }
+  red4[lid] = sw;
+  red4[PWG + lid] = sb;
+  workgroupBarrier();
+  for (var st = PWG / 2u; st > 0u; st = st / 2u) {
+    if (lid < st) {
+      red4[lid] += red4[lid + st];
+      red4[PWG + lid] += red4[PWG + lid + st];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    if (GRAD_WEIGHT == 1u) { dweight4[k] = red4[0]; }
+    if (GRAD_BIAS == 1u) { dbias4[k] = red4[PWG]; }
+  }
+}

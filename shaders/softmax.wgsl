@@ -96,3 +96,55 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     if (LOG == 1u) { dx[base + k] = g - exp(yk) * total; } else { dx[base + k] = yk * (g - total); }
   }
 }
+
+// CPU-adapter variants (one invocation per row, rows a multiple of 4 long): the row is read and
+// written as vec4s, and the running max is updated once per 4 values, so there is no divergent
+// branch and one exp per value plus one per vec4 (on llvmpipe a storage access costs per
+// invocation about as much as per value, and both sides of a divergent branch always run).
+@group(0) @binding(6) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> y4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> yv4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> dx4: array<vec4<f32>>;
+
+fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+
+@compute @workgroup_size(64)
+fn forward_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x + gid.y * p.row_stride;
+  if (row >= p.rows) { return; }
+  let n4 = p.L / 4u;
+  let base = row * n4;
+  var m = NEG_BIG;
+  var s = 0.0;
+  for (var k = 0u; k < n4; k++) {
+    let v = x4[base + k];
+    let nm = max(m, max(max(v.x, v.y), max(v.z, v.w)));
+    s = s * exp(m - nm) + hsum(exp(v - nm));
+    m = nm;
+  }
+  let inv_sum = 1.0 / s;
+  let log_sum = log(s);
+  for (var k = 0u; k < n4; k++) {
+    let z = x4[base + k] - m;
+    if (LOG == 1u) { y4[base + k] = z - log_sum; } else { y4[base + k] = exp(z) * inv_sum; }
+  }
+}
+
+@compute @workgroup_size(64)
+fn backward_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x + gid.y * p.row_stride;
+  if (row >= p.rows) { return; }
+  let n4 = p.L / 4u;
+  let base = row * n4;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < n4; k++) {
+    if (LOG == 1u) { acc += dy4[base + k]; } else { acc += dy4[base + k] * yv4[base + k]; }
+  }
+  let total = hsum(acc);
+  for (var k = 0u; k < n4; k++) {
+    let g = dy4[base + k];
+    let yk = yv4[base + k];
+    if (LOG == 1u) { dx4[base + k] = g - exp(yk) * total; } else { dx4[base + k] = yk * (g - total); }
+  }
+}

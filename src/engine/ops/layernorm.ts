@@ -43,7 +43,9 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
 
   // mean and rstd ride in the tail of y's buffer: they then live exactly as long as y, and so as
   // long as the tape node whose backward needs them (a scope that returns y keeps both).
-  const total = x.size + 2 * positions;
+  // The stats start on a 256-byte boundary so the vec4 kernels can bind them on their own.
+  const statsAt = Math.ceil(x.size / 64) * 64;
+  const total = statsAt + 2 * positions;
   const raw = e.empty([total]);
   raw.storage.retain();
   const y = new Tensor(e, raw.storage, x.shape);
@@ -53,16 +55,31 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
   // Channels-last rows are contiguous: lanes split a row. With inner > 1, one invocation per
   // position makes neighbouring invocations read neighbouring pixels.
   const lanes = lanesPerRow(e, C, positions, inner === 1 ? 16 : C);
-  const g = e.grid(positions, WG / lanes);
-  const params = { outer, C, inner, eps, row_stride: g.stride, stats_at: x.size };
+  // One invocation per contiguous row of whole vec4s: the CPU-adapter kernels (*_vec4).
+  const vec4 = lanes === 1 && inner === 1 && C % 4 === 0;
+  const g = vec4 ? e.grid(positions, 64) : e.grid(positions, WG / lanes);
+  const params = { outer, C, inner, eps, row_stride: g.stride, stats_at: statsAt };
   const has = { HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0 };
-  e.dispatch('layernorm', {
-    entry: 'forward',
-    constants: { ...has, LANES: lanes },
-    bindings: { x, weight: weight ?? e.dummy, bias: bias ?? e.dummy, y: withStats },
-    params,
-    workgroups: g.workgroups,
-  });
+  if (vec4) {
+    e.dispatch('layernorm', {
+      entry: 'forward_vec4',
+      constants: has,
+      bindings: {
+        x4: x, weight4: weight ?? e.dummy, bias4: bias ?? e.dummy,
+        y4: { buffer: y.buffer, size: x.size * 4 }, stats: { buffer: y.buffer, offset: statsAt * 4, size: 2 * positions * 4 },
+      },
+      params,
+      workgroups: g.workgroups,
+    });
+  } else {
+    e.dispatch('layernorm', {
+      entry: 'forward',
+      constants: { ...has, LANES: lanes },
+      bindings: { x, weight: weight ?? e.dummy, bias: bias ?? e.dummy, y: withStats },
+      params,
+      workgroups: g.workgroups,
+    });
+  }
 
   const inputs = [x, weight, bias].filter((t): t is Tensor => !!t);
   return e.record(op, inputs, y, (dy, needs) => {
@@ -74,9 +91,9 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
     if (need.x) {
       dx = e.empty(x.shape);
       e.dispatch('layernorm', {
-        entry: 'backward_input',
-        constants: { HAS_WEIGHT: has.HAS_WEIGHT, LANES: lanes },
-        bindings: { x, weight: weight ?? e.dummy, saved, dy, dx },
+        entry: vec4 ? 'backward_input_vec4' : 'backward_input',
+        constants: vec4 ? { HAS_WEIGHT: has.HAS_WEIGHT } : { HAS_WEIGHT: has.HAS_WEIGHT, LANES: lanes },
+        bindings: vec4 ? { x4: x, weight4: weight ?? e.dummy, saved, dy4: dy, dx4: dx } : { x, weight: weight ?? e.dummy, saved, dy, dx },
         params,
         workgroups: g.workgroups,
       });
@@ -86,13 +103,22 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
       if (need.bias) dbias = e.empty([C]);
       // Channel blocks make channels-last reads contiguous; NCHW is contiguous along positions.
       const cb = inner === 1 ? Math.min(4, 2 ** Math.floor(Math.log2(C))) : 1;
-      e.dispatch('layernorm', {
-        entry: 'backward_params',
-        constants: { CB: cb, GRAD_WEIGHT: need.weight ? 1 : 0, GRAD_BIAS: need.bias ? 1 : 0 },
-        bindings: { x, saved, dy, dweight: dweight ?? e.dummy, dbias: dbias ?? e.dummy },
-        params,
-        workgroups: [Math.ceil(C / cb), 1, 1],
-      });
+      const grads = { GRAD_WEIGHT: need.weight ? 1 : 0, GRAD_BIAS: need.bias ? 1 : 0 };
+      e.dispatch('layernorm', vec4
+        ? {
+          entry: 'backward_params_vec4',
+          constants: grads,
+          bindings: { x4: x, saved, dy4: dy, dweight4: dweight ?? e.dummy, dbias4: dbias ?? e.dummy },
+          params,
+          workgroups: [C / 4, 1, 1],
+        }
+        : {
+          entry: 'backward_params',
+          constants: { CB: cb, ...grads },
+          bindings: { x, saved, dy, dweight: dweight ?? e.dummy, dbias: dbias ?? e.dummy },
+          params,
+          workgroups: [Math.ceil(C / cb), 1, 1],
+        });
     }
     const grads: (Tensor | null)[] = [dx];
     if (weight) grads.push(dweight);
