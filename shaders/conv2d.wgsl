@@ -100,55 +100,119 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id)
 }
 
 // Depthwise convolution at stride 1 (groups = Ci = Co): each invocation computes an RT × 4 output
-// tile of one plane, so each loaded input row serves up to KH output rows and every tap 4 columns
-// (18 loads for 4 outputs in `forward`, 3.4 here with RT = 4 and 3×3 taps). Tiles of all planes
-// are numbered consecutively (no idle invocations at plane edges). The same entry computes the
+// tile of one plane, so each loaded input row serves up to KH output rows and every tap 4 columns.
+// Tiles of all planes
+// are numbered consecutively (no idle invocations at plane edges). The same entries compute the
 // grad input of a stride-1 depthwise convolution: bound as x = dy, y = dx with FLIP = 1 and
 // padding KH − 1 − ph, KW − 1 − pw, it is the convolution of dy with the rotated taps.
 // gid: (plane, row tile, column tile) flattened over x and y (wg_stride = invocations per y step).
-@compute @workgroup_size(64)
-fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let t = gid.x + gid.y * p.wg_stride;
+// `depthwise_vec4` (input and output widths multiples of 4) reads rows and writes outputs as vec4s.
+struct DepthwiseTile { plane: u32, oh0: u32, ow0: u32, taps: array<f32, MAX_TAPS> }
+
+@group(0) @binding(11) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read_write> y4: array<vec4<f32>>;
+
+// The tile of invocation t and its channel's taps; plane = batch · C marks t past the end.
+fn depthwise_tile(t: u32) -> DepthwiseTile {
+  var d: DepthwiseTile;
   let tiles_h = (p.ho + RT - 1u) / RT;
   let per_plane = tiles_h * p.tiles_w;
-  let plane = t / per_plane;
-  if (plane >= p.batch * p.cout) { return; }
-  let rem = t - plane * per_plane;
-  let oh0 = (rem / p.tiles_w) * RT;
-  let ow0 = (rem % p.tiles_w) * 4u;
-  let c = plane % p.cout;
+  d.plane = min(t / per_plane, p.batch * p.cout);
+  let rem = t - d.plane * per_plane;
+  d.oh0 = (rem / p.tiles_w) * RT;
+  d.ow0 = (rem % p.tiles_w) * 4u;
+  let c = d.plane % p.cout;
   let ntaps = KH * KW;
-  var taps: array<f32, MAX_TAPS>;
   for (var i = 0u; i < ntaps; i++) {
-    taps[i] = weight[c * ntaps + select(i, ntaps - 1u - i, FLIP != 0u)];
+    d.taps[i] = weight[min(c * ntaps + select(i, ntaps - 1u - i, FLIP != 0u), arrayLength(&weight) - 1u)];
   }
+  return d;
+}
+
+// Adds input row r of the tile (window win[i] = x[ow0 − pw + i]) to the output rows it reaches:
+// output row o = r − kh through tap row kh (constant once unrolled).
+fn depthwise_row(acc: ptr<function, array<vec4<f32>, MAX_RT>>, d: ptr<function, DepthwiseTile>, r: u32, win: ptr<function, array<f32, MAX_WIN>>) {
+  for (var kh = 0u; kh < KH; kh++) {
+    if (r < kh || r - kh >= RT) { continue; }
+    for (var kw = 0u; kw < KW; kw++) {
+      (*acc)[r - kh] += vec4<f32>((*win)[kw], (*win)[kw + 1u], (*win)[kw + 2u], (*win)[kw + 3u]) * (*d).taps[kh * KW + kw];
+    }
+  }
+}
+
+fn depthwise_bias(plane: u32) -> f32 {
+  return select(0.0, bias[min(plane % p.cout, arrayLength(&bias) - 1u)], p.has_bias != 0u);
+}
+
+@compute @workgroup_size(64)
+fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var d = depthwise_tile(gid.x + gid.y * p.wg_stride);
+  if (d.plane >= p.batch * p.cout) { return; }
   var acc: array<vec4<f32>, MAX_RT>;
   for (var o = 0u; o < RT; o++) { acc[o] = vec4<f32>(0.0); }
-  let iw0 = i32(ow0) - i32(p.pad_w);
-  let ih0 = i32(oh0) - i32(p.pad_h);
-  let xplane = plane * p.h * p.w;
+  let iw0 = i32(d.ow0) - i32(p.pad_w);
+  let ih0 = i32(d.oh0) - i32(p.pad_h);
+  let xplane = d.plane * p.h * p.w;
   for (var r = 0u; r < RT + KH - 1u; r++) {
     let ih = ih0 + i32(r);
     if (ih < 0 || ih >= i32(p.h)) { continue; }
     let xrow = xplane + u32(ih) * p.w;
     var win: array<f32, MAX_WIN>;
     for (var i = 0u; i < KW + 3u; i++) { win[i] = load_x(xrow, iw0 + i32(i), p.w); }
-    // Input row r feeds output row o = r − kh through tap row kh (constant once unrolled).
-    for (var kh = 0u; kh < KH; kh++) {
-      if (r < kh || r - kh >= RT) { continue; }
-      for (var kw = 0u; kw < KW; kw++) {
-        acc[r - kh] += vec4<f32>(win[kw], win[kw + 1u], win[kw + 2u], win[kw + 3u]) * taps[kh * KW + kw];
-      }
+    depthwise_row(&acc, &d, r, &win);
+  }
+  let b = depthwise_bias(d.plane);
+  for (var o = 0u; o < RT; o++) {
+    let oh = d.oh0 + o;
+    if (oh >= p.ho) { continue; }
+    let base = (d.plane * p.ho + oh) * p.wo;
+    for (var j = 0u; j < 4u; j++) {
+      if (d.ow0 + j < p.wo) { y[base + d.ow0 + j] = acc[o][j] + b; }
     }
   }
-  let b = select(0.0, bias[min(c, arrayLength(&bias) - 1u)], p.has_bias != 0u);
-  for (var o = 0u; o < RT; o++) {
-    let oh = oh0 + o;
-    if (oh >= p.ho) { continue; }
-    let base = (plane * p.ho + oh) * p.wo;
-    for (var j = 0u; j < 4u; j++) {
-      if (ow0 + j < p.wo) { y[base + ow0 + j] = acc[o][j] + b; }
+}
+
+// Widths are multiples of 4, so a row window is whole aligned vec4s: the window starts PW_MOD
+// values into chunk ⌊(ow0 − pw) / 4⌋ (PW_MOD = (−pw) mod 4, an override so indices stay constant);
+// chunks outside the row are the zero padding.
+override PW_MOD: u32 = 3u;
+const DW_CHUNKS: u32 = 4u; // covers PW_MOD + KW + 3 ≤ 16 values
+
+@compute @workgroup_size(64)
+fn depthwise_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var d = depthwise_tile(gid.x + gid.y * p.wg_stride);
+  if (d.plane >= p.batch * p.cout) { return; }
+  var acc: array<vec4<f32>, MAX_RT>;
+  for (var o = 0u; o < RT; o++) { acc[o] = vec4<f32>(0.0); }
+  let w4 = p.w / 4u;
+  let chunk0 = (i32(d.ow0) - i32(p.pad_w) - i32(PW_MOD)) / 4; // exact: ow0 − pw − PW_MOD ≡ 0 (mod 4)
+  let nchunks = (PW_MOD + KW + 6u) / 4u;
+  let ih0 = i32(d.oh0) - i32(p.pad_h);
+  let xplane4 = d.plane * p.h * w4;
+  for (var r = 0u; r < RT + KH - 1u; r++) {
+    let ih = ih0 + i32(r);
+    if (ih < 0 || ih >= i32(p.h)) { continue; }
+    let xrow4 = xplane4 + u32(ih) * w4;
+    var vals: array<f32, 16>;
+    for (var j = 0u; j < DW_CHUNKS; j++) {
+      if (j >= nchunks) { break; }
+      let cj = chunk0 + i32(j);
+      let v = select(vec4<f32>(0.0), x4[xrow4 + u32(clamp(cj, 0, i32(w4) - 1))], cj >= 0 && cj < i32(w4));
+      vals[4u * j] = v.x;
+      vals[4u * j + 1u] = v.y;
+      vals[4u * j + 2u] = v.z;
+      vals[4u * j + 3u] = v.w;
     }
+    var win: array<f32, MAX_WIN>;
+    for (var i = 0u; i < KW + 3u; i++) { win[i] = vals[PW_MOD + i]; }
+    depthwise_row(&acc, &d, r, &win);
+  }
+  let b = depthwise_bias(d.plane);
+  let wo4 = p.wo / 4u;
+  for (var o = 0u; o < RT; o++) {
+    let oh = d.oh0 + o;
+    if (oh >= p.ho) { continue; }
+    y4[(d.plane * p.ho + oh) * wo4 + d.ow0 / 4u] = acc[o] + b;
   }
 }
 

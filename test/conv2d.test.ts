@@ -73,6 +73,8 @@ const cases: Case[] = [
   { name: 'depthwise 3x3', x: [2, 5, 7, 9], co: 5, k: [3, 3], pad: [1, 1], groups: 5, bias: true },
   { name: 'depthwise 3x5 pad [0, 2] (rotated taps in grad input)', x: [2, 3, 6, 11], co: 3, k: [3, 5], pad: [0, 2], groups: 3, bias: true },
   { name: 'depthwise 5x5 pad 1, 9 rows (partial row tile)', x: [1, 2, 9, 5], co: 2, k: [5, 5], pad: [1, 1], groups: 2 },
+  { name: 'depthwise 3x5 pad [1, 0], widths 12 → 8 (vec4 rows, window at chunk offset 0)', x: [2, 3, 5, 12], co: 3, k: [3, 5], pad: [1, 0], groups: 3, bias: true },
+  { name: 'depthwise 5x5 pad 2, width 8 (vec4 rows, window at chunk offset 2)', x: [1, 4, 6, 8], co: 4, k: [5, 5], pad: [2, 2], groups: 4 },
   { name: 'depthwise 3x3 stride 2', x: [1, 4, 9, 7], co: 4, k: [3, 3], stride: [2, 2], pad: [1, 1], groups: 4 },
   { name: 'LRDif depthwise [2,16,28,28] 3x3 pad 1', x: [2, 16, 28, 28], co: 16, k: [3, 3], pad: [1, 1], groups: 16, bias: true },
   { name: 'LRDif 1x1 16->24 on [2,16,28,28]', x: [2, 16, 28, 28], co: 24, k: [1, 1] },
