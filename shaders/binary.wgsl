@@ -3,6 +3,7 @@
 // outputs with one vec4 store; a last, partial group of 4 is computed whole into the output's
 // padding (see unary.wgsl; out-of-range operand reads are clamped by robust buffer access).
 // The broadcast index decomposition is strided_offsets (shaders/strided_index.wgsl, prepended).
+override RANK: u32 = 8u; // dimensions of the (merged) iteration shape
 struct Params {
   n: u32, stride: u32, pad0: u32, pad1: u32,
   shape_lo: vec4<u32>, shape_hi: vec4<u32>,
@@ -34,7 +35,7 @@ fn load_b(i: u32) -> f32 { return b[i >> 2u][i & 3u]; }
 
 // a OP b at output element i, through the broadcast strides.
 fn at(i: u32) -> f32 {
-  let o = strided_offsets(i, p.shape_lo, p.shape_hi, p.sa_lo, p.sa_hi, p.sb_lo, p.sb_hi);
+  let o = strided_offsets(i, RANK, p.shape_lo, p.shape_hi, p.sa_lo, p.sa_hi, p.sb_lo, p.sb_hi);
   return apply(load_a(o.x), load_b(o.y));
 }
 

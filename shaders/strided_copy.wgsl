@@ -4,6 +4,7 @@
 // Permute and slice read strided and write densely; concat and slice-backward read densely and
 // write strided into a region. Words move as u32, so every 32-bit dtype copies bit-exactly.
 // The index decomposition is strided_offsets (shaders/strided_index.wgsl, prepended).
+override RANK: u32 = 8u; // dimensions of the (merged) iteration shape
 struct Params {
   n: u32, stride: u32, src_base: u32, dst_base: u32,
   shape_lo: vec4<u32>, shape_hi: vec4<u32>,
@@ -19,6 +20,6 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
   if (i >= p.n) { return; }
-  let o = strided_offsets(i, p.shape_lo, p.shape_hi, p.ss_lo, p.ss_hi, p.ds_lo, p.ds_hi);
+  let o = strided_offsets(i, RANK, p.shape_lo, p.shape_hi, p.ss_lo, p.ss_hi, p.ds_lo, p.ds_hi);
   dst[p.dst_base + o.y] = src[p.src_base + o.x];
 }

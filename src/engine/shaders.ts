@@ -31,7 +31,7 @@ export const SHADERS: Record<string, string> = {
   heatmap,
   unary,
   binary: strided_index + binary,
-  reduce_to_shape,
+  reduce_to_shape: strided_index + reduce_to_shape,
   mask,
   reduce,
   softmax,

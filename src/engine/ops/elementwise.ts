@@ -154,12 +154,22 @@ export function sumToShape(x: Tensor, shape: readonly number[]): Tensor {
   const out = e.empty(shape);
   const count = red.reduce((p, d) => p * d, 1);
   const g = e.grid(out.size, 64);
-  const k = pad8(keep, 1);
-  const rd = pad8(red, 1);
-  const st = pad8(stridesOf(x.shape), 0);
+  // Kept and reduced dimensions as two iteration shapes over x's strides, each merged where it can.
+  const st = stridesOf(x.shape);
+  const kept = coalesceDims(keep, [st]);
+  const reduced = coalesceDims(red, [st]);
+  const k = pad8(kept.shape, 1);
+  const kin = pad8(kept.strides[0]!, 0);
+  const rd = pad8(reduced.shape, 1);
+  const rin = pad8(reduced.strides[0]!, 0);
   e.dispatch('reduce_to_shape', {
+    constants: { KEEP_RANK: kept.shape.length, RED_RANK: reduced.shape.length },
     bindings: { x, out },
-    params: { n: out.size, stride: g.stride, count, pad0: 0, keep_lo: k.slice(0, 4), keep_hi: k.slice(4), red_lo: rd.slice(0, 4), red_hi: rd.slice(4), in_lo: st.slice(0, 4), in_hi: st.slice(4) },
+    params: {
+      n: out.size, stride: g.stride, count, pad0: 0,
+      keep_lo: k.slice(0, 4), keep_hi: k.slice(4), keep_in_lo: kin.slice(0, 4), keep_in_hi: kin.slice(4),
+      red_lo: rd.slice(0, 4), red_hi: rd.slice(4), red_in_lo: rin.slice(0, 4), red_in_hi: rin.slice(4),
+    },
     workgroups: g.workgroups,
   });
   return e.record('sumToShape', [x], out, (dy) => [expandTo(dy, x.shape)]);
