@@ -132,7 +132,7 @@ describe('matmul', () => {
   it('grids beyond the per-dimension workgroup limit are split into several dispatches', async () => {
     const e = await getEngine();
     const r = rng(freshSeed('matmul big grid'));
-    // register variant with N ≤ 32: 8×4 invocations of 4×4 blocks, so 16 rows per workgroup along y
+    // register variant: 8×4 invocations of 4×4 blocks, so 16 rows per workgroup along y
     const rows = 16 * e.maxWorkgroupsPerDim + 9;
     const batch = e.maxWorkgroupsPerDim + 3;
     const cases: Case[] = [

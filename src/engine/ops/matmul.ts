@@ -29,26 +29,25 @@ interface KernelConfig {
 }
 
 /**
- * register_blocked with a TM×TN block per invocation and `wg` invocations per workgroup, all along N
- * (the rows of A a workgroup reads are then the same for all its invocations, which llvmpipe loads
- * once instead of lane by lane), or 8 × 4 when N has at most 8 blocks (narrow outputs would
- * otherwise leave most invocations idle; measured on llvmpipe, 64 × 64³ products: 8 × 4 2.2 ms,
- * 8 × 8 3.0 ms, 8 × 1 4.4 ms). Two shapes only, since every shape is another pipeline to compile.
+ * register_blocked with a TM×TN block per invocation and 8 × 4 invocations per workgroup, whatever
+ * the shape. Measured on llvmpipe (8×8 blocks, fastest of 7): wide workgroups leave lanes idle on
+ * the model's narrow outputs (6272×96·96×96ᵀ: 64 × 1 9.9 ms, 8 × 4 7.0 ms; 64 × 64³ products:
+ * 8 × 4 2.2 ms, 8 × 8 3.0, 8 × 1 4.4), and on large squares every shape ties (1024³: 95–100 ms).
+ * One shape also means one pipeline per flag combination.
  */
-function registerConfig(tm: number, tn: number, wg: number, N: number): KernelConfig {
-  const narrow = Math.ceil(N / tn) <= 8;
-  const wgX = narrow ? 8 : wg;
-  const wgY = narrow ? 4 : 1;
+function registerConfig(tm: number, tn: number): KernelConfig {
+  const wgX = 8;
+  const wgY = 4;
   return { entry: 'register_blocked', constants: { TM: tm, TN: tn, WG_X: wgX, WG_Y: wgY }, rows: tm * wgY, cols: tn * wgX };
 }
 
-function kernelConfig(e: Engine, v: MatmulVariant, N: number): KernelConfig {
+function kernelConfig(e: Engine, v: MatmulVariant): KernelConfig {
   switch (v) {
     case 'register':
-      return registerConfig(4, 4, 64, N);
+      return registerConfig(4, 4);
     case 'register8x8':
       // Twice the multiply-adds per loaded value of 4×4: what bounds llvmpipe is its per-lane loads.
-      return registerConfig(8, 8, 64, N);
+      return registerConfig(8, 8);
     case 'workgroup': {
       // 16×16 invocations (64×64 tiles) where the device allows 256 per workgroup, else 16×8.
       const wgY = e.maxInvocations >= 256 ? 16 : 8;
@@ -220,7 +219,7 @@ function launch(L: Launch): Tensor {
   const kept = pack4(merged.filter((x) => !x.red), 'output');
   const red = pack4(merged.filter((x) => x.red), 'reduced');
   const variant = L.variant ?? tunings.get(e)?.choice[sizeClass(M, N, K, kept.count * red.count)] ?? defaultVariant(e);
-  const cfg = kernelConfig(e, variant, N);
+  const cfg = kernelConfig(e, variant);
   const constants = {
     ...cfg.constants,
     TRANS_A: L.transA ? 1 : 0,
