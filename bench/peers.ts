@@ -467,6 +467,9 @@ async function oursRows(e: Engine, op: PeerOp, peaks: Peaks, runs: number): Prom
  * Runs every peer op for us and each peer that loads. `log` gets progress lines. A peer that
  * fails to load is reported with its reason; an op a peer fails on is reported per row.
  */
+/** Half a second with nothing to do, so other libraries' worker threads go idle before a timing. */
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 500));
+
 export async function runPeers(e: Engine, quick: boolean | Size, peaks: Peaks, runs: number, log: (s: string) => void = () => {}): Promise<PeersResult> {
   const statuses: PeerStatus[] = [];
   const libs: PeerLib[] = [];
@@ -510,6 +513,9 @@ export async function runPeers(e: Engine, quick: boolean | Size, peaks: Peaks, r
   const rows: PeerRow[] = [];
   for (const op of peerOps(quick)) {
     log(`  peers: ${op.name} ${op.shape}`);
+    // jax-js's Wasm worker threads keep spinning for a moment after its last op; timing ours
+    // right away measured matmul 512³ at 19 ms instead of the kernel suite's 12 ms.
+    await settle();
     const ours = await oursRows(e, op, peaks, runs);
     const opRows = new Map<string, PeerRow>();
     for (const [mode, ms] of ours) opRows.set(mode, { op: op.name, shape: op.shape, mode: mode as PeerRow['mode'], oursMs: ms, peers: {} });
