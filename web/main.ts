@@ -56,7 +56,7 @@ function onState(s: DemoState, detail?: string): void {
   document.body.dataset.state = s;
   const busy = s === 'training' || s === 'preparing' || s === 'stopping';
   $<HTMLButtonElement>('start').disabled = busy;
-  $<HTMLButtonElement>('start').textContent = s === 'paused' ? 'Resume' : s === 'done' ? 'Train more' : 'Start';
+  $<HTMLButtonElement>('start').textContent = s === 'paused' || s === 'pausing' ? 'Resume' : s === 'done' ? 'Train more' : 'Start';
   $<HTMLButtonElement>('pause').disabled = s !== 'training';
   for (const el of Array.from(form.elements)) (el as HTMLInputElement).disabled = s !== 'idle';
   if (s === 'error') {
@@ -65,6 +65,7 @@ function onState(s: DemoState, detail?: string): void {
   } else if (s === 'done') $('status').textContent = `done: ${detail}`;
   else if (s === 'idle') $('status').textContent = 'idle';
   else if (s === 'paused') $('status').textContent = 'paused';
+  else if (s === 'pausing') $('status').textContent = 'pausing after the current step …';
 }
 
 // ------------------------------------------------------------------ settings
@@ -201,7 +202,7 @@ function report(err: unknown): void {
 
 $('start').addEventListener('click', () => {
   try {
-    session.start(session.state === 'paused' ? undefined : readSettings());
+    session.start(session.state === 'paused' || session.state === 'pausing' ? undefined : readSettings());
   } catch (err) {
     report(err);
   }

@@ -55,7 +55,8 @@ export const DEFAULT_SETTINGS: DemoSettings = {
 export type Phase = 0 | 1 | 2;
 export const phaseName = (p: Phase): string => (p === 0 ? 'baseline' : `stage ${p}`);
 
-export type DemoState = 'idle' | 'preparing' | 'training' | 'paused' | 'stopping' | 'done' | 'error';
+/** 'pausing': asked to pause, the step in flight still finishing; 'paused': no step runs until resumed. */
+export type DemoState = 'idle' | 'preparing' | 'training' | 'pausing' | 'paused' | 'stopping' | 'done' | 'error';
 
 export interface StepInfo {
   stage: Phase;
@@ -237,7 +238,7 @@ export class DemoSession {
 
   /** Start, or resume when paused. Training runs the baseline, stage 1 from it, then stage 2 from stage 1. */
   start(settings?: DemoSettings): void {
-    if (this.state === 'paused') {
+    if (this.state === 'paused' || this.state === 'pausing') {
       this.paused = false;
       this.setState('training');
       this.poke();
@@ -254,10 +255,11 @@ export class DemoSession {
       });
   }
 
+  /** Pauses after the step in flight: 'pausing' until the loop reaches the next step boundary, then 'paused'. */
   pause(): void {
     if (this.state !== 'training') return;
     this.paused = true;
-    this.setState('paused');
+    this.setState('pausing');
   }
 
   private async trainAll(): Promise<void> {
@@ -332,6 +334,7 @@ export class DemoSession {
   private async betweenSteps(trainer: Trainer): Promise<void> {
     await this.drain();
     await yieldToUi();
+    if (this.paused && !this.stopRequested) this.setState('paused');
     while (this.paused && !this.stopRequested) {
       await new Promise<void>((r) => {
         this.wake = r;

@@ -12,6 +12,11 @@ export interface DeviceInfo {
   kind: 'hardware' | 'llvmpipe' | 'swiftshader' | 'browser';
   /** Human-readable description printed at start-up. */
   description: string;
+  /**
+   * True when the adapter runs on the CPU (llvmpipe, SwiftShader; in a browser also a fallback
+   * adapter): kernels then take their CPU-adapter variants before any autotune has run.
+   */
+  software: boolean;
   /** True when the adapter runs in WebGPU compatibility mode (GLES backend). */
   compatibility: boolean;
   timestampQuery: boolean;
@@ -180,5 +185,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<DeviceI
   const device = await makeDevice(adapter);
   const description = `${kind}: ${describe(adapter)}${compatibility ? ' (compatibility mode)' : ''}`;
   if (options.log ?? true) console.error(`[lrdif] WebGPU adapter ${description}`);
-  return { device, adapter, kind, description, compatibility, timestampQuery: device.features.has('timestamp-query') };
+  const fallback = (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const software = kind === 'llvmpipe' || kind === 'swiftshader' || (kind === 'browser' && (fallback || classify(adapter) !== 'hardware'));
+  return { device, adapter, kind, description, software, compatibility, timestampQuery: device.features.has('timestamp-query') };
 }

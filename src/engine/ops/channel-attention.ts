@@ -101,7 +101,7 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
   const { batch, channels, d, n } = s;
   if (d > MAX_HEAD_DIM) throw new Error(`${OP}: C/heads = ${channels}/${heads} = ${d} exceeds the ${MAX_HEAD_DIM} channels per head the fused kernels support (q ${fmt(q.shape)})`);
   const e = q.engine;
-  const layout = channelAttentionConfig.layout === 'auto' ? (e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'cpu' : 'gpu') : channelAttentionConfig.layout;
+  const layout = channelAttentionConfig.layout === 'auto' ? (e.info.software ? 'cpu' : 'gpu') : channelAttentionConfig.layout;
   const slices = batch * heads;
   const plan = gramPlan(d, n, slices, layout === 'cpu');
   if (slices > e.maxWorkgroupsPerDim) throw new Error(`${OP}: B·heads = ${slices} exceeds the device's ${e.maxWorkgroupsPerDim} workgroups per dimension (q ${fmt(q.shape)})`);

@@ -357,7 +357,7 @@ const tunings = new TuningCache<Conv2dTuning>();
  * except forward and grad input of small spatial problems, where its extra dispatches cost more.
  */
 function defaultVariant(e: Engine, cls: Conv2dShapeClass, pass: Conv2dPass): Conv2dVariant {
-  if (e.info.kind !== 'llvmpipe' && e.info.kind !== 'swiftshader') return 'direct';
+  if (!e.info.software) return 'direct';
   return cls === 'spatial-small' && pass !== 'gradWeight' ? 'direct' : 'gemm';
 }
 

@@ -86,7 +86,7 @@ const tunings = new TuningCache<MatmulTuning>();
 function defaultVariant(e: Engine): MatmulVariant {
   // Before tuning: CPU adapters run the register kernel far faster (DECISIONS.md §1), GPUs the tiled
   // one. The 8×8 block won every size class on llvmpipe (1024³: 22 GFLOP/s vs 4×4's ~12).
-  return e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'register8x8' : 'workgroup';
+  return e.info.software ? 'register8x8' : 'workgroup';
 }
 
 /**

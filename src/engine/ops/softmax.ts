@@ -21,7 +21,7 @@ export const rowReduction: { layout: 'auto' | 'gpu' | 'cpu' } = { layout: 'auto'
  * per row when rows are short, and more lanes when too few rows would leave the device idle.
  */
 export function lanesPerRow(e: Engine, length: number, rows: number, perLane = 16): number {
-  const layout = rowReduction.layout === 'auto' ? (e.info.kind === 'llvmpipe' || e.info.kind === 'swiftshader' ? 'cpu' : 'gpu') : rowReduction.layout;
+  const layout = rowReduction.layout === 'auto' ? (e.info.software ? 'cpu' : 'gpu') : rowReduction.layout;
   if (layout === 'cpu') return 1;
   const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
   let lanes = pow2(Math.ceil(length / perLane));
