@@ -391,19 +391,21 @@ fn grad_bias(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
 // The matmul path stores the patches of images n0 .. n0 + nc as cols[n, (c, kh, kw), (oh, ow)]:
 // y[n] = W[Co, Ci·KH·KW] · cols[n], dW = Σ_n dy[n] · cols[n]ᵀ, dcols[n] = Wᵀ · dy[n].
 
-// gid.x: (oh, 4-wide column tile); gid.y: input channel c; gid.z: image within the chunk.
+// gid.x: (input channel c, oh, 4-wide column tile), so small maps still fill the workgroup;
+// gid.y: image within the chunk.
 // Like the direct forward, one row window of 3·SW + KW inputs serves all KW taps of 4 outputs, so
 // each input is loaded about once per kernel row and the index arithmetic is shared by 4·KH·KW writes.
 @compute @workgroup_size(64)
 fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let sp = gid.x;
-  if (sp >= p.ho * p.tiles_w) { return; }
+  let plane_tiles = p.ho * p.tiles_w;
+  if (gid.x >= p.cin * plane_tiles) { return; }
+  let c = gid.x / plane_tiles;
+  let sp = gid.x - c * plane_tiles;
   let oh = sp / p.tiles_w;
   let ow0 = (sp - oh * p.tiles_w) * 4u;
-  let c = gid.y;
   let hw = p.ho * p.wo;
-  let xplane = ((p.n0 + gid.z) * p.cin + c) * p.h * p.w;
-  let row0 = (gid.z * p.cin + c) * KH * KW;  // patch row of (c, 0, 0)
+  let xplane = ((p.n0 + gid.y) * p.cin + c) * p.h * p.w;
+  let row0 = (gid.y * p.cin + c) * KH * KW;  // patch row of (c, 0, 0)
   let win_len = 3u * SW + KW;
   let iw0 = i32(ow0 * SW) - i32(p.pad_w);
   let ih0 = i32(oh * p.stride_h) - i32(p.pad_h);
@@ -425,17 +427,19 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
 // patch entries that copied each of them. As in grad_input, its columns share one residue rw
 // modulo SW (iw = rw + SW·(4t + j)), so a tap kw reaches all four or none, from 4 consecutive
 // patch columns. Input pixels no output reads get exactly 0.
-// gid.x: (ih, column tile t); gid.y: (input channel, rw); gid.z: image within the chunk.
+// gid.x: (input channel, ih, column tile t); gid.y: (image within the chunk, rw).
 @compute @workgroup_size(64)
 fn col2im(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let sp = gid.x;
-  if (sp >= p.h * p.tiles_w) { return; }
+  let plane_tiles = p.h * p.tiles_w;
+  if (gid.x >= p.cin * plane_tiles) { return; }
+  let c = gid.x / plane_tiles;
+  let sp = gid.x - c * plane_tiles;
   let ih = sp / p.tiles_w;
   let t4 = 4u * (sp - ih * p.tiles_w);
   let rw = gid.y % SW;
-  let c = gid.y / SW;
+  let img = gid.y / SW;
   let hw = p.ho * p.wo;
-  let row0 = (gid.z * p.cin + c) * KH * KW;
+  let row0 = (img * p.cin + c) * KH * KW;
   var acc = vec4<f32>(0.0);
   for (var kh = 0u; kh < KH; kh++) {
     let nh = i32(ih + p.pad_h) - i32(kh);
@@ -453,7 +457,7 @@ fn col2im(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
   }
-  let base = ((p.n0 + gid.z) * p.cin + c) * p.h * p.w + ih * p.w;
+  let base = ((p.n0 + img) * p.cin + c) * p.h * p.w + ih * p.w;
   for (var j = 0u; j < 4u; j++) {
     let iw = rw + SW * (t4 + j);
     if (iw < p.w) { dx[base + iw] = acc[j]; }

@@ -234,7 +234,7 @@ function im2col(x: Tensor, g: Geometry, n0: number, nc: number): Tensor {
     constants: { KH: g.kh, KW: g.kw, SW: g.sw },
     bindings: { x, cols },
     params: params(g, { n0, tiles_w: Math.ceil(g.wo / 4) }),
-    workgroups: [Math.ceil((g.ho * Math.ceil(g.wo / 4)) / 64), g.cin, nc],
+    workgroups: [Math.ceil((g.cin * g.ho * Math.ceil(g.wo / 4)) / 64), nc, 1],
   });
   return cols;
 }
@@ -299,7 +299,7 @@ function gemmGradInput(dy: Tensor, weight: Tensor, g: Geometry, bytes: number): 
           constants: { KH: g.kh, KW: g.kw, SW: g.sw },
           bindings: { dcols, dx },
           params: params(g, { n0, tiles_w: tilesW }),
-          workgroups: [Math.ceil((g.h * tilesW) / 64), g.cin * g.sw, m],
+          workgroups: [Math.ceil((g.cin * g.h * tilesW) / 64), m * g.sw, 1],
         });
         dyc.dispose();
         dcols.dispose();
