@@ -178,6 +178,25 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>) {
 override PW_MOD: u32 = 3u;
 const DW_CHUNKS: u32 = 4u; // covers PW_MOD + KW + 3 ≤ 16 values
 
+// The window win[i] = x[ow0 − pw + i] (i < KW + 3) of the row of x4 starting at xrow4, from its
+// aligned vec4 chunks chunk0, chunk0 + 1, … (w4 chunks per row; the others are zero padding).
+fn depthwise_window4(xrow4: u32, w4: u32, chunk0: i32) -> array<f32, MAX_WIN> {
+  let nchunks = (PW_MOD + KW + 6u) / 4u;
+  var vals: array<f32, 16>;
+  for (var j = 0u; j < DW_CHUNKS; j++) {
+    if (j >= nchunks) { break; }
+    let cj = chunk0 + i32(j);
+    let v = select(vec4<f32>(0.0), x4[xrow4 + u32(clamp(cj, 0, i32(w4) - 1))], cj >= 0 && cj < i32(w4));
+    vals[4u * j] = v.x;
+    vals[4u * j + 1u] = v.y;
+    vals[4u * j + 2u] = v.z;
+    vals[4u * j + 3u] = v.w;
+  }
+  var win: array<f32, MAX_WIN>;
+  for (var i = 0u; i < KW + 3u; i++) { win[i] = vals[PW_MOD + i]; }
+  return win;
+}
+
 @compute @workgroup_size(64)
 fn depthwise_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   var d = depthwise_tile(gid.x + gid.y * p.wg_stride);
@@ -186,25 +205,12 @@ fn depthwise_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var o = 0u; o < RT; o++) { acc[o] = vec4<f32>(0.0); }
   let w4 = p.w / 4u;
   let chunk0 = (i32(d.ow0) - i32(p.pad_w) - i32(PW_MOD)) / 4; // exact: ow0 − pw − PW_MOD ≡ 0 (mod 4)
-  let nchunks = (PW_MOD + KW + 6u) / 4u;
   let ih0 = i32(d.oh0) - i32(p.pad_h);
   let xplane4 = d.plane * p.h * w4;
   for (var r = 0u; r < RT + KH - 1u; r++) {
     let ih = ih0 + i32(r);
     if (ih < 0 || ih >= i32(p.h)) { continue; }
-    let xrow4 = xplane4 + u32(ih) * w4;
-    var vals: array<f32, 16>;
-    for (var j = 0u; j < DW_CHUNKS; j++) {
-      if (j >= nchunks) { break; }
-      let cj = chunk0 + i32(j);
-      let v = select(vec4<f32>(0.0), x4[xrow4 + u32(clamp(cj, 0, i32(w4) - 1))], cj >= 0 && cj < i32(w4));
-      vals[4u * j] = v.x;
-      vals[4u * j + 1u] = v.y;
-      vals[4u * j + 2u] = v.z;
-      vals[4u * j + 3u] = v.w;
-    }
-    var win: array<f32, MAX_WIN>;
-    for (var i = 0u; i < KW + 3u; i++) { win[i] = vals[PW_MOD + i]; }
+    var win = depthwise_window4(xplane4 + u32(ih) * w4, w4, chunk0);
     depthwise_row(&acc, &d, r, &win);
   }
   let b = depthwise_bias(d.plane);
@@ -214,6 +220,54 @@ fn depthwise_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (oh >= p.ho) { continue; }
     y4[(d.plane * p.ho + oh) * wo4 + d.ow0 / 4u] = acc[o] + b;
   }
+}
+
+@group(0) @binding(13) var<storage, read> dy4: array<vec4<f32>>;
+
+// Grad weight of the stride-1 depthwise convolution when both widths are multiples of 4:
+// dw[c, kh, kw] = Σ_{n, oh, ow} dy[n, c, oh, ow] · x[n, c, oh − ph + kh, ow − pw + kw]. One workgroup
+// per channel (wid.x + wid.y · wg_stride); its 64 invocations stride over the (image, RT rows,
+// 4 columns) tiles, reading dy and x rows as vec4s like depthwise_vec4, then tree-sum the taps.
+@compute @workgroup_size(64)
+fn depthwise_grad_weight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x + wid.y * p.wg_stride;
+  let valid = c < p.cout;
+  let tiles_h = (p.ho + RT - 1u) / RT;
+  let per_image = tiles_h * p.tiles_w;
+  let total = select(0u, p.batch * per_image, valid);
+  let ntaps = KH * KW;
+  var acc: array<f32, MAX_ACC>;
+  for (var v = 0u; v < ntaps; v++) { acc[v] = 0.0; }
+  let w4 = p.w / 4u;
+  let wo4 = p.wo / 4u;
+  for (var t = lid; t < total; t += 64u) {
+    let n = t / per_image;
+    let rem = t - n * per_image;
+    let oh0 = (rem / p.tiles_w) * RT;
+    let ow0 = (rem % p.tiles_w) * 4u;
+    let plane = n * p.cout + c;
+    var g: array<vec4<f32>, MAX_RT>;
+    for (var o = 0u; o < RT; o++) {
+      let oh = oh0 + o;
+      g[o] = select(vec4<f32>(0.0), dy4[(plane * p.ho + min(oh, p.ho - 1u)) * wo4 + ow0 / 4u], oh < p.ho);
+    }
+    let chunk0 = (i32(ow0) - i32(p.pad_w) - i32(PW_MOD)) / 4;
+    let ih0 = i32(oh0) - i32(p.pad_h);
+    for (var r = 0u; r < RT + KH - 1u; r++) {
+      let ih = ih0 + i32(r);
+      if (ih < 0 || ih >= i32(p.h)) { continue; }
+      var win = depthwise_window4((plane * p.h + u32(ih)) * w4, w4, chunk0);
+      for (var kh = 0u; kh < KH; kh++) {
+        if (r < kh || r - kh >= RT) { continue; }
+        for (var kw = 0u; kw < KW; kw++) {
+          acc[kh * KW + kw] += dot(g[r - kh], vec4<f32>(win[kw], win[kw + 1u], win[kw + 2u], win[kw + 3u]));
+        }
+      }
+    }
+  }
+  for (var v = 0u; v < ntaps; v++) { partial[v * WG + lid] = acc[v]; }
+  reduce_partials(lid, ntaps);
+  if (valid && lid < ntaps) { dw[c * ntaps + lid] = partial[lid * WG]; }
 }
 
 // Grad input: a transposed convolution. Each invocation owns 4 input columns of one residue class

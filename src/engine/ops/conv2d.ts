@@ -118,7 +118,7 @@ function depthwise(src: Tensor, weight: Tensor, bias: Tensor | undefined, g: Geo
   const out = e.empty([g.batch, g.cout, g.ho, g.wo]);
   const tilesW = Math.ceil(g.wo / 4);
   // Rows of whole vec4s on both sides: vec4 loads and stores.
-  const vec4 = g.w % 4 === 0 && g.wo % 4 === 0 && g.kw <= 10;
+  const vec4 = depthwiseVec4(g);
   const rows = vec4 ? DEPTHWISE_ROWS.vec4 : DEPTHWISE_ROWS.scalar;
   const grid = e.grid(g.batch * g.cout * Math.ceil(g.ho / rows) * tilesW, 64);
   const constants = { KH: g.kh, KW: g.kw, RT: rows, FLIP: flip ? 1 : 0 };
@@ -177,9 +177,27 @@ function reductionWorkgroup(items: number): number {
   return wg;
 }
 
+/** The depthwise kernels' vec4 variant applies: rows of whole vec4s on both sides, a window that fits. */
+function depthwiseVec4(g: Geometry): boolean {
+  return g.w % 4 === 0 && g.wo % 4 === 0 && g.kw <= 10;
+}
+
 function convGradWeight(dy: Tensor, x: Tensor, g: Geometry): Tensor {
   const e = dy.engine;
   const dw = e.empty([g.cout, g.cig, g.kh, g.kw]);
+  if (isDepthwise(g) && depthwiseVec4(g) && g.kh * g.kw <= 32) {
+    // One workgroup per channel over vec4 rows (llvmpipe [8,96,28,28] 3×3: see bench/README.md).
+    const rows = DEPTHWISE_ROWS.vec4;
+    const grid = spread(e, g.cout);
+    e.dispatch('conv2d', {
+      entry: 'depthwise_grad_weight',
+      constants: { KH: g.kh, KW: g.kw, RT: rows, PW_MOD: (4 - (g.pw % 4)) % 4, WG: 64 },
+      bindings: { x4: x, dy4: dy, dw },
+      params: params(g, { tiles_w: g.wo / 4, wg_stride: grid.stride }),
+      workgroups: grid.workgroups,
+    });
+    return dw;
+  }
   // Accumulators per invocation: TO·TI·RH·kw <= 32, preferring output channels (each x load then
   // serves TO outputs). Fewer invocations per workgroup when N·Ho·Wo is small keep each one busy.
   const rh = Math.max(1, Math.min(g.kh, Math.floor(32 / g.kw)));
