@@ -62,7 +62,7 @@ describe('flip', () => {
   it('reverses one axis (any axis, negative axes too), forward and backward', async () => {
     const e = await getEngine();
     const r = rng(freshSeed('flip'));
-    for (const [shape, axis] of [[[7], 0], [[3, 5], 1], [[2, 3, 5], 0], [[4, 3, 1, 6], -1], [[2, 3, 4, 5], 2], [[2, 1, 3], 1]] as [number[], number][]) {
+    for (const [shape, axis] of [[[7], 0], [[3, 5], 1], [[2, 3, 5], 0], [[4, 3, 1, 6], -1], [[2, 3, 4, 5], 2], [[2, 1, 3], 1], [[3, 8], -1]] as [number[], number][]) {
       const a = axis < 0 ? axis + shape.length : axis;
       const map = indexMap(shape, (c) => flat(shape, c.map((v, k) => (k === a ? shape[k]! - 1 - v : v))));
       await checkMapped(e, r, `flip ${JSON.stringify(shape)} axis ${axis}`, shape, (x) => flip(x, axis), shape, map);

@@ -25,14 +25,16 @@ function stridedCopy(op: string, src: Tensor, dst: Tensor, plan: CopyPlan): void
     throw new Error(`${op}: copying ${src.describe()} needs ${shape.length} non-mergeable dimensions; the strided-copy kernel supports ${MAX_RANK}`);
   }
   const e = src.engine;
-  const g = e.grid(n, 256);
+  // Whole groups of 4 along the innermost dimension share one index decomposition.
+  const group = shape.length > 0 && shape[shape.length - 1]! % 4 === 0 ? 4 : 1;
+  const g = e.grid(n / group, 256);
   const sh = pad8(shape, 1);
   // A negative stride reads backwards (flip): the kernel's u32 index arithmetic wraps modulo 2³²,
   // so it is passed as its two's-complement u32.
   const s = pad8(ss, 0).map((v) => v >>> 0);
   const d = pad8(ds, 0).map((v) => v >>> 0);
   e.dispatch('strided_copy', {
-    constants: { RANK: shape.length },
+    constants: { RANK: shape.length, GROUP: group },
     bindings: { src, dst },
     params: {
       n, stride: g.stride, src_base: plan.srcBase, dst_base: plan.dstBase,
