@@ -109,7 +109,8 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
   // attn, Ĝ and the raw row norms ride in the tail of out's buffer, so they live exactly as long
   // as out and the tape node whose backward needs them.
   const outSize = q.size;
-  const attnAt = outSize;
+  // After out's last group of 4: vec4 kernels may write a tensor's padding up to there.
+  const attnAt = Math.ceil(outSize / 4) * 4;
   const ghatAt = attnAt + slices * d * d;
   const normsAt = ghatAt + slices * d * d;
   const total = normsAt + 2 * batch * channels;

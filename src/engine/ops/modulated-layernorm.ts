@@ -48,7 +48,9 @@ export function modulatedLayerNorm(
 
   // mean and rstd ride in the tail of y's buffer, so they live exactly as long as y and the tape
   // node whose backward needs them (the same arrangement as the core layerNorm).
-  const total = x.size + 2 * positions;
+  // The stats start after y's last group of 4: vec4 kernels may write a tensor's padding up to there.
+  const statsAt = Math.ceil(x.size / 4) * 4;
+  const total = statsAt + 2 * positions;
   const raw = e.empty([Math.max(1, total)]);
   raw.storage.retain();
   const y = new Tensor(e, raw.storage, x.shape);
@@ -56,7 +58,7 @@ export function modulatedLayerNorm(
   if (x.size === 0) return y;
   const withStats = { buffer: y.buffer, size: total * 4 };
   const g = e.grid(positions, WG);
-  const params = { batch, C, hw, eps, stride: g.stride, stats_at: x.size, has_bias: lnBias ? 1 : 0, pad0: 0 };
+  const params = { batch, C, hw, eps, stride: g.stride, stats_at: statsAt, has_bias: lnBias ? 1 : 0, pad0: 0 };
   // Without lnBias (has_bias = 0) its binding is never read: lnWeight fills it, since e.dummy may
   // be bound read-write (dln_bias) in the same dispatch.
   const lnBiasBinding = lnBias ?? lnWeight;
