@@ -353,7 +353,8 @@ export class Engine {
       if (v instanceof Tensor) {
         buffer = v.buffer;
         // Rounded up to 16 bytes (within the pool's 256-byte buckets) so any tensor can be bound as
-        // array<vec4<f32>>; kernels that do so handle the last partial group of 4 themselves.
+        // array<vec4<f32>>; such kernels compute a last partial group of 4 whole, in the tensor's own
+        // padding (data kept behind a tensor in its buffer starts after that group).
         size = Math.ceil(Math.max(4, v.size * 4) / 16) * 16;
       } else if ('buffer' in v && typeof (v as unknown as GPUBuffer).mapAsync !== 'function') {
         const r = v as { buffer: GPUBuffer; offset?: number; size?: number };
