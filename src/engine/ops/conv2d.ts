@@ -186,7 +186,7 @@ function convGradWeight(dy: Tensor, x: Tensor, g: Geometry): Tensor {
   const e = dy.engine;
   const dw = e.empty([g.cout, g.cig, g.kh, g.kw]);
   if (isDepthwise(g) && depthwiseVec4(g) && g.kh * g.kw <= 32) {
-    // One workgroup per channel over vec4 rows (llvmpipe [8,96,28,28] 3×3: see bench/README.md).
+    // One workgroup per channel over vec4 rows (llvmpipe [8,96,28,28] 3×3: 4.9 → 3.4 ms vs grad_weight).
     const rows = DEPTHWISE_ROWS.vec4;
     const grid = spread(e, g.cout);
     e.dispatch('conv2d', {
