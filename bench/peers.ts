@@ -513,8 +513,9 @@ export async function runPeers(e: Engine, quick: boolean | Size, peaks: Peaks, r
   const rows: PeerRow[] = [];
   for (const op of peerOps(quick)) {
     log(`  peers: ${op.name} ${op.shape}`);
-    // jax-js's Wasm worker threads keep spinning for a moment after its last op; timing ours
-    // right away measured matmul 512³ at 19 ms instead of the kernel suite's 12 ms.
+    // Timing ours right after the previous op's peers (jax-js's Wasm backend last, whose worker
+    // threads likely still spin) measured matmul 512³ at 19 ms instead of the kernel suite's 12;
+    // with this pause it measured 13.
     await settle();
     const ours = await oursRows(e, op, peaks, runs);
     const opRows = new Map<string, PeerRow>();

@@ -85,7 +85,7 @@ export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: Be
     timing: 'wall clock around a synchronised submit (median of runs after warm-up); the harness does not use timestamp queries',
     timestampQuery: e.info.timestampQuery, loadAverage: loadavg(), cpu: null, peaks: null, tuning: null, kernels: [], fused: [], peers: null, train: [], notes: [],
   };
-  const cpuAdapter = e.info.software;
+  const cpuAdapter = e.info.software !== false;
   if (cpuAdapter) result.cpu = cpuPeak();
   if (o.suites.some((s) => s !== 'train')) {
     // Rows run with the kernels the trainer would pick on this adapter, not the untuned defaults.

@@ -101,10 +101,9 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id)
 
 // Depthwise convolution at stride 1 (groups = Ci = Co): each invocation computes an RT × 4 output
 // tile of one plane, so each loaded input row serves up to KH output rows and every tap 4 columns.
-// Tiles of all planes
-// are numbered consecutively (no idle invocations at plane edges). The same entries compute the
-// grad input of a stride-1 depthwise convolution: bound as x = dy, y = dx with FLIP = 1 and
-// padding KH − 1 − ph, KW − 1 − pw, it is the convolution of dy with the rotated taps.
+// Tiles of all planes are numbered consecutively (no idle invocations at plane edges). The same
+// entries compute the grad input of a stride-1 depthwise convolution: bound as x = dy, y = dx with
+// FLIP = 1 and padding KH − 1 − ph, KW − 1 − pw, it is the convolution of dy with the rotated taps.
 // gid: (plane, row tile, column tile) flattened over x and y (wg_stride = invocations per y step).
 // `depthwise_vec4` (input and output widths multiples of 4) reads rows and writes outputs as vec4s.
 struct DepthwiseTile { plane: u32, oh0: u32, ow0: u32, taps: array<f32, MAX_TAPS> }
@@ -130,7 +129,7 @@ fn depthwise_tile(t: u32) -> DepthwiseTile {
 }
 
 // Adds input row r of the tile (window win[i] = x[ow0 − pw + i]) to the output rows it reaches:
-// output row o = r − kh through tap row kh (constant once unrolled).
+// output row o = r − kh through tap row kh.
 fn depthwise_row(acc: ptr<function, array<vec4<f32>, MAX_RT>>, d: ptr<function, DepthwiseTile>, r: u32, win: ptr<function, array<f32, MAX_WIN>>) {
   for (var kh = 0u; kh < KH; kh++) {
     if (r < kh || r - kh >= RT) { continue; }

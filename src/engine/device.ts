@@ -13,10 +13,11 @@ export interface DeviceInfo {
   /** Human-readable description printed at start-up. */
   description: string;
   /**
-   * True when the adapter runs on the CPU (llvmpipe, SwiftShader; in a browser also a fallback
-   * adapter): kernels then take their CPU-adapter variants before any autotune has run.
+   * Which CPU rasteriser runs the adapter, or false for a GPU (in a browser, a fallback adapter that
+   * names neither counts as SwiftShader, Chrome's): kernels then take their CPU-adapter variants
+   * before any autotune has run. Decided once here, not per dispatch.
    */
-  software: boolean;
+  software: false | 'llvmpipe' | 'swiftshader';
   /** True when the adapter runs in WebGPU compatibility mode (GLES backend). */
   compatibility: boolean;
   timestampQuery: boolean;
@@ -186,6 +187,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<DeviceI
   const description = `${kind}: ${describe(adapter)}${compatibility ? ' (compatibility mode)' : ''}`;
   if (options.log ?? true) console.error(`[lrdif] WebGPU adapter ${description}`);
   const fallback = (adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  const software = kind === 'llvmpipe' || kind === 'swiftshader' || (kind === 'browser' && (fallback || classify(adapter) !== 'hardware'));
+  const seen = kind === 'browser' ? classify(adapter) : kind;
+  const software = seen === 'llvmpipe' || seen === 'swiftshader' ? seen : fallback ? 'swiftshader' : false;
   return { device, adapter, kind, description, software, compatibility, timestampQuery: device.features.has('timestamp-query') };
 }

@@ -91,7 +91,7 @@ function defaultVariant(e: Engine): MatmulVariant {
   // tiled one. The 8×8 block won every size class on llvmpipe (1024³: 22 GFLOP/s vs 4×4's ~12); on
   // SwiftShader the array-free 4×4 block (256³: 11.9 ms vs 8×8's 45).
   if (!e.info.software) return 'workgroup';
-  return e.info.description.toLowerCase().includes('llvmpipe') ? 'register8x8' : 'registerNamed';
+  return e.info.software === 'llvmpipe' ? 'register8x8' : 'registerNamed';
 }
 
 /**
