@@ -3,7 +3,7 @@ import { channelAttentionConfig, transposedChannelAttention, transposedChannelAt
 import { backward } from '../src/engine/autograd.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
-import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
+import { expectClose, expectSumClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
 
 const EPS = 1e-12;
 
@@ -168,10 +168,7 @@ const shapes: [number, number, number, number, number][] = [
 /** Runs fn under each Gram layout (restoring 'auto'), so both paths run on any adapter. */
 /** dtemperature is one sum of ~d² mixed-sign terms per head: judge it against Σ|terms| (its condition), not |sum|. */
 function expectTemperatureGrad(got: ArrayLike<number>, ref: { dt: Float64Array; dtAbs: Float64Array }, what: string): void {
-  for (let h = 0; h < ref.dt.length; h++) {
-    const err = Math.abs(got[h]! - ref.dt[h]!) / Math.max(ref.dtAbs[h]!, 1e-30);
-    expect(err, `${what} head ${h}: |error| / Σ|terms| = ${err.toExponential(3)}`).toBeLessThan(1e-5);
-  }
+  expectSumClose(got, ref.dt, ref.dtAbs, 1e-5, `${what} (per head)`);
 }
 
 async function forEachLayout(fn: (layout: 'gpu' | 'cpu') => Promise<void>): Promise<void> {

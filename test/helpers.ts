@@ -80,6 +80,18 @@ export function expectClose(out: ArrayLike<number>, ref: ArrayLike<number>, tol:
   expect(err, `${what}: relative error ${err.toExponential(3)} (tolerance ${tol})`).toBeLessThan(tol);
 }
 
+/**
+ * For outputs that are sums: each element's error relative to the sum of its terms' magnitudes
+ * (refAbs = Σ|term|). A sum that cancels to near zero has f32 rounding of its terms' size, which
+ * ‖out − ref‖/‖ref‖ would report as a large relative error.
+ */
+export function expectSumClose(out: ArrayLike<number>, ref: ArrayLike<number>, refAbs: ArrayLike<number>, tol: number, what: string): void {
+  for (let i = 0; i < ref.length; i++) {
+    const err = Math.abs(out[i]! - ref[i]!) / Math.max(refAbs[i]!, 1e-30);
+    expect(err, `${what} [${i}]: |error| / Σ|terms| = ${err.toExponential(3)} (tolerance ${tol})`).toBeLessThan(tol);
+  }
+}
+
 export async function read(t: Tensor): Promise<Float64Array> {
   return Float64Array.from((await t.read()) as Float32Array);
 }
