@@ -245,20 +245,28 @@ program
   .option('--batch <n>', 'batch size', '16')
   .option('--lr <x>', 'learning rate', '2e-3')
   .option('--difficulty <d>', 'SynthFER difficulty, 0 (clear) … 1 (subtle)', '0.3')
+  .addOption(new Option('--udc <panel>', 'under-display-camera panel').choices(['toled', 'poled']).default('toled'))
+  .addOption(new Option('--backbone <name>', "image paths: 'face-api' = frozen pretrained face networks; 'none' = trained from scratch").choices(['face-api', 'none']).default('face-api'))
+  .addOption(new Option('--landmarks <source>', "'net' = the landmark network on the image the model sees (the paper's protocol); 'oracle' = SynthFER's exact landmarks (not available to a camera)").choices(['net', 'oracle']).default('net'))
+  .option('--udc-draws <k>', 'fixed UDC draws per training image (cached frozen features)', '1')
+  .option('--no-flip', 'no mirrored training views')
   .action(async (o) => {
     const t0 = performance.now();
     const epochs = stageEpochs(o.epochs);
+    const modelConfig = { backbone: o.backbone, landmarkFeatures: o.landmarks === 'oracle' ? 'heatmap' : 'backbone' } as const;
     o.out ??= `runs/quickstart-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const e = await engine();
     const seed = Number(o.seed);
     const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed, { difficulty: Number(o.difficulty) });
-    const common: Partial<TrainOptions> = { batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 5 };
+    const common: Partial<TrainOptions> = { batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 5, udcDraws: Number(o.udcDraws), augment: { flip: o.flip !== false, erase: o.backbone === 'none' } };
     const results: [string, StageResult][] = [];
     const stage = async (name: string, dir: string, epochCount: number, spec: Partial<StageSpec>) => {
       const store = prepareOut(join(o.out, dir), false, !!o.force);
       const hooks = progressHooks(`[${name}]`);
-      const r = await trainStage(e, { preset: 'tiny', stage: 1, train: data.train, test: data.test, store, seed, options: { ...common, epochs: epochCount }, ...hooks, ...spec } as StageSpec);
+      const tasks = taskProgress();
+      const r = await trainStage(e, { preset: 'tiny', stage: 1, train: data.train, test: data.test, store, seed, options: { ...common, epochs: epochCount }, ...hooks, onTask: tasks.onProgress, ...spec, config: { ...modelConfig, ...spec.config } } as StageSpec);
       hooks.stop();
+      tasks.stop();
       await writeReport(e, r, store, name, data.test);
       results.push([name, r]);
       return { r, store };

@@ -13,9 +13,8 @@ import { faceApiModelDir, loadFaceLandmarkNet, loadTfjsWeights } from '../src/mo
 import {
   FACE_LANDMARK_MANIFEST, FaceLandmarkNet, landmarksOfSquareImages, landmarksToPixels, prepareCrop, type ChwImage,
 } from '../src/model/landmarks/face-landmark-net.ts';
-import { FaceLandmarkBackbone, IMAGENET_NORMALISATION } from '../src/model/landmarks/backbone.ts';
 import { overlayPng } from '../src/model/landmarks/command.ts';
-import { DilNetwork } from '../src/model/dil-network.ts';
+
 import { makeConfig } from '../src/model/config.ts';
 import { Rng } from '../src/model/init.ts';
 import { generateSample } from '../src/train/data/synthfer.ts';
@@ -315,61 +314,5 @@ describe('face landmark network', () => {
     expect([img.width, img.height]).toEqual([448, 448]);
     const p = 4 * (226 * 448 + 226); // the centre pixel (56.5 · 4) carries the marker colour
     expect([img.data[p], img.data[p + 1], img.data[p + 2]]).toEqual([0, 255, 0]);
-  });
-});
-
-// ------------------------------------------------------------------ DIL backbone adapter
-
-describe('landmark backbone for the DIL network', () => {
-  const normalise = (rgb: Float32Array, b: number, s: number) => {
-    const out = new Float32Array(rgb.length);
-    for (let i = 0; i < b; i++) for (let c = 0; c < 3; c++) for (let p = 0; p < s * s; p++) {
-      const k = (i * 3 + c) * s * s + p;
-      out[k] = (rgb[k]! - IMAGENET_NORMALISATION.mean[c]!) / IMAGENET_NORMALISATION.std[c]!;
-    }
-    return out;
-  };
-
-  it('paper preset: the network maps themselves at H/4, H/8, H/16, no parameters', async () => {
-    const ctx = { e: engine, rng: new Rng(3) };
-    const b = FaceLandmarkBackbone.forConfig(ctx, makeConfig('paper'), net);
-    expect(b.parameters()).toEqual([]);
-    const rgb = new Float32Array([0, 1].flatMap((i) => Array.from(synthFace(i, 11).image.image)));
-    const img = engine.tensor(normalise(rgb, 2, 112), [2, 3, 112, 112]);
-    const maps = b.features(img, null);
-    expect(maps.map((m) => m.shape)).toEqual([[2, 64, 28, 28], [2, 128, 14, 14], [2, 256, 7, 7]]);
-    const direct = net.features(engine.tensor(rgb, [2, 3, 112, 112]));
-    for (let l = 0; l < 3; l++) expectClose(await read(maps[l]!), await read(direct[l + 1]!), 1e-5, `level ${l + 1}`);
-    for (const t of [img, ...maps, ...direct]) t.dispose();
-    b.dispose();
-  });
-
-  it('tiny preset (64×64): trainable 1×1 projections get gradients, the network none; DIL forward runs', async () => {
-    const cfg = makeConfig('tiny', { landmarkFeatures: 'backbone' });
-    const ctx = { e: engine, rng: new Rng(5) };
-    const dil = new DilNetwork(ctx, cfg, (c, k) => FaceLandmarkBackbone.forConfig(c, k, net));
-    const b = dil.backbone as FaceLandmarkBackbone;
-    expect([...dil.namedParameters()].some(([n]) => n.startsWith('landmark_backbone.proj1.'))).toBe(true);
-    expect([...b.namedParameters()].map(([n, t]) => `${n} ${t.shape.join('x')}`)).toEqual([
-      'proj1.weight 16x64x1x1', 'proj1.bias 16', 'proj2.weight 32x128x1x1', 'proj2.bias 32', 'proj3.weight 64x256x1x1', 'proj3.bias 64',
-    ]);
-    const seed = freshSeed('backbone tiny');
-    const r = rng(seed);
-    const img = engine.tensor(Float32Array.from({ length: 2 * 3 * 64 * 64 }, () => 2 * r() - 1), [2, 3, 64, 64]);
-    const maps = b.features(img, null);
-    expect(maps.map((m) => m.shape)).toEqual([[2, 16, 16, 16], [2, 32, 8, 8], [2, 64, 4, 4]]);
-    backward(sumAll(maps[2]!));
-    expect(b.projections[2]!.weight.grad).not.toBeNull();
-    const g = await read(b.projections[2]!.weight.grad!);
-    expect(relErr(g, new Float64Array(g.length))).toBeGreaterThan(0);
-    for (const t of net.parameters()) expect(t.grad ?? null).toBeNull();
-    const o = dil.forward(img, null);
-    expect([o.o1.shape, o.o2.shape, o.o3.shape]).toEqual([[2, 16, 16, 16], [2, 32, 8, 8], [2, 64, 4, 4]]);
-    for (const p of b.parameters()) {
-      p.grad?.dispose();
-      p.grad = null;
-    }
-    dil.dispose();
-    b.dispose();
   });
 });

@@ -12,6 +12,12 @@ import { abs } from '../src/engine/ops/elementwise.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { getEngine, read } from './helpers.ts';
 
+/**
+ * The from-scratch image paths and the oracle heatmap stem: the architecture of DECISIONS §2–3 as
+ * written (the pretrained-backbone path is tested in frozen-features.test.ts).
+ */
+const SCRATCH = { backbone: 'none', landmarkFeatures: 'heatmap' } as const;
+
 function count(m: LrdifModel, prefix: string): number {
   return [...m.namedParameters()].filter(([n]) => n.startsWith(prefix)).reduce((p, [, t]) => p + t.size, 0);
 }
@@ -27,13 +33,13 @@ function batchFor(e: Awaited<ReturnType<typeof getEngine>>, size: number, B: num
 describe('LRDif model', () => {
   it('paper preset: parameter counts match DECISIONS §3', async () => {
     const e = await getEngine();
-    const m1 = new LrdifModel(e, makeConfig('paper'), 1, 1);
+    const m1 = new LrdifModel(e, makeConfig('paper', SCRATCH), 1, 1);
     const blocks = ['encoder_level1', 'encoder_level2', 'encoder_level3', 'latent'].map((s) => count(m1, `dt.${s}.0.`));
     expect(blocks).toEqual([80431, 216176, 652960, 2189522]);
     expect(count(m1, 'dt.')).toBe(31900364);
     expect(m1.numParameters() / 1e6).toBeCloseTo(63.1, 1);
     m1.dispose();
-    const m2 = new LrdifModel(e, makeConfig('paper'), 2, 1);
+    const m2 = new LrdifModel(e, makeConfig('paper', SCRATCH), 2, 1);
     // The stage-2 inference graph excludes the frozen stage-1 branch (it only produces targets).
     expect((m2.numParameters() - count(m2, 'fpen_s1.')) / 1e6).toBeCloseTo(63.2, 1);
     expect(count(m2, 'denoise.')).toBe(197376); // reference §11
@@ -43,7 +49,7 @@ describe('LRDif model', () => {
 
   it('paper preset at 112×112: DT, DIL and fusion shapes match reference §11', async () => {
     const e = await getEngine();
-    const m = new LrdifModel(e, makeConfig('paper'), 1, 2);
+    const m = new LrdifModel(e, makeConfig('paper', SCRATCH), 1, 2);
     await e.noGrad(() =>
       e.scope(async () => {
         const b = batchFor(e, 112, 1, 3);
@@ -72,7 +78,7 @@ describe('LRDif model', () => {
   for (const { stage, name, over } of variants) {
     it(`${name} stage ${stage}: every trainable parameter gets a non-zero gradient, frozen ones none`, async () => {
       const e = await getEngine();
-      const m = new LrdifModel(e, makeConfig('tiny', over), stage, 4);
+      const m = new LrdifModel(e, makeConfig('tiny', { ...SCRATCH, ...over }), stage, 4);
       if (name !== 'tiny') expect(m.fusion.norm).not.toBeNull();
       else expect([...m.namedParameters()].map(([n]) => n)).toContain('fusion.blocks.0.gamma1');
       await e.scope(async () => {
@@ -99,7 +105,7 @@ describe('LRDif model', () => {
 
   it('tiny stage 2: inference needs no label and the same seed gives bit-identical logits', async () => {
     const e = await getEngine();
-    const m = new LrdifModel(e, makeConfig('tiny'), 2, 6);
+    const m = new LrdifModel(e, makeConfig('tiny', SCRATCH), 2, 6);
     const run = (seed: number) =>
       e.noGrad(() =>
         e.scope(async () => {
@@ -120,11 +126,11 @@ describe('DIL network shortcut', () => {
   it("with layer scale 0 the output is the shortcut: LN of the image tokens ('normalised', POSTER++) or the image features ('input')", async () => {
     const e = await getEngine();
     for (const shortcut of ['normalised', 'input'] as const) {
-      const m = new LrdifModel(e, makeConfig('tiny', { dil: { layerScaleInit: 0, shortcut } }), 1, 3);
+      const m = new LrdifModel(e, makeConfig('tiny', { ...SCRATCH, dil: { layerScaleInit: 0, shortcut } }), 1, 3);
       const [o3, stem3] = await e.noGrad(() =>
         e.scope(async () => {
           const b = batchFor(e, 64, 2, 21);
-          return [await read(m.dil.forward(b.image, b.landmarks).o3), await read(m.dil.imageStem.forward(b.image)[2])];
+          return [await read(m.dil.forward(b.image, b.landmarks).o3), await read(m.dil.imageStem!.forward(b.image)[2])];
         }),
       );
       const [B, C, HW] = [2, 64, 16];
@@ -175,7 +181,7 @@ describe('diffusion on the EPR', () => {
 describe('checkpoints', () => {
   it('save → load round trip is bitwise; stage 2 initialises from stage 1 as DECISIONS §2 says', async () => {
     const e = await getEngine();
-    const cfg = makeConfig('tiny');
+    const cfg = makeConfig('tiny', SCRATCH);
     const a = new LrdifModel(e, cfg, 1, 31);
     const bytes = await saveCheckpoint(a, { config: cfg, stage: 1 });
     const ck = readCheckpoint(bytes, 'a.safetensors');
@@ -205,7 +211,7 @@ describe('checkpoints', () => {
 
   it('a checkpoint with a wrong shape or a missing tensor is rejected, listing every problem', async () => {
     const e = await getEngine();
-    const cfg = makeConfig('tiny');
+    const cfg = makeConfig('tiny', SCRATCH);
     const a = new LrdifModel(e, cfg, 1, 41);
     const ck = readCheckpoint(await saveCheckpoint(a, { config: cfg, stage: 1 }), 'good.safetensors');
     const tensors = new Map(ck.file.tensors);

@@ -20,6 +20,9 @@ function synth(split: 'train' | 'test', n: number, seed = 5): Dataset {
   return new CachedDataset(new SynthFerDataset(n, { seed, size: SIZE, split, difficulty: 0.2 }));
 }
 
+/** The from-scratch image paths with oracle landmarks (the path these tests were written for; the frozen-backbone path has its own tests below). */
+const SCRATCH = { backbone: 'none', landmarkFeatures: 'heatmap' } as const;
+
 const micro: Partial<TrainOptions> = { epochs: 3, batchSize: 8, lr: 2e-3, lrGamma: 0.9, seed: 3, logEvery: 2, udc: { panel: 'toled', strength: 0.5 } };
 
 async function weights(store: MemoryStore): Promise<Uint8Array> {
@@ -32,7 +35,7 @@ describe('training', () => {
   // The pipeline of `lrdif run` at micro size — the baseline, stage 1 from the baseline's UDCformer,
   // stage 2 from stage 1 — on the browser demo's micro model (32×32, half widths, one DT block, T = 2)
   // and easy SynthFER (112 training / 28 held-out faces, UDC strength 0.3).
-  const microConfig: DeepPartial<LrdifConfig> = { inputSize: 32, eprDim: 32, embedDim: 64, imageEncoder: { width: 8, resBlocks: 0 }, dt: { dims: [8, 16, 32, 64], blocks: [0, 0, 0, 1] }, dil: { dims: [8, 16, 32] }, vit: { width: 32 }, diffusion: { steps: 2 } };
+  const microConfig: DeepPartial<LrdifConfig> = { ...SCRATCH, inputSize: 32, eprDim: 32, embedDim: 64, imageEncoder: { width: 8, resBlocks: 0 }, dt: { dims: [8, 16, 32, 64], blocks: [0, 0, 0, 1] }, dil: { dims: [8, 16, 32] }, vit: { width: 32 }, diffusion: { steps: 2 } };
   const easy = (split: 'train' | 'test', n: number) => new CachedDataset(new SynthFerDataset(n, { seed: 1, size: 32, split, difficulty: 0 }));
   const train = easy('train', 112);
   const test = easy('test', 28);
@@ -83,11 +86,11 @@ describe('training', () => {
     }
   });
 
-  it('a run stopped after epoch 1 and resumed ends with bitwise the same weights', async () => {
+  it('a run stopped after epoch 1 and resumed ends with bitwise the same weights (default frozen-backbone path, cached views)', async () => {
     const e = await getEngine();
     const small = synth('train', 32, 9);
     const tiny = synth('test', 8, 9);
-    const opts: Partial<TrainOptions> = { ...micro, epochs: 2, batchSize: 8, udc: { panel: 'poled', strength: 1 } };
+    const opts: Partial<TrainOptions> = { ...micro, epochs: 2, batchSize: 8, udc: { panel: 'poled', strength: 1 }, udcDraws: 1 };
     const full = new MemoryStore();
     const a = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: full, seed: 2 });
     const part = new MemoryStore();
@@ -110,10 +113,10 @@ describe('training', () => {
     const e = await getEngine();
     const s = new MemoryStore();
     const small = synth('train', 16, 4);
-    const r = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: small, options: { ...micro, epochs: 1 }, store: s, seed: 1 });
+    const r = await trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 1, train: small, test: small, options: { ...micro, epochs: 1 }, store: s, seed: 1 });
     const s2 = new MemoryStore();
-    const r2 = await trainStage(e, { preset: 'tiny', stage: 2, train: small, test: small, options: { ...micro, epochs: 1 }, store: s2, seed: 1, from: { bytes: await weights(s), name: 's1.safetensors' } });
-    await expect(trainStage(e, { preset: 'tiny', stage: 2, train: small, test: small, options: micro, store: new MemoryStore(), from: { bytes: await weights(s2), name: 's2.safetensors' } })).rejects.toThrow(
+    const r2 = await trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 2, train: small, test: small, options: { ...micro, epochs: 1 }, store: s2, seed: 1, from: { bytes: await weights(s), name: 's1.safetensors' } });
+    await expect(trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 2, train: small, test: small, options: micro, store: new MemoryStore(), from: { bytes: await weights(s2), name: 's2.safetensors' } })).rejects.toThrow(
       /s2\.safetensors is a stage-2 checkpoint; stage 2 starts from a stage-1 checkpoint/,
     );
     await expect(trainStage(e, { preset: 'small', stage: 2, train: small, test: small, options: micro, store: new MemoryStore(), from: { bytes: await weights(s), name: 's1.safetensors' } })).rejects.toThrow(/images; the small preset expects 112×112/);
@@ -129,11 +132,11 @@ describe('training', () => {
     const small = synth('train', 16, 4);
     const opts = { ...micro, epochs: 1 };
     const bs = new MemoryStore();
-    const base = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: small, options: opts, store: bs, seed: 1, config: { modulation: false } });
+    const base = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: small, options: opts, store: bs, seed: 1, config: { ...SCRATCH, modulation: false } });
     const s1 = new MemoryStore();
     const logs: string[] = [];
     // epochs: 0 trains nothing, so the model holds exactly what initialisation loaded.
-    const r = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: small, options: { ...opts, epochs: 0 }, store: s1, seed: 2, from: { bytes: await weights(bs), name: 'baseline.safetensors' }, log: (l) => logs.push(l) });
+    const r = await trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 1, train: small, test: small, options: { ...opts, epochs: 0 }, store: s1, seed: 2, from: { bytes: await weights(bs), name: 'baseline.safetensors' }, log: (l) => logs.push(l) });
     expect(logs.join('\n')).toMatch(/stage 1 initialised from baseline\.safetensors: \d+ tensors loaded, \d+ fresh \(.*fpen_s1\./);
     const baseParams = new Map(base.model.namedParameters());
     let shared = 0;
@@ -148,7 +151,7 @@ describe('training', () => {
     }
     expect(shared).toBe(baseParams.size);
     const start = (stage: 1 | 2, config: object, from: Uint8Array, name: string) =>
-      trainStage(e, { preset: 'tiny', stage, train: small, test: small, options: opts, store: new MemoryStore(), seed: 1, config, from: { bytes: from, name } });
+      trainStage(e, { preset: 'tiny', stage, train: small, test: small, options: opts, store: new MemoryStore(), seed: 1, config: { ...SCRATCH, ...config }, from: { bytes: from, name } });
     await expect(start(2, {}, await weights(bs), 'baseline.safetensors')).rejects.toThrow(/baseline\.safetensors is a baseline \(no-EPR\) checkpoint; stage 2 starts from a stage-1 checkpoint/);
     await expect(start(1, { modulation: false }, await weights(bs), 'baseline.safetensors')).rejects.toThrow(/a baseline starts from scratch/);
     const s1bytes = await saveCheckpoint(r.model, { config: r.model.cfg, stage: 1 });
@@ -194,5 +197,29 @@ describe('batches', () => {
     expect(flips).toBeGreaterThan(0);
     expect(flips).toBeLessThan(idx.length);
     bm.dispose();
+  });
+});
+
+describe('the paper protocol: landmarks come from the image the model sees', () => {
+  it('training and evaluation never read the dataset landmarks unless the oracle heatmap stem asks for them', { timeout: 300_000 }, async () => {
+    const e = await getEngine();
+    // SynthFER with every landmark poisoned: a path that read them would turn the loss into NaN.
+    const poisoned = (split: 'train' | 'test', n: number) => {
+      const ds = synth(split, n, 12);
+      return new MemoryDataset(`${split} (NaN landmarks)`, SIZE, 7, Array.from({ length: n }, (_, i) => ({ ...ds.get(i), landmarks: new Float32Array(136).fill(NaN) })));
+    };
+    const train = poisoned('train', 16);
+    const test = poisoned('test', 8);
+    const opts: Partial<TrainOptions> = { ...micro, epochs: 1, udcDraws: 1 };
+    const r = await trainStage(e, { preset: 'tiny', stage: 1, train, test, options: opts, store: new MemoryStore(), seed: 1 });
+    expect(r.model.cfg.landmarkFeatures).toBe('backbone');
+    expect(r.history.every((h) => Number.isFinite(h.trainLoss))).toBe(true);
+    expect(r.final.count).toBe(8);
+    const oracle = await trainStage(e, { preset: 'tiny', stage: 1, train, test, options: opts, store: new MemoryStore(), seed: 1, config: { landmarkFeatures: 'heatmap' } });
+    expect(Number.isNaN(oracle.history[0]!.trainLoss)).toBe(true);
+    for (const x of [r, oracle]) {
+      x.trainer.dispose();
+      x.model.dispose();
+    }
   });
 });

@@ -37,7 +37,10 @@ export function readCheckpoint(bytes: Uint8Array, what: string): { file: StFile;
   const file = decodeSafetensors(bytes, what);
   const cfgText = file.metadata.config;
   if (file.metadata.format !== 'lrdif-webgpu' || !cfgText) throw new Error(`${what}: not an LRDif checkpoint (metadata has no format "lrdif-webgpu" / config)`);
-  return { file, config: JSON.parse(cfgText) as LrdifConfig, stage: parseInt(file.metadata.stage ?? '0', 10) };
+  const config = JSON.parse(cfgText) as LrdifConfig;
+  // Checkpoints written before the pretrained backbones existed trained every image path from scratch.
+  config.backbone ??= 'none';
+  return { file, config, stage: parseInt(file.metadata.stage ?? '0', 10) };
 }
 
 /**

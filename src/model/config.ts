@@ -44,11 +44,23 @@ export interface LrdifConfig {
   diffusion: { steps: number; betaStart: number; betaEnd: number; insertNoise: boolean; mode: 'diffusion' | 'direct' };
   /** Ablation switches. */
   modulation: boolean;
-  /** 'heatmap' = the landmark-heatmap stem (default); 'backbone' = a pluggable frozen landmark network. */
+  /**
+   * Where the landmark features come from. 'backbone' (default, the paper's protocol): the frozen
+   * landmark network (face-api's 68-point net standing in for MobileFaceNet) run on the very image
+   * the model sees. 'heatmap': heatmaps of landmarks given with the data (for SynthFER the
+   * generator's exact points: an oracle no camera provides) through a trainable stem.
+   */
   landmarkFeatures: 'heatmap' | 'backbone';
+  /**
+   * The image paths' backbone. 'face-api' (default): frozen pretrained face networks (face-api's
+   * recognition net standing in for IR-50 as the DIL image features and for CLIP's image encoder in
+   * FPEN), with trainable projections; 'none': the from-scratch stems (DIL's IR-style stem, FPEN's
+   * CPEN-style encoder).
+   */
+  backbone: 'face-api' | 'none';
 }
 
-type Preset = Omit<LrdifConfig, 'preset' | 'numClasses' | 'diffusion' | 'modulation' | 'landmarkFeatures' | 'dil'> & { dil: Pick<LrdifConfig['dil'], 'dims' | 'heads'> & Partial<Pick<LrdifConfig['dil'], 'shortcut'>> };
+type Preset = Omit<LrdifConfig, 'preset' | 'numClasses' | 'diffusion' | 'modulation' | 'landmarkFeatures' | 'backbone' | 'dil'> & { dil: Pick<LrdifConfig['dil'], 'dims' | 'heads'> & Partial<Pick<LrdifConfig['dil'], 'shortcut'>> };
 
 const PRESETS: Record<string, Preset> = {
   paper: {
@@ -92,7 +104,8 @@ export function makeConfig(preset: string, overrides: DeepPartial<LrdifConfig> =
     vit: { ...p.vit },
     diffusion: { steps: 4, betaStart: 0.1, betaEnd: 0.99, insertNoise: false, mode: 'diffusion' },
     modulation: true,
-    landmarkFeatures: 'heatmap',
+    landmarkFeatures: 'backbone',
+    backbone: 'face-api',
   };
   const cfg = deepMerge(base, overrides) as LrdifConfig;
   validateConfig(cfg);
@@ -134,6 +147,13 @@ export function validateConfig(c: LrdifConfig): void {
   if (!(c.vit.layerScaleInit > 0)) fail(`vit.layerScaleInit must be positive, got ${c.vit.layerScaleInit}`);
   if (c.dil.shortcut !== 'normalised' && c.dil.shortcut !== 'input') fail(`dil.shortcut must be "normalised" or "input", got ${JSON.stringify(c.dil.shortcut)}`);
   if (c.diffusion.steps < 1) fail(`diffusion.steps must be ≥ 1`);
+  if (c.landmarkFeatures !== 'heatmap' && c.landmarkFeatures !== 'backbone') fail(`landmarkFeatures must be "backbone" or "heatmap", got ${JSON.stringify(c.landmarkFeatures)}`);
+  if (c.backbone !== 'face-api' && c.backbone !== 'none') fail(`backbone must be "face-api" or "none", got ${JSON.stringify(c.backbone)}`);
+}
+
+/** Whether a config needs the frozen pretrained networks (their features come with the batch or from an extractor). */
+export function usesFrozenFeatures(c: LrdifConfig): boolean {
+  return c.backbone === 'face-api' || c.landmarkFeatures === 'backbone';
 }
 
 /** Feature-map sizes of the three levels (H/4, H/8, H/16). */

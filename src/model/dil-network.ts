@@ -1,8 +1,9 @@
 /**
- * The DIL network (DECISIONS §2): landmark features at three scales (a landmark-heatmap stem, or a
- * pluggable frozen landmark backbone), image features from an IR-style residual stem without
- * BatchNorm, and a window cross-attention block per level (landmark queries, image keys/values,
- * relative position bias, LN + MLP with layer scale). Returns O1, O2, O3 (NCHW).
+ * The DIL network (DECISIONS §2): landmark features at three scales (the frozen landmark network's
+ * maps through trainable 1×1 projections, or an oracle landmark-heatmap stem), image features (the
+ * frozen recognition network's stages through trainable 1×1 projections, or a from-scratch IR-style
+ * residual stem without BatchNorm), and a window cross-attention block per level (landmark queries,
+ * image keys/values, relative position bias, LN + MLP with layer scale). Returns O1, O2, O3 (NCHW).
  */
 import type { Tensor } from '../engine/tensor.ts';
 import { add, gelu, leakyRelu, mul } from '../engine/ops/elementwise.ts';
@@ -14,16 +15,25 @@ import { Module, type ModuleContext } from './module.ts';
 import { Conv2d, LayerNorm, Linear, PReLU } from './layers.ts';
 import { constantInit, truncNormalInit } from './init.ts';
 import { levelSizes, type LrdifConfig } from './config.ts';
+import { FROZEN_IMAGE_CHANNELS, FROZEN_LANDMARK_CHANNELS, requirePart, type FrozenFeatures } from './frozen-features.ts';
 
 export const NUM_LANDMARKS = 68;
 
-/** A frozen landmark network that yields feature maps [B, d_i, S_i, S_i] at the three levels. */
-export interface LandmarkBackbone {
-  features(image: Tensor, landmarks: Tensor | null): [Tensor, Tensor, Tensor];
+/**
+ * Frozen feature maps → the preset's level widths: a trainable 1×1 convolution per level (none
+ * where the widths already agree, as for the paper preset's landmark maps). A frozen random
+ * projection would throw information away, so these are trained.
+ */
+class LevelProjection extends Module {
+  readonly convs: (Conv2d | null)[];
+  constructor(ctx: ModuleContext, from: readonly number[], to: readonly number[]) {
+    super(ctx);
+    this.convs = [0, 1, 2].map((l) => (from[l] === to[l] ? null : this.child(String(l), new Conv2d(ctx, from[l]!, to[l]!, 1, { padding: 0 }))));
+  }
+  forward(maps: readonly [Tensor, Tensor, Tensor]): [Tensor, Tensor, Tensor] {
+    return maps.map((m, l) => this.convs[l]?.forward(m) ?? m) as [Tensor, Tensor, Tensor];
+  }
 }
-
-/** Builds the landmark backbone module (injected, so the model itself stays free of file I/O and runs in browsers). */
-export type LandmarkBackboneFactory = (ctx: ModuleContext, cfg: LrdifConfig) => Module & LandmarkBackbone;
 
 /** 68 Gaussian heatmaps at H/4 → conv stem taps at H/4, H/8, H/16 (taps before the next activation). */
 class HeatmapStem extends Module {
@@ -164,32 +174,35 @@ export interface DilFeatures {
 
 export class DilNetwork extends Module {
   readonly landmarkStem: HeatmapStem | null;
-  readonly imageStem: ImageStem;
+  readonly landmarkProjection: LevelProjection | null;
+  readonly imageStem: ImageStem | null;
+  readonly imageProjection: LevelProjection | null;
   readonly blocks: CrossAttentionBlock[] = [];
-  readonly backbone: (Module & LandmarkBackbone) | null;
-  constructor(ctx: ModuleContext, readonly cfg: LrdifConfig, backbone?: LandmarkBackboneFactory) {
+  constructor(ctx: ModuleContext, readonly cfg: LrdifConfig) {
     super(ctx);
     const sizes = levelSizes(cfg);
-    if (cfg.landmarkFeatures === 'backbone' && !backbone) throw new Error('DIL network: config.landmarkFeatures = "backbone" needs a landmark backbone (e.g. face-api\'s 68-point net via src/model/landmarks/backbone.ts)');
-    this.backbone = cfg.landmarkFeatures === 'backbone' && backbone ? this.child('landmark_backbone', backbone(ctx, cfg)) : null;
-    this.landmarkStem = cfg.landmarkFeatures === 'heatmap' ? this.child('landmark_stem', new HeatmapStem(ctx, sizes[0], cfg.dil.dims)) : null;
-    this.imageStem = this.child('image_stem', new ImageStem(ctx, cfg.dil.dims));
+    const network = cfg.landmarkFeatures === 'backbone';
+    this.landmarkProjection = network ? this.child('landmark_proj', new LevelProjection(ctx, FROZEN_LANDMARK_CHANNELS, cfg.dil.dims)) : null;
+    this.landmarkStem = network ? null : this.child('landmark_stem', new HeatmapStem(ctx, sizes[0], cfg.dil.dims));
+    const pretrained = cfg.backbone === 'face-api';
+    this.imageProjection = pretrained ? this.child('image_proj', new LevelProjection(ctx, FROZEN_IMAGE_CHANNELS, cfg.dil.dims)) : null;
+    this.imageStem = pretrained ? null : this.child('image_stem', new ImageStem(ctx, cfg.dil.dims));
     for (let l = 0; l < 3; l++) {
       const w = cfg.dil.windows[l] || sizes[l]!;
       this.blocks.push(this.child(`level${l + 1}`, new CrossAttentionBlock(ctx, cfg.dil.dims[l]!, cfg.dil.heads[l]!, w, sizes[l]!, cfg.dil)));
     }
   }
   /**
-   * image [B, 3, H, W], landmarks [B, 68, 2] in [0, 1]. Without landmarks (datasets that have none
-   * and no landmark backbone) the image features serve as their own queries.
+   * image [B, 3, H, W]; landmarks [B, 68, 2] in [0, 1] (read only by the oracle heatmap stem);
+   * frozen: the pretrained networks' features when the config uses them. With the heatmap stem and
+   * no landmarks (datasets that have none) the image features serve as their own queries.
    */
-  forward(image: Tensor, landmarks: Tensor | null): DilFeatures {
-    const img = this.imageStem.forward(image);
+  forward(image: Tensor, landmarks: Tensor | null, frozen?: FrozenFeatures): DilFeatures {
+    const img = this.imageProjection ? this.imageProjection.forward(requirePart(frozen, 'image', 'DIL network')) : this.imageStem!.forward(image);
     let lm: [Tensor, Tensor, Tensor];
-    if (this.backbone) lm = this.backbone.features(image, landmarks);
-    else if (this.landmarkStem && landmarks) lm = this.landmarkStem.forward(landmarks);
-    else if (this.landmarkStem) lm = img; // landmark-free path: the image features query themselves
-    else throw new Error('DIL network: config.landmarkFeatures = "backbone" but no landmark backbone was attached');
+    if (this.landmarkProjection) lm = this.landmarkProjection.forward(requirePart(frozen, 'landmark', 'DIL network'));
+    else if (landmarks) lm = this.landmarkStem!.forward(landmarks);
+    else lm = img; // landmark-free path: the image features query themselves
     const o = this.blocks.map((b, l) => b.forward(img[l]!, lm[l]!, this.cfg.dil.windowQueries));
     return { o1: o[0]!, o2: o[1]!, o3: o[2]! };
   }

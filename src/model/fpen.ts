@@ -11,6 +11,7 @@ import { Module, type ModuleContext } from './module.ts';
 import { Conv2d, Linear } from './layers.ts';
 import { normalInit } from './init.ts';
 import type { LrdifConfig } from './config.ts';
+import { FROZEN_EMBEDDING_DIM, requirePart, type FrozenFeatures } from './frozen-features.ts';
 
 const lrelu = (x: Tensor) => leakyRelu(x, 0.1);
 
@@ -51,6 +52,30 @@ export class ImageEncoder extends Module {
   }
 }
 
+/**
+ * E_I over a frozen pretrained embedding (CLIP's role in the paper; here face-api's recognition
+ * descriptor and pooled last stage): Linear(384 → D) + LReLU, trainable.
+ */
+export class EmbeddingEncoder extends Module {
+  readonly proj: Linear;
+  constructor(ctx: ModuleContext, cfg: LrdifConfig) {
+    super(ctx);
+    this.proj = this.child('proj', new Linear(ctx, FROZEN_EMBEDDING_DIM, cfg.embedDim));
+  }
+  forward(embedding: Tensor): Tensor {
+    return lrelu(this.proj.forward(embedding));
+  }
+}
+
+/** E_I for a config: the from-scratch conv encoder or the projection of the frozen embedding. */
+function imageEncoderFor(ctx: ModuleContext, cfg: LrdifConfig): ImageEncoder | EmbeddingEncoder {
+  return cfg.backbone === 'face-api' ? new EmbeddingEncoder(ctx, cfg) : new ImageEncoder(ctx, cfg);
+}
+
+function encodeImage(enc: ImageEncoder | EmbeddingEncoder, image: Tensor, frozen: FrozenFeatures | undefined): Tensor {
+  return enc instanceof EmbeddingEncoder ? enc.forward(requirePart(frozen, 'embedding', 'FPEN')) : enc.forward(image);
+}
+
 /** Linear(in→C)+LReLU, then 2 × [Linear(C→C)+LReLU]. */
 export class FpenMlp extends Module {
   readonly fc: Linear[];
@@ -72,32 +97,32 @@ export class FpenMlp extends Module {
 /** FPEN_S1: Z = MLP([E_L(y), E_I(x)]). */
 export class FpenS1 extends Module {
   readonly labelEmbedding: Tensor;
-  readonly imageEncoder: ImageEncoder;
+  readonly imageEncoder: ImageEncoder | EmbeddingEncoder;
   readonly mlp: FpenMlp;
   constructor(ctx: ModuleContext, readonly cfg: LrdifConfig) {
     super(ctx);
     this.labelEmbedding = this.param('label_embedding.weight', normalInit(ctx.rng, cfg.numClasses * cfg.embedDim), [cfg.numClasses, cfg.embedDim]);
-    this.imageEncoder = this.child('image_encoder', new ImageEncoder(ctx, cfg));
+    this.imageEncoder = this.child('image_encoder', imageEncoderFor(ctx, cfg));
     this.mlp = this.child('mlp', new FpenMlp(ctx, 2 * cfg.embedDim, cfg.eprDim));
   }
   /** labels: u32 [B]. */
-  forward(image: Tensor, labels: Tensor): Tensor {
+  forward(image: Tensor, labels: Tensor, frozen?: FrozenFeatures): Tensor {
     const eL = gather(this.labelEmbedding, labels);
-    const eI = this.imageEncoder.forward(image);
+    const eI = encodeImage(this.imageEncoder, image, frozen);
     return this.mlp.forward(concat([eL, eI], 1));
   }
 }
 
 /** FPEN_S2: c = MLP(E_I(x)), first layer D→C. */
 export class FpenS2 extends Module {
-  readonly imageEncoder: ImageEncoder;
+  readonly imageEncoder: ImageEncoder | EmbeddingEncoder;
   readonly mlp: FpenMlp;
   constructor(ctx: ModuleContext, readonly cfg: LrdifConfig) {
     super(ctx);
-    this.imageEncoder = this.child('image_encoder', new ImageEncoder(ctx, cfg));
+    this.imageEncoder = this.child('image_encoder', imageEncoderFor(ctx, cfg));
     this.mlp = this.child('mlp', new FpenMlp(ctx, cfg.embedDim, cfg.eprDim));
   }
-  forward(image: Tensor): Tensor {
-    return this.mlp.forward(this.imageEncoder.forward(image));
+  forward(image: Tensor, frozen?: FrozenFeatures): Tensor {
+    return this.mlp.forward(encodeImage(this.imageEncoder, image, frozen));
   }
 }

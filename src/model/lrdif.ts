@@ -12,7 +12,9 @@ import { Rng } from './init.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { LrdifConfig } from './config.ts';
 import { DtNetwork } from './dt-network.ts';
-import { DilNetwork, type LandmarkBackboneFactory } from './dil-network.ts';
+import { DilNetwork } from './dil-network.ts';
+import { usesFrozenFeatures } from './config.ts';
+import type { FrozenFeatureExtractor, FrozenFeatures, FrozenNeeds } from './frozen-features.ts';
 import { FusionHead } from './fusion.ts';
 import { FpenS1, FpenS2 } from './fpen.ts';
 import { Denoiser, makeSchedule, qSample, reverseChain, type Schedule } from './diffusion.ts';
@@ -22,8 +24,10 @@ export type Stage = 1 | 2;
 export interface Batch {
   /** [B, 3, H, W], normalised. */
   image: Tensor;
-  /** [B, 68, 2] in [0, 1], or null on the landmark-backbone path. */
+  /** [B, 68, 2] in [0, 1]: read only by the oracle heatmap stem (landmarkFeatures 'heatmap'); else null. */
   landmarks: Tensor | null;
+  /** The frozen networks' features of `image`, precomputed (cached); else the model's extractor computes them. */
+  features?: FrozenFeatures;
   /** u32 [B]; needed by stage 1 and by stage-2 training (target only). */
   labels?: Tensor;
 }
@@ -45,17 +49,21 @@ export class LrdifModel extends Module {
   readonly fusion: FusionHead;
   readonly schedule: Schedule;
 
-  constructor(e: Engine, readonly cfg: LrdifConfig, readonly stage: Stage, seed = 0, opts: { landmarkBackbone?: LandmarkBackboneFactory } = {}) {
+  /** Runs the frozen pretrained networks for batches that do not carry their features. */
+  extractor: FrozenFeatureExtractor | null;
+
+  constructor(e: Engine, readonly cfg: LrdifConfig, readonly stage: Stage, seed = 0, opts: { extractor?: FrozenFeatureExtractor } = {}) {
     const rng = new Rng(seed);
     const ctx: ModuleContext = { e, rng };
     super(ctx);
+    this.extractor = opts.extractor ?? null;
     const sub = (label: string): ModuleContext => ({ e, rng: rng.fork(label) });
     const usesEpr = cfg.modulation;
     this.fpenS1 = usesEpr ? this.child('fpen_s1', new FpenS1(sub('fpen_s1'), cfg)) : null;
     this.fpenS2 = usesEpr && stage === 2 ? this.child('fpen_s2', new FpenS2(sub('fpen_s2'), cfg)) : null;
     this.denoiser = usesEpr && stage === 2 && cfg.diffusion.mode === 'diffusion' ? this.child('denoise', new Denoiser(sub('denoise'), cfg.eprDim, cfg.diffusion.steps)) : null;
     this.dt = this.child('dt', new DtNetwork(sub('dt'), cfg));
-    this.dil = this.child('dil', new DilNetwork(sub('dil'), cfg, opts.landmarkBackbone));
+    this.dil = this.child('dil', new DilNetwork(sub('dil'), cfg));
     const [d1, d2, d3] = [cfg.dt.dims[1], cfg.dt.dims[2], cfg.dt.dims[3]];
     this.fusion = this.child('fusion', new FusionHead(sub('fusion'), cfg, [d1 + cfg.dil.dims[0], d2 + cfg.dil.dims[1], d3 + cfg.dil.dims[2]]));
     this.schedule = makeSchedule(cfg.diffusion.steps, cfg.diffusion.betaStart, cfg.diffusion.betaEnd);
@@ -63,18 +71,39 @@ export class LrdifModel extends Module {
     if (stage === 2) this.fpenS1?.setTrainable(false);
   }
 
+  /**
+   * Which frozen features this model's config reads (the embedding whenever the image backbone is
+   * pretrained, even for the baseline, so that every model of one config shares cached features).
+   */
+  get frozenNeeds(): FrozenNeeds {
+    const pretrained = this.cfg.backbone === 'face-api';
+    return { image: pretrained, landmark: this.cfg.landmarkFeatures === 'backbone', embedding: pretrained };
+  }
+
+  /**
+   * The batch with its frozen features: as given, or computed by the extractor (no gradients: the
+   * networks are frozen). Call once per batch and pass the result on.
+   */
+  withFeatures(b: Batch): Batch {
+    if (b.features || !usesFrozenFeatures(this.cfg)) return b;
+    if (!this.extractor) throw new Error(`LRDif (${this.cfg.preset}, backbone ${this.cfg.backbone}, landmarks ${this.cfg.landmarkFeatures}): the batch has no frozen features and no extractor is attached`);
+    const x = this.extractor;
+    return { ...b, features: this.e.noGrad(() => x.extract(b.image, this.frozenNeeds)) };
+  }
+
   /** The UDCformer (DT + DIL + fusion) driven by an EPR (or none for the baseline). */
   private classify(b: Batch, z: Tensor | null): Tensor {
     const f = this.dt.forward(b.image, z);
-    const o = this.dil.forward(b.image, b.landmarks);
+    const o = this.dil.forward(b.image, b.landmarks, b.features);
     return this.fusion.forward(concat([f.f1, o.o1], 1), concat([f.f2, o.o2], 1), concat([f.f3, o.o3], 1));
   }
 
   /** Stage-1 forward (needs labels) — also the baseline's forward when modulation is off. */
-  forwardStage1(b: Batch): ForwardResult {
+  forwardStage1(batch: Batch): ForwardResult {
+    const b = this.withFeatures(batch);
     if (!this.fpenS1) return { logits: this.classify(b, null), z: null };
     if (!b.labels) throw new Error('LRDif stage 1: the batch has no labels (stage 1 conditions on the label)');
-    const z = this.fpenS1.forward(b.image, b.labels);
+    const z = this.fpenS1.forward(b.image, b.labels, b.features);
     return { logits: this.classify(b, z), z };
   }
 
@@ -82,11 +111,12 @@ export class LrdifModel extends Module {
    * The stage-2 prior alone: Z_S1 from the frozen branch (the target, no gradient) and Ẑ from
    * q_sample(Z_S1, T−1) through the reverse chain (or FPEN_S2 directly in the "direct" ablation).
    */
-  stage2Prior(b: Batch, noiseSeed: number): { zHat: Tensor; target: Tensor } {
+  stage2Prior(batch: Batch, noiseSeed: number): { zHat: Tensor; target: Tensor } {
     const { fpenS1, fpenS2 } = this.requireStage2();
+    const b = this.withFeatures(batch);
     if (!b.labels) throw new Error('LRDif stage 2 training: the batch has no labels (needed for the stage-1 target)');
-    const target = this.e.noGrad(() => fpenS1.forward(b.image, b.labels!));
-    const c = fpenS2.forward(b.image);
+    const target = this.e.noGrad(() => fpenS1.forward(b.image, b.labels!, b.features));
+    const c = fpenS2.forward(b.image, b.features);
     if (!this.denoiser) return { zHat: c, target };
     const T = this.schedule.T;
     const zT = qSample(this.schedule, target, T - 1, noiseSeed);
@@ -95,15 +125,17 @@ export class LrdifModel extends Module {
   }
 
   /** Stage-2 training forward: the prior, then the UDCformer driven by Ẑ. */
-  forwardStage2Train(b: Batch, noiseSeed: number): ForwardResult {
+  forwardStage2Train(batch: Batch, noiseSeed: number): ForwardResult {
+    const b = this.withFeatures(batch);
     const { zHat, target } = this.stage2Prior(b, noiseSeed);
     return { logits: this.classify(b, zHat), z: zHat, target };
   }
 
   /** Stage-2 inference: no label; Z_T ~ N(0, I) from `seed`. */
-  forwardStage2Infer(b: Batch, seed: number, onStep?: (t: number, z: Tensor) => void): ForwardResult {
+  forwardStage2Infer(batch: Batch, seed: number, onStep?: (t: number, z: Tensor) => void): ForwardResult {
     const { fpenS2 } = this.requireStage2();
-    const c = fpenS2.forward(b.image);
+    const b = this.withFeatures(batch);
+    const c = fpenS2.forward(b.image, b.features);
     let zHat: Tensor;
     if (this.denoiser) {
       const zT = randomNormal(this.e, c.shape, seed);

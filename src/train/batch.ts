@@ -11,9 +11,10 @@ import { Rng } from '../model/init.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
 import type { Dataset } from './data/dataset.ts';
 import { flipLandmarks } from './data/landmarks68.ts';
+import { IMAGENET_NORMALISATION } from '../model/landmarks/normalisation.ts';
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-export const IMAGENET_STD = [0.229, 0.224, 0.225];
+export const IMAGENET_MEAN = IMAGENET_NORMALISATION.mean;
+export const IMAGENET_STD = IMAGENET_NORMALISATION.std;
 
 export interface Augment {
   flip: boolean;
@@ -47,6 +48,23 @@ export class BatchMaker {
    * noise. Runs without gradients; returns tensors in the caller's scope.
    */
   make(ds: Dataset, indices: readonly number[], aug: Augment, rng: Rng, udc: UdcSetting | null, udcSeed: number): GpuBatch {
+    const S = this.size;
+    const B = indices.length;
+    const flipped = new Float32Array(B);
+    const erase = aug.erase ? new Float32Array(B * S * S).fill(1) : null;
+    // The draws happen in this order per sample (flip, then erase) so runs stay reproducible.
+    for (let i = 0; i < B; i++) {
+      if (aug.flip && rng.next() < 0.5) flipped[i] = 1;
+      if (erase && rng.next() < 0.5) eraseBox(erase.subarray(i * S * S, (i + 1) * S * S), S, rng);
+    }
+    return this.assemble(ds, indices, flipped, udc, udcSeed, erase);
+  }
+
+  /**
+   * The batch of `indices` with the given per-sample flips (1 = mirrored), UDC degradation and an
+   * optional erasing mask [B·S·S] (1 = keep). Runs without gradients; tensors land in the caller's scope.
+   */
+  assemble(ds: Dataset, indices: readonly number[], flipped: Float32Array, udc: UdcSetting | null, udcSeed: number, erase: Float32Array | null = null): GpuBatch {
     const e = this.e;
     const S = this.size;
     if (ds.imageSize !== S) throw new Error(`${ds.name}: images are ${ds.imageSize}×${ds.imageSize}, the model expects ${S}×${S}`);
@@ -54,22 +72,15 @@ export class BatchMaker {
     const images = new Float32Array(B * 3 * S * S);
     let landmarks: Float32Array | null = new Float32Array(B * 136);
     const labels: number[] = [];
-    const erase = aug.erase ? new Float32Array(B * S * S).fill(1) : null;
-    // Horizontal flips happen on the GPU (below); the landmarks are mirrored here (68 points).
-    const flipped = new Float32Array(B);
     for (let i = 0; i < B; i++) {
       const s = ds.get(indices[i]!);
-      let lm = s.landmarks;
-      if (aug.flip && rng.next() < 0.5) {
-        flipped[i] = 1;
-        if (lm) lm = flipLandmarks(lm);
-      }
+      // Horizontal flips happen on the GPU (below); the landmarks are mirrored here (68 points).
+      const lm = s.landmarks && flipped[i] === 1 ? flipLandmarks(s.landmarks) : s.landmarks;
       images.set(s.image, i * 3 * S * S);
       if (lm && landmarks) landmarks.set(lm, i * 136);
       else landmarks = null;
       if (s.label < 0 || s.label >= ds.numClasses) throw new Error(`${ds.name}: sample ${indices[i]} has label ${s.label}, expected 0..${ds.numClasses - 1}`);
       labels.push(s.label);
-      if (erase && rng.next() < 0.5) eraseBox(erase.subarray(i * S * S, (i + 1) * S * S), S, rng);
     }
     return e.noGrad(() => {
       let image = e.tensor(images, [B, 3, S, S]);

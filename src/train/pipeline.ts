@@ -2,12 +2,18 @@
  * Training pipeline used by the CLI: builds the model for a stage (initialising stage 2 from a
  * stage-1 checkpoint), trains it with progress output and a JSONL log, and writes the report.
  */
+import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { noGradRead } from './readback.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
 import { LrdifModel, initFromCheckpoint, type Stage } from '../model/lrdif.ts';
 import { loadIntoModel, readCheckpoint } from '../model/checkpoint.ts';
-import { FaceLandmarkBackbone } from '../model/landmarks/backbone.ts';
+import { usesFrozenFeatures } from '../model/config.ts';
+import { FaceApiFeatureExtractor } from '../model/landmarks/frozen-extractor.ts';
+import { faceApiModelDir, loadFaceLandmarkNet, loadFaceRecognitionNet, tfjsWeightsHash } from '../model/landmarks/face-api-files.ts';
+import { FACE_LANDMARK_MANIFEST } from '../model/landmarks/face-landmark-net.ts';
+import { FACE_RECOGNITION_MANIFEST } from '../model/landmarks/face-recognition-net.ts';
+import type { ViewPersistence } from './feature-cache.ts';
 import { CLASS_NAMES, type Dataset } from './data/dataset.ts';
 import { Trainer, type EpochLog, type StepLog, type TrainOptions } from './trainer.ts';
 import type { RunStore } from './store.ts';
@@ -35,6 +41,10 @@ export interface StageSpec {
   onStep?: (log: StepLog, p: { stepInEpoch: number; stepsPerEpoch: number; epoch: number; epochs: number }) => void;
   onEpoch?: (log: EpochLog) => void;
   log?: (line: string) => void;
+  /** Progress of one-off work (running the frozen networks over a dataset's views). */
+  onTask?: (task: string, done: number, total: number) => void;
+  /** Where the frozen networks' features of the data's views persist between runs (none: rebuilt per process). */
+  viewCache?: ViewPersistence;
 }
 
 export interface StageResult {
@@ -52,9 +62,21 @@ export function buildModel(e: Engine, spec: Pick<StageSpec, 'preset' | 'config' 
   return newModel(e, cfg, spec.stage, spec.seed ?? 0);
 }
 
-/** A model for a config; the pretrained landmark backbone (face-api's weights from node_modules) when the config asks for it. */
+/** One set of frozen face-api networks per engine (weights from node_modules), shared by every model. */
+const extractors = new WeakMap<Engine, FaceApiFeatureExtractor>();
+export function faceApiExtractor(e: Engine): FaceApiFeatureExtractor {
+  let x = extractors.get(e);
+  if (!x) {
+    const dir = faceApiModelDir();
+    const id = [FACE_RECOGNITION_MANIFEST, FACE_LANDMARK_MANIFEST].map((m) => tfjsWeightsHash(join(dir, m)).slice(0, 16)).join('-');
+    extractors.set(e, (x = new FaceApiFeatureExtractor(e, loadFaceRecognitionNet(e), loadFaceLandmarkNet(e), id)));
+  }
+  return x;
+}
+
+/** A model for a config, with the frozen pretrained networks attached when the config uses them. */
 function newModel(e: Engine, cfg: LrdifConfig, stage: Stage, seed: number): LrdifModel {
-  return new LrdifModel(e, cfg, stage, seed, cfg.landmarkFeatures === 'backbone' ? { landmarkBackbone: (ctx, c) => FaceLandmarkBackbone.forConfig(ctx, c) } : {});
+  return new LrdifModel(e, cfg, stage, seed, usesFrozenFeatures(cfg) ? { extractor: faceApiExtractor(e) } : {});
 }
 
 export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResult> {
@@ -75,6 +97,9 @@ export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResul
     log(`stage ${spec.stage} initialised from ${spec.from.name}: ${r.loaded.length} tensors loaded, ${r.fresh.length} fresh (${summariseNames(r.fresh)})`);
   }
   const trainer = new Trainer(e, model, spec.train, spec.test, spec.options, spec.store);
+  trainer.onViewProgress = spec.onTask ?? null;
+  trainer.viewPersistence = spec.viewCache ?? null;
+  trainer.log = log;
   if (spec.resume) {
     const ok = await trainer.resume();
     log(ok ? `resumed at epoch ${trainer.epoch} (step ${trainer.globalStep})` : 'nothing to resume: starting from scratch');

@@ -20,6 +20,9 @@ import { decodeSafetensors, encodeSafetensors, type StTensor } from '../model/sa
 import type { Dataset } from './data/dataset.ts';
 import { BatchMaker, type Augment, type UdcSetting } from './batch.ts';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics.ts';
+import { FeatureViews, type ViewPersistence } from './feature-cache.ts';
+import type { FrozenFeatures } from '../model/frozen-features.ts';
+import { usesFrozenFeatures } from '../model/config.ts';
 import type { RunStore } from './store.ts';
 
 export interface TrainOptions {
@@ -46,6 +49,14 @@ export interface TrainOptions {
   /** Stage-2 evaluation: number of seeded Gaussian starts averaged (softmax mean). */
   evalDraws: number;
   evalSeed: number;
+  /**
+   * Frozen pretrained backbones: compute their features once per view and reuse them (random
+   * erasing is then off: it would change a view after its features were taken). false = run the
+   * networks in every step (with every augmentation).
+   */
+  cacheFeatures: boolean;
+  /** With cached features: fixed UDC draws per training image (held-out images get one). */
+  udcDraws: number;
   /** Stop (as if the process were killed) after this many steps in this invocation: for resume tests. */
   stopAfterSteps?: number;
 }
@@ -54,6 +65,7 @@ export const DEFAULT_TRAIN: TrainOptions = {
   epochs: 100, batchSize: 64, lr: 3.5e-4, weightDecay: 1e-4, optimizer: 'adam', lrGamma: 0.98, schedule: 'exponential',
   seed: 0, udc: { panel: 'toled', strength: 1 }, augment: { flip: true, erase: true },
   klTau: 1, klWeight: 1, l1Weight: 0, warmupEpochs: 0, logEvery: 10, evalDraws: 1, evalSeed: 1234,
+  cacheFeatures: true, udcDraws: 2,
 };
 
 export interface StepLog {
@@ -99,6 +111,16 @@ export class Trainer {
   history: EpochLog[] = [];
   bestAccuracy = -1;
   private readonly trainedWithLandmarks: boolean;
+  /** Only the oracle heatmap stem reads the dataset's landmarks; every other path never touches them. */
+  private readonly oracleLandmarks: boolean;
+  /** Cached views per dataset (frozen-feature path), built on first use. */
+  private readonly views = new Map<Dataset, Promise<FeatureViews>>();
+  /** Called while views are built (progress bars). */
+  onViewProgress: ((what: string, done: number, total: number) => void) | null = null;
+  /** Where views persist between processes (null: built in every process). */
+  viewPersistence: ViewPersistence | null = null;
+  /** Informational lines (where views came from). */
+  log: (line: string) => void = () => {};
 
   constructor(
     private readonly e: Engine,
@@ -119,7 +141,34 @@ export class Trainer {
     }
     this.batches = new BatchMaker(e, model.cfg.inputSize);
     // Whether the DIL network sees landmarks in training: inference should then supply them too (predict does).
-    this.trainedWithLandmarks = train.length > 0 && train.get(0).landmarks !== null;
+    this.oracleLandmarks = model.cfg.landmarkFeatures === 'heatmap';
+    this.trainedWithLandmarks = this.oracleLandmarks && train.length > 0 && train.get(0).landmarks !== null;
+  }
+
+  /** Whether this run trains on cached frozen features. */
+  get cached(): boolean {
+    return this.opts.cacheFeatures && usesFrozenFeatures(this.model.cfg);
+  }
+
+  /** The cached views of a dataset: training views (K draws, flips) for the training set, one plain view per image otherwise. */
+  viewsOf(ds: Dataset): Promise<FeatureViews> {
+    let v = this.views.get(ds);
+    if (!v) {
+      const o = this.opts;
+      const training = ds === this.train;
+      const what = `${training ? 'training' : 'held-out'} features (${ds.name})`;
+      v = FeatureViews.shared(this.e, this.model, this.batches, ds, {
+        draws: training ? o.udcDraws : 1,
+        flips: training && o.augment.flip,
+        udc: o.udc,
+        seed: training ? hash(o.seed, 0xfea7) : hash(o.evalSeed, 0xe7a1),
+        batch: 32,
+        landmarks: this.oracleLandmarks,
+        onProgress: (d, t) => this.onViewProgress?.(what, d, t),
+      }, this.viewPersistence, this.log);
+      this.views.set(ds, v);
+    }
+    return v;
   }
 
   get stepsPerEpoch(): number {
@@ -146,6 +195,7 @@ export class Trainer {
   /** Trains from the current epoch to opts.epochs, checkpointing after every epoch. */
   async run(hooks: TrainHooks = {}): Promise<EpochLog[]> {
     let stepsThisRun = 0;
+    const views = this.cached ? await this.viewsOf(this.train) : null;
     while (this.epoch < this.opts.epochs) {
       const epoch = this.epoch;
       const lr = this.lrAt(epoch);
@@ -164,7 +214,7 @@ export class Trainer {
       const steps = this.stepsPerEpoch;
       for (let s = 0; s < steps; s++) {
         const indices = order.slice(s * this.opts.batchSize, (s + 1) * this.opts.batchSize);
-        this.step(indices, epoch, s, warm, opt, lossAcc, correctAcc);
+        this.step(indices, epoch, s, warm, opt, lossAcc, correctAcc, views);
         this.globalStep++;
         stepsThisRun++;
         seen += indices.length;
@@ -206,14 +256,17 @@ export class Trainer {
   }
 
   /** One optimisation step, encoded without readback. */
-  private step(indices: number[], epoch: number, s: number, warm: boolean, opt: Adam, lossAcc: Tensor, correctAcc: Tensor): void {
+  private step(indices: number[], epoch: number, s: number, warm: boolean, opt: Adam, lossAcc: Tensor, correctAcc: Tensor, views: FeatureViews | null): void {
     const e = this.e;
     const m = this.model;
     const o = this.opts;
     e.scope(() => {
       const rng = new Rng(hash(o.seed, epoch, s, 0xa06));
-      const b = this.batches.make(this.train, indices, o.augment, rng, o.udc, hash(o.seed, epoch, s, 0x0dc));
-      const batch = { image: b.image, landmarks: b.landmarks, labels: b.labels };
+      // Cached path: each image contributes one of its views (a UDC draw, mirrored or not), chosen by the step's rng.
+      const b = views
+        ? views.batch(e, indices.map((i) => i * views.perImage + Math.floor(rng.next() * views.perImage)))
+        : this.batches.make(this.train, indices, o.augment, rng, o.udc, hash(o.seed, epoch, s, 0x0dc));
+      const batch = { image: b.image, landmarks: this.oracleLandmarks ? b.landmarks : null, labels: b.labels, features: 'features' in b ? (b.features as FrozenFeatures) : undefined };
       const noiseSeed = hash(o.seed, epoch, s, 0xd1f) & 0x7fffffff;
       let loss: Tensor;
       let logits: Tensor | null = null;
@@ -255,13 +308,15 @@ export class Trainer {
     const K = m.cfg.numClasses;
     const labels: number[] = [];
     const probs = new Float32Array(ds.length * K);
+    // Cached views are drawn with the trainer's evalSeed; another seed degrades afresh.
+    const views = this.cached && seed === this.opts.evalSeed ? await this.viewsOf(ds) : null;
     for (let start = 0; start < ds.length; start += B) {
       const idx = Array.from({ length: Math.min(B, ds.length - start) }, (_, i) => start + i);
       const p = await e.noGrad(() =>
         e.scope(async () => {
-          const b = this.batches.make(ds, idx, { flip: false, erase: false }, new Rng(1), this.opts.udc, hash(seed, start, 0xe7a1));
+          const b = views ? views.batch(e, idx.map((i) => i * views.perImage)) : this.batches.make(ds, idx, { flip: false, erase: false }, new Rng(1), this.opts.udc, hash(seed, start, 0xe7a1));
           // Stage-1 models need the label (their EPR encodes it); stage 2 and the baseline do not.
-          const batch = { image: b.image, landmarks: b.landmarks, labels: m.stage === 1 ? b.labels : undefined };
+          const batch = { image: b.image, landmarks: this.oracleLandmarks ? b.landmarks : null, labels: m.stage === 1 ? b.labels : undefined, features: 'features' in b ? (b.features as FrozenFeatures) : undefined };
           let acc: Tensor | null = null;
           for (let d = 0; d < (m.stage === 2 ? draws : 1); d++) {
             const pr = softmax(m.predict(batch, hash(seed, start, d) & 0x7fffffff).logits);

@@ -1,7 +1,9 @@
 /**
- * face-api's 68-point landmark network (FaceLandmark68Net, @vladmandic/face-api, MIT) on our engine,
- * re-implemented from its source (src/faceFeatureExtractor/FaceFeatureExtractor.ts, denseBlock.ts,
- * src/faceProcessor/FaceProcessor.ts, src/faceLandmarkNet/FaceLandmark68NetBase.ts):
+ * face-api's 68-point landmark network (FaceLandmark68Net) and expression network (FaceExpressionNet)
+ * (@vladmandic/face-api, MIT) on our engine, re-implemented from its source
+ * (src/faceFeatureExtractor/FaceFeatureExtractor.ts, denseBlock.ts, src/faceProcessor/FaceProcessor.ts,
+ * src/faceLandmarkNet/FaceLandmark68NetBase.ts, src/faceExpressionNet/FaceExpressionNet.ts). Both are
+ * the same feature extractor with a different fc head:
  *
  *   x = RGB·255 − meanRgb, ÷ 255                       (meanRgb = 122.782, 117.001, 104.298)
  *   4 dense blocks (32, 64, 128, 256 channels), each:  out1 = relu(conv0(x), stride 2)
@@ -10,7 +12,7 @@
  *   (conv0 is a full 3×3 conv in block 0, a depthwise-separable one after; sep = depthwise 3×3 →
  *   pointwise 1×1 + bias; TF 'same' padding)
  *   avgPool 7×7 (the whole 7×7 map at 112×112 input) → fc 256 → 136 = 68 (x, y) in [0, 1] of the
- *   square input crop.
+ *   square input crop (landmarks), or fc 256 → 7 → softmax (expressions).
  *
  * Layout: NCHW with PyTorch weight layouts (the tfjs HWIO / depthwise HWC1 / fc [in, out] weights are
  * transposed at load). TF 'same' padding of a stride-2 3×3 conv on an even map pads 0 before and 1
@@ -23,10 +25,12 @@ import type { Tensor } from '../../engine/tensor.ts';
 import { conv2d, globalAvgPool } from '../../engine/ops/conv2d.ts';
 import { add, relu, sub } from '../../engine/ops/elementwise.ts';
 import { linear } from '../../engine/ops/matmul.ts';
+import { softmax } from '../../engine/ops/softmax.ts';
 import { fmt } from '../../engine/ops/shape-util.ts';
 import { Module } from '../module.ts';
 import { Rng } from '../init.ts';
 import type { TfjsWeight } from './tfjs-weights.ts';
+import { CLASS_NAMES } from '../../train/data/dataset.ts';
 
 export const FACE_LANDMARK_INPUT = 112;
 /** face-api's per-channel mean on the 0–255 scale (FaceFeatureExtractor.forwardInput). */
@@ -34,6 +38,7 @@ export const FACE_API_MEAN_RGB = [122.782, 117.001, 104.298] as const;
 /** Channels of the four dense blocks' outputs (maps at input/2, /4, /8, /16). */
 export const FACE_LANDMARK_CHANNELS = [32, 64, 128, 256] as const;
 export const FACE_LANDMARK_MANIFEST = 'face_landmark_68_model-weights_manifest.json';
+export const FACE_EXPRESSION_MANIFEST = 'face_expression_model-weights_manifest.json';
 
 /** HWIO [kh, kw, ci, co] (or depthwise [kh, kw, c, 1]) → OIHW, optionally into a 4×4 kernel shifted by one (stride-2 'same'). */
 function hwioToOihw(w: Float32Array, kh: number, kw: number, ci: number, co: number, shifted: boolean): { data: Float32Array; k: number } {
@@ -58,24 +63,38 @@ interface FullConv {
   stride: number;
 }
 
-export class FaceLandmarkNet extends Module {
+/** What a network on face-api's feature extractor reads from a tfjs weight map. */
+export interface FaceFeatureNetSpec {
+  /** Class name for messages, e.g. 'FaceExpressionNet'. */
+  name: string;
+  /** Outputs of the fc head (256 → outputs). */
+  outputs: number;
+}
+
+/**
+ * face-api's FaceProcessor: the FaceFeatureExtractor (4 dense blocks, avgPool) and one fc layer,
+ * which face-api's landmark and expression nets share. Built from decoded tfjs weights (names as in
+ * face-api's manifests, the same in both, e.g. `dense1/conv0/depthwise_filter`, `fc/weights`);
+ * parameters are registered as `dense1.conv0.depthwise_filter` etc. in our layouts and frozen.
+ */
+export class FaceFeatureNet extends Module {
+  readonly name: string;
+  readonly outputs: number;
   private readonly blocks: [FullConv | SeparableConv, SeparableConv, SeparableConv, SeparableConv][] = [];
   readonly fcWeight: Tensor;
   readonly fcBias: Tensor;
   private readonly mean: Tensor;
 
-  /**
-   * Builds the network from decoded tfjs weights (names as in face-api's manifest, e.g.
-   * `dense1/conv0/depthwise_filter`); parameters are registered as `dense1.conv0.depthwise_filter`
-   * etc. in our layouts and frozen.
-   */
-  constructor(e: Engine, weights: Map<string, TfjsWeight>) {
+  constructor(e: Engine, weights: Map<string, TfjsWeight>, spec: FaceFeatureNetSpec) {
     super({ e, rng: new Rng(1) });
-    const get = (name: string, shape: number[]): Float32Array => {
-      const w = weights.get(name);
-      if (!w) throw new Error(`FaceLandmarkNet: weight "${name}" missing from the weights (have ${weights.size} tensors)`);
-      if (w.shape.join(',') !== shape.join(',')) throw new Error(`FaceLandmarkNet: weight "${name}" has shape ${fmt(w.shape)}, expected ${fmt(shape)}`);
-      if (!(w.data instanceof Float32Array)) throw new Error(`FaceLandmarkNet: weight "${name}" must be float32, got ${w.dtype}`);
+    const { name, outputs } = spec;
+    this.name = name;
+    this.outputs = outputs;
+    const get = (key: string, shape: number[]): Float32Array => {
+      const w = weights.get(key);
+      if (!w) throw new Error(`${name}: weight "${key}" missing from the weights (have ${weights.size} tensors)`);
+      if (w.shape.join(',') !== shape.join(',')) throw new Error(`${name}: weight "${key}" has shape ${fmt(w.shape)}, expected ${fmt(shape)}`);
+      if (!(w.data instanceof Float32Array)) throw new Error(`${name}: weight "${key}" must be float32, got ${w.dtype}`);
       return w.data;
     };
     const pname = (n: string) => n.replaceAll('/', '.');
@@ -103,11 +122,12 @@ export class FaceLandmarkNet extends Module {
       this.blocks.push(convs as [FullConv, SeparableConv, SeparableConv, SeparableConv]);
       cin = c;
     });
-    const fc = get('fc/weights', [256, 136]);
-    const fcT = new Float32Array(136 * 256);
-    for (let i = 0; i < 256; i++) for (let o = 0; o < 136; o++) fcT[o * 256 + i] = fc[i * 136 + o]!;
-    this.fcWeight = this.param('fc.weights', fcT, [136, 256]);
-    this.fcBias = this.param('fc.bias', get('fc/bias', [136]), [136]);
+    const features = FACE_LANDMARK_CHANNELS[3];
+    const fc = get('fc/weights', [features, outputs]);
+    const fcT = new Float32Array(outputs * features);
+    for (let i = 0; i < features; i++) for (let o = 0; o < outputs; o++) fcT[o * features + i] = fc[i * outputs + o]!;
+    this.fcWeight = this.param('fc.weights', fcT, [outputs, features]);
+    this.fcBias = this.param('fc.bias', get('fc/bias', [outputs]), [outputs]);
     this.mean = e.tensor(Float32Array.from(FACE_API_MEAN_RGB, (m) => m / 255), [1, 3, 1, 1]).keep();
     this.setTrainable(false);
   }
@@ -140,7 +160,7 @@ export class FaceLandmarkNet extends Module {
   features(rgb: Tensor): [Tensor, Tensor, Tensor, Tensor] {
     const [, c, h, w] = rgb.shape as [number, number, number, number];
     if (rgb.rank !== 4 || c !== 3 || h % 16 !== 0 || w % 16 !== 0) {
-      throw new Error(`FaceLandmarkNet: image ${fmt(rgb.shape)} must be [B, 3, H, W] with H and W multiples of 16`);
+      throw new Error(`${this.name}: image ${fmt(rgb.shape)} must be [B, 3, H, W] with H and W multiples of 16`);
     }
     let x = this.normalise(rgb);
     const taps: Tensor[] = [];
@@ -151,14 +171,30 @@ export class FaceLandmarkNet extends Module {
     return taps as [Tensor, Tensor, Tensor, Tensor];
   }
 
-  /** The raw 136 outputs [B, 136] (x0, y0, x1, y1, …, relative to the 112×112 crop) for RGB [B, 3, 112, 112] in [0, 1]. */
-  forward(rgb: Tensor): Tensor {
+  /** face-api's bottleneck features [B, 256] (the extractor's output) for RGB [B, 3, 112, 112] in [0, 1]. */
+  pooledFeatures(rgb: Tensor): Tensor {
     if (rgb.rank !== 4 || rgb.shape[2] !== FACE_LANDMARK_INPUT || rgb.shape[3] !== FACE_LANDMARK_INPUT) {
-      throw new Error(`FaceLandmarkNet: landmark prediction needs [B, 3, 112, 112] images, got ${fmt(rgb.shape)}`);
+      throw new Error(`${this.name}: needs [B, 3, 112, 112] images, got ${fmt(rgb.shape)}`);
     }
-    const top = this.features(rgb)[3];
     // avgPool 7×7 stride 2 'valid' over the 7×7 map = the global mean.
-    return linear(globalAvgPool(top), this.fcWeight, this.fcBias);
+    return globalAvgPool(this.features(rgb)[3]);
+  }
+
+  /** The fc head's raw outputs [B, outputs] for RGB [B, 3, 112, 112] in [0, 1]. */
+  forward(rgb: Tensor): Tensor {
+    return linear(this.pooledFeatures(rgb), this.fcWeight, this.fcBias);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.mean.dispose();
+  }
+}
+
+/** face-api's FaceLandmark68Net: fc 256 → 136 = 68 (x, y) in [0, 1] of the crop. */
+export class FaceLandmarkNet extends FaceFeatureNet {
+  constructor(e: Engine, weights: Map<string, TfjsWeight>) {
+    super(e, weights, { name: 'FaceLandmarkNet', outputs: 136 });
   }
 
   /** Landmarks [B, 68, 2] in [0, 1] of the crop, without recording gradients; intermediates are freed. */
@@ -166,10 +202,37 @@ export class FaceLandmarkNet extends Module {
     const e = this.e;
     return e.noGrad(() => e.scope(() => this.forward(rgb).view([rgb.shape[0]!, 68, 2])));
   }
+}
 
-  override dispose(): void {
-    super.dispose();
-    this.mean.dispose();
+/** face-api's expression classes in its output order (FaceExpressions.ts). */
+export const FACE_API_EXPRESSIONS = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'] as const;
+
+const FACE_API_NAME_TO_OURS: Record<(typeof FACE_API_EXPRESSIONS)[number], (typeof CLASS_NAMES)[number]> = {
+  neutral: 'neutral', happy: 'happiness', sad: 'sadness', angry: 'anger', fearful: 'fear', disgusted: 'disgust', surprised: 'surprise',
+};
+
+/** face-api's expression index → our class index (CLASS_NAMES order: surprise, fear, disgust, happiness, sadness, anger, neutral). */
+export const FACE_API_EXPRESSION_TO_OURS: readonly number[] = FACE_API_EXPRESSIONS.map((n) => CLASS_NAMES.indexOf(FACE_API_NAME_TO_OURS[n]));
+
+/** Rows of face-api probabilities [B·7] → the same rows in our class order (7 columns). */
+export function expressionProbabilitiesInOurOrder(probs: ArrayLike<number>): Float32Array {
+  const k = FACE_API_EXPRESSIONS.length;
+  if (probs.length % k !== 0) throw new Error(`expressionProbabilitiesInOurOrder: ${probs.length} values are not rows of ${k}`);
+  const out = new Float32Array(probs.length);
+  for (let r = 0; r < probs.length; r += k) for (let j = 0; j < k; j++) out[r + FACE_API_EXPRESSION_TO_OURS[j]!] = probs[r + j]!;
+  return out;
+}
+
+/** face-api's FaceExpressionNet: fc 256 → 7 logits, softmax, in FACE_API_EXPRESSIONS order. */
+export class FaceExpressionNet extends FaceFeatureNet {
+  constructor(e: Engine, weights: Map<string, TfjsWeight>) {
+    super(e, weights, { name: 'FaceExpressionNet', outputs: FACE_API_EXPRESSIONS.length });
+  }
+
+  /** Class probabilities [B, 7] in face-api's order, without recording gradients; intermediates are freed. */
+  probabilities(rgb: Tensor): Tensor {
+    const e = this.e;
+    return e.noGrad(() => e.scope(() => softmax(this.forward(rgb))));
   }
 }
 

@@ -8,12 +8,10 @@
  * degradation); a dataset that is already degraded on disk is predicted as it is. Each image is
  * taken whole as the face crop (the loaders' images are aligned or centre-cropped faces).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/engine.ts';
 import { FACE_LANDMARK_MANIFEST, landmarksOfSquareImages } from '../../model/landmarks/face-landmark-net.ts';
-import { faceApiModelDir, loadFaceLandmarkNet } from '../../model/landmarks/face-api-files.ts';
+import { faceApiModelDir, loadFaceLandmarkNet, tfjsWeightsHash } from '../../model/landmarks/face-api-files.ts';
 import { DatasetWrapper, type Dataset, type Sample } from './dataset.ts';
 import { cacheKey, cachePath, readFramedFile, writeFramedFile } from './images.ts';
 
@@ -67,13 +65,7 @@ interface LandmarkCacheHeader {
 
 /** sha256 over the landmark network's manifest and weight shards: a cache made with other weights is not reused. */
 export function landmarkWeightsHash(modelDir = faceApiModelDir()): string {
-  const h = createHash('sha256');
-  const manifestPath = join(modelDir, FACE_LANDMARK_MANIFEST);
-  const manifest = readFileSync(manifestPath);
-  h.update(manifest);
-  const groups = JSON.parse(manifest.toString('utf8')) as { paths?: string[] }[];
-  for (const g of groups) for (const p of g.paths ?? []) h.update(readFileSync(join(modelDir, p)));
-  return h.digest('hex');
+  return tfjsWeightsHash(join(modelDir, FACE_LANDMARK_MANIFEST));
 }
 
 /** Runs the landmark network over every image of `ds` (or reads the cached points). */
