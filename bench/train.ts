@@ -14,11 +14,17 @@ import { add } from '../src/engine/ops/elementwise.ts';
 import { randomUniform } from '../src/engine/ops/random.ts';
 import { tuneMatmul } from '../src/engine/ops/matmul.ts';
 import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
-import { makeConfig } from '../src/model/config.ts';
+import { FROM_SCRATCH, levelSizes, makeConfig } from '../src/model/config.ts';
+import { FROZEN_EMBEDDING_DIM, FROZEN_IMAGE_CHANNELS, FROZEN_LANDMARK_CHANNELS, type FrozenFeatures } from '../src/model/frozen-features.ts';
+import type { Tensor } from '../src/engine/tensor.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 import { sizeOf, type Size } from './cases.ts';
 
-export interface TrainConfig { preset: string; stage: 1 | 2; batch: number }
+/**
+ * frozen: the default model on pretrained backbones, stepping on cached features (their networks
+ * are not part of the step); otherwise the from-scratch model (every image path trained).
+ */
+export interface TrainConfig { preset: string; stage: 1 | 2; batch: number; frozen?: boolean }
 
 export interface KernelShare { kernel: string; count: number; ms: number; percent: number }
 
@@ -43,6 +49,8 @@ export function trainConfigs(quick: boolean | Size): { configs: TrainConfig[]; s
     configs: [
       { preset: 'tiny', stage: 1, batch: tinyB },
       { preset: 'tiny', stage: 2, batch: tinyB },
+      { preset: 'tiny', stage: 1, batch: tinyB, frozen: true },
+      { preset: 'tiny', stage: 2, batch: tinyB, frozen: true },
       { preset: 'small', stage: 1, batch: smallB },
       { preset: 'small', stage: 2, batch: smallB },
     ],
@@ -56,8 +64,18 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
     await tuneMatmul(e);
     await tuneConv2d(e);
   }
-  const cfg = makeConfig(c.preset);
+  const cfg = makeConfig(c.preset, c.frozen ? {} : FROM_SCRATCH);
   const m = new LrdifModel(e, cfg, c.stage, 1);
+  const [l1, l2, l3] = levelSizes(cfg);
+  // Cached features stand in as random tensors of their shapes (their values do not change the cost).
+  const features = (B: number, seed: number): FrozenFeatures | undefined =>
+    c.frozen
+      ? {
+          image: FROZEN_IMAGE_CHANNELS.map((ch, i) => randomUniform(e, [B, ch, [l1, l2, l3][i]!, [l1, l2, l3][i]!], seed + 10 + i)) as [Tensor, Tensor, Tensor],
+          landmark: FROZEN_LANDMARK_CHANNELS.map((ch, i) => randomUniform(e, [B, ch, [l1, l2, l3][i]!, [l1, l2, l3][i]!], seed + 20 + i)) as [Tensor, Tensor, Tensor],
+          embedding: randomUniform(e, [B, FROZEN_EMBEDDING_DIM], seed + 30),
+        }
+      : undefined;
   const params = m.trainable();
   const opt = new Adam(params, { lr: 3.5e-4, weightDecay: 1e-4 });
   const S = cfg.inputSize;
@@ -69,10 +87,11 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
       const image = randomUniform(e, [B, 3, S, S], seed);
       const landmarks = randomUniform(e, [B, 68, 2], seed + 1000);
       const labels = e.tensor(Array.from({ length: B }, (_, i) => i % cfg.numClasses), [B], 'u32');
+      const batch = { image, landmarks: c.frozen ? null : landmarks, labels, features: features(B, seed) };
       let loss;
-      if (c.stage === 1) loss = crossEntropy(m.forwardStage1({ image, landmarks, labels }).logits, labels);
+      if (c.stage === 1) loss = crossEntropy(m.forwardStage1(batch).logits, labels);
       else {
-        const r = m.forwardStage2Train({ image, landmarks, labels }, seed);
+        const r = m.forwardStage2Train(batch, seed);
         loss = add(crossEntropy(r.logits, labels), klDivergence(r.target!, r.z!, { tau: 1 }));
       }
       backward(loss);
@@ -132,7 +151,7 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 export function printTrain(rows: TrainRow[]): void {
   const head = ['preset', 'stage', 'batch', 'params', 'ms/step', 'images/s', 'dispatches', 'submits', 'peak pool', 'top kernels (share of profiled step)'];
-  const body = rows.map((r) => [r.preset, String(r.stage), String(r.batch), r.parameters.toLocaleString('en'), r.msPerStep.toFixed(0), r.imagesPerSecond.toFixed(2), String(r.dispatchesPerStep), String(r.submitsPerStep), mib(r.peakPoolBytes),
+  const body = rows.map((r) => [r.frozen ? `${r.preset} (cached frozen features)` : `${r.preset} (from scratch)`, String(r.stage), String(r.batch), r.parameters.toLocaleString('en'), r.msPerStep.toFixed(0), r.imagesPerSecond.toFixed(2), String(r.dispatchesPerStep), String(r.submitsPerStep), mib(r.peakPoolBytes),
     r.topKernels.slice(0, 3).map((k) => `${k.kernel} ${k.percent.toFixed(0)}%`).join(', ')]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 9 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

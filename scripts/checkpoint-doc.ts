@@ -1,11 +1,11 @@
 /** Writes docs/checkpoint-format.md: the format and every tensor name/shape of the paper preset. */
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../src/engine/engine.ts';
-import { makeConfig } from '../src/model/config.ts';
+import { FROM_SCRATCH, makeConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 
 const e = await Engine.create({ log: false });
-const m = new LrdifModel(e, makeConfig('paper'), 2, 0);
+const m = new LrdifModel(e, makeConfig('paper', FROM_SCRATCH), 2, 0);
 const rows = [...m.namedParameters()].map(([n, t]) => `| \`${n}\` | [${t.shape.join(', ')}] | ${t.size.toLocaleString('en-US')} |`);
 const doc = `# Checkpoint format
 

@@ -2,7 +2,7 @@
 import { Engine } from '../src/engine/engine.ts';
 import { tuneMatmul } from '../src/engine/ops/matmul.ts';
 import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
-import { makeConfig } from '../src/model/config.ts';
+import { FROM_SCRATCH, makeConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 import { crossEntropy, accuracyCounts } from '../src/engine/ops/losses.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
@@ -16,7 +16,7 @@ const [lr, udc, aug, steps, mod, diff] = [Number(process.argv[2] ?? 1e-3), proce
 const e = await Engine.create({ log: false });
 await tuneMatmul(e);
 await tuneConv2d(e);
-const m = new LrdifModel(e, makeConfig('tiny', { modulation: mod, dil: { layerScaleInit: Number(process.argv[8] ?? 1e-5) } }), 1, 1);
+const m = new LrdifModel(e, makeConfig('tiny', { ...FROM_SCRATCH, modulation: mod, dil: { layerScaleInit: Number(process.argv[8] ?? 1e-5) } }), 1, 1);
 const ds = new CachedDataset(new SynthFerDataset(448, { seed: 1, size: 64, difficulty: diff }));
 const bm = new BatchMaker(e, 64);
 const opt = new Adam(m.trainable(), { lr, weightDecay: 1e-4 });

@@ -2,7 +2,7 @@
 import { Engine } from '../src/engine/engine.ts';
 import { tuneMatmul } from '../src/engine/ops/matmul.ts';
 import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
-import { makeConfig } from '../src/model/config.ts';
+import { FROM_SCRATCH, makeConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 import { randomUniform } from '../src/engine/ops/random.ts';
 import { crossEntropy } from '../src/engine/ops/losses.ts';
@@ -14,7 +14,7 @@ const stage = parseInt(process.argv[4] ?? '1', 10) as 1 | 2;
 const e = await Engine.create();
 await tuneMatmul(e);
 await tuneConv2d(e);
-const cfg = makeConfig(preset);
+const cfg = makeConfig(preset, FROM_SCRATCH);
 const m = new LrdifModel(e, cfg, stage, 1);
 const S = cfg.inputSize;
 const step = () =>

@@ -20,6 +20,10 @@ import { metricsMarkdown } from './train/report.ts';
 import type { UdcPanel } from './train/data/udc.ts';
 import { convertUdc, predictImages, writeSynth } from './train/commands.ts';
 import { ablationMarkdown, ablationSvg, runAblation } from './train/ablate.ts';
+import { runCurriculum } from './train/curriculum.ts';
+import { FsViewCache } from './train/feature-cache-fs.ts';
+import { outsideReferences, referencesMarkdown } from './train/references.ts';
+import { loadFaceExpressionNet } from './model/landmarks/face-api-files.ts';
 import { landmarksCommand } from './model/landmarks/command.ts';
 
 async function engine(): Promise<Engine> {
@@ -102,6 +106,27 @@ async function openDataFor(e: Engine, o: Record<string, string | boolean | undef
   } finally {
     bars.stop();
   }
+}
+
+/** `lrdif run`'s default epochs (stage 1, stage 2). */
+const RUN_EPOCHS = '2,6';
+/** Where the frozen networks' features of the data's views are cached between runs. */
+const FEATURE_CACHE_DIR = '.cache/features';
+
+/** The landmark source and backbone, as every report states them. */
+function protocolLine(landmarks: 'heatmap' | 'backbone', backbone: 'face-api' | 'none'): string {
+  const lm = landmarks === 'backbone' ? 'landmark features from the landmark network on the (degraded) image the model sees' : "ORACLE landmarks (SynthFER's exact points, which no camera provides)";
+  return `${lm}; image backbone: ${backbone === 'face-api' ? "face-api's frozen pretrained networks" : 'trained from scratch'}`;
+}
+
+/** 'S1,S2' (or 'W,S1,S2' with a warm start) → the curriculum's epochs. */
+function curriculumEpochs(text: string, warmStart: boolean): { warm: number; stage1: number; stage2: number } {
+  const xs = String(text).split(',').map(Number);
+  const want = warmStart ? 3 : 2;
+  if (xs.length !== want || !xs.every((x) => Number.isInteger(x) && x >= 1)) {
+    throw new Error(`--epochs ${text}: expected ${want} positive integers (${warmStart ? 'baseline warm start, stage 1, stage 2, e.g. 3,1,5' : 'stage 1, stage 2, e.g. 2,6'})`);
+  }
+  return warmStart ? { warm: xs[0]!, stage1: xs[1]!, stage2: xs[2]! } : { warm: 0, stage1: xs[0]!, stage2: xs[1]! };
 }
 
 /** '3,1,5' → epochs of baseline, stage 1, stage 2; one number serves all three. */
@@ -235,13 +260,14 @@ program
 
 program
   .command('run')
-  .description('the whole pipeline on built-in SynthFER with UDC degradation (tiny preset): baseline, stage 1, stage 2, evaluation, report')
+  .description('the whole pipeline on built-in SynthFER with UDC degradation (tiny preset): LRDif stage 1, stage 2, the equal-budget baseline, outside references, report')
   .option('--out <dir>', 'output directory (default: runs/quickstart-<date>-<time>, so earlier runs are kept)')
   .option('--force', 'overwrite an existing run')
   .option('--seed <n>', 'seed', '0')
   .option('--train <n>', 'training images', '490')
   .option('--test <n>', 'held-out images (disjoint identities)', '210')
-  .option('--epochs <list>', 'epochs of the baseline, stage 1 and stage 2 (one number: the same for all three)', '3,1,5')
+  .option('--epochs <list>', 'epochs of stage 1 and stage 2 ("S1,S2"), or of the baseline warm start, stage 1 and stage 2 with --warm-start ("W,S1,S2")', RUN_EPOCHS)
+  .option('--warm-start', "start stage 1 from the baseline's UDCformer (needed by the from-scratch model)")
   .option('--batch <n>', 'batch size', '16')
   .option('--lr <x>', 'learning rate', '2e-3')
   .option('--difficulty <d>', 'SynthFER difficulty, 0 (clear) … 1 (subtle)', '0.3')
@@ -252,47 +278,61 @@ program
   .option('--no-flip', 'no mirrored training views')
   .action(async (o) => {
     const t0 = performance.now();
-    const epochs = stageEpochs(o.epochs);
+    const warmStart = !!o.warmStart;
+    const epochs = curriculumEpochs(o.epochs, warmStart);
     const modelConfig = { backbone: o.backbone, landmarkFeatures: o.landmarks === 'oracle' ? 'heatmap' : 'backbone' } as const;
     o.out ??= `runs/quickstart-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const e = await engine();
     const seed = Number(o.seed);
     const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed, { difficulty: Number(o.difficulty) });
-    const common: Partial<TrainOptions> = { batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 5, udcDraws: Number(o.udcDraws), augment: { flip: o.flip !== false, erase: o.backbone === 'none' } };
-    const results: [string, StageResult][] = [];
-    const stage = async (name: string, dir: string, epochCount: number, spec: Partial<StageSpec>) => {
-      const store = prepareOut(join(o.out, dir), false, !!o.force);
-      const hooks = progressHooks(`[${name}]`);
-      const tasks = taskProgress();
-      const r = await trainStage(e, { preset: 'tiny', stage: 1, train: data.train, test: data.test, store, seed, options: { ...common, epochs: epochCount }, ...hooks, onTask: tasks.onProgress, ...spec, config: { ...modelConfig, ...spec.config } } as StageSpec);
-      hooks.stop();
-      tasks.stop();
-      await writeReport(e, r, store, name, data.test);
-      results.push([name, r]);
-      return { r, store };
+    const options: Partial<TrainOptions> = {
+      batchSize: Number(o.batch), seed, lr: Number(o.lr), lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 5, udcDraws: Number(o.udcDraws),
+      augment: { flip: o.flip !== false, erase: o.backbone === 'none' },
     };
-    // The baseline's UDCformer is stage 1's starting point: it stands in for the pretrained backbones
-    // POSTER++ builds on (README, "why stage 1 starts from the baseline").
-    const base = await stage('baseline (no EPR)', 'baseline', epochs[0], { config: { modulation: false } });
-    const s1 = await stage('LRDif stage 1', 'stage1', epochs[1], { from: { bytes: (await base.store.read('model.safetensors'))!, name: 'baseline/model.safetensors' } });
-    await stage('LRDif stage 2', 'stage2', epochs[2], { stage: 2, from: { bytes: (await s1.store.read('model.safetensors'))!, name: 'stage1/model.safetensors' } });
+    const names = { baseline: 'baseline (no EPR)', stage1: 'LRDif stage 1', stage2: 'LRDif stage 2' } as const;
+    const stores = new Map<string, FsStore>();
+    const store = (run: string) => stores.get(run) ?? stores.set(run, prepareOut(join(o.out, run), false, !!o.force)).get(run)!;
+    const bars = new Map<string, ReturnType<typeof progressHooks>>();
+    const results: { run: keyof typeof names; r: StageResult }[] = [];
+    const c = await runCurriculum(e, {
+      preset: 'tiny', config: modelConfig, train: data.train, test: data.test, seed, options, epochs, warmStart, store,
+      viewCache: new FsViewCache(FEATURE_CACHE_DIR),
+      hooks: (run) => {
+        const h = bars.get(run) ?? bars.set(run, progressHooks(`[${names[run]}]`)).get(run)!;
+        const tasks = taskProgress();
+        return { ...h, onTask: tasks.onProgress };
+      },
+      onResult: async (run, r, s) => {
+        bars.get(run)?.stop();
+        await writeReport(e, r, s, names[run], data.test);
+        results.push({ run, r });
+      },
+    });
+    const protocol = protocolLine(modelConfig.landmarkFeatures, modelConfig.backbone);
+    const refs = await outsideReferences(c.stage2.trainer, loadFaceExpressionNet(e));
     const minutes = (performance.now() - t0) / 60000;
+    const order = ['stage2', 'baseline', 'stage1'] as const;
     const lines = [
-      '# LRDif quick run (SynthFER + T-OLED UDC, tiny preset)',
+      `# LRDif quick run (SynthFER + ${o.udc === 'poled' ? 'P-OLED' : 'T-OLED'} UDC, tiny preset)`,
       '',
-      `adapter: ${e.info.description}; wall time ${minutes.toFixed(1)} min; ${data.train.length} training / ${data.test.length} held-out images (disjoint identities), chance = ${(100 / 7).toFixed(1)} %; epochs: baseline ${epochs[0]}, stage 1 ${epochs[1]} (from the baseline), stage 2 ${epochs[2]} (from stage 1)`,
+      `adapter: ${e.info.description}; wall time ${minutes.toFixed(1)} min; ${data.train.length} training / ${data.test.length} held-out images (disjoint identities), difficulty ${o.difficulty}, chance = ${(100 / 7).toFixed(1)} %; ${protocol}`,
+      `epochs: ${warmStart ? `stage 1 from the baseline after ${epochs.warm}, ` : 'stage 1 from scratch, '}stage 1 ${epochs.stage1}, stage 2 ${epochs.stage2} (from stage 1); the baseline ${c.baselineEpochs} (the epochs stage 2's UDCformer has seen)`,
       '',
       '| model | held-out accuracy | macro-F1 |',
       '|---|---|---|',
-      ...results.map(([n, r]) => `| ${n} | ${(100 * r.final.accuracy).toFixed(1)} % | ${(100 * r.final.macroF1).toFixed(1)} % |`),
+      ...order.flatMap((run) => results.filter((x) => x.run === run).map(({ r }) => `| ${names[run]}${run === 'stage1' ? ' (sees the label)' : ''} | ${(100 * r.final.accuracy).toFixed(1)} % | ${(100 * r.final.macroF1).toFixed(1)} % |`)),
+      `| outside reference: face-api's expression net, zero-shot | ${(100 * refs.expressionNet.accuracy).toFixed(1)} % | ${(100 * refs.expressionNet.macroF1).toFixed(1)} % |`,
+      ...(refs.descriptorProbe ? [`| outside reference: linear classifier on the frozen face descriptor | ${(100 * refs.descriptorProbe.accuracy).toFixed(1)} % | ${(100 * refs.descriptorProbe.macroF1).toFixed(1)} % |`] : []),
       '',
-      'Stage 1 sees the label through its EPR (its accuracy is not a classifier\'s); stage 2 predicts the EPR from the image alone.',
+      "Stage 1 sees the label through its EPR (its accuracy is not a classifier's); stage 2 predicts the EPR from the image alone.",
       '',
-      ...results.map(([n], i) => `- ${n}: [${['baseline', 'stage1', 'stage2'][i]}/report.md](${['baseline', 'stage1', 'stage2'][i]}/report.md)`),
+      ...results.map(({ run }) => `- ${names[run]}: [${run}/report.md](${run}/report.md)`),
+      '',
+      referencesMarkdown(refs, 7),
     ];
     mkdirSync(o.out, { recursive: true });
     writeFileSync(join(o.out, 'report.md'), `${lines.join('\n')}\n`);
-    console.log(lines.join('\n'));
+    console.log(lines.slice(0, 12 + results.length).join('\n'));
   });
 
 program
@@ -339,34 +379,44 @@ program
 
 program
   .command('ablate')
-  .description("the paper's Table 5 and Fig. 6 on SynthFER-UDC: baseline, V1 (no diffusion), V2 (CE only), CE + KL, V4 (insert noise), T sweep; ≥ 3 seeds")
+  .description("the paper's Table 5 and Fig. 6 on SynthFER-UDC as a paired experiment over seeds: CE + KL vs the equal-budget baseline, V1 (no diffusion), V2 (CE only), V4 (insert noise), pretrained backbones vs from scratch, T sweep; 95 % intervals")
   .option('--out <dir>', 'output directory', 'runs/ablate')
   .addOption(presetOption)
-  .option('--seeds <list>', 'comma-separated seeds', '0,1,2')
-  .option('--steps <list>', 'T values of the sweep', '1,2,4,8,16')
+  .option('--seeds <list>', 'comma-separated seeds (at least 2 for intervals)', '0,1,2,3,4')
+  .option('--steps <list>', 'T values of the sweep', '1,2,4,8')
   .option('--train <n>', 'training images', '490')
   .option('--test <n>', 'held-out images', '210')
-  .option('--epochs <list>', 'epochs of the baseline, stage 1 and each stage-2 variant', '3,1,1')
+  .option('--epochs <list>', 'epochs of stage 1 and of each stage-2 run ("S1,S2"), or "W,S1,S2" with --warm-start', '1,2')
+  .option('--warm-start', "start stage 1 from the baseline's UDCformer")
+  .option('--no-scratch', 'skip the from-scratch (--backbone none) comparison')
   .option('--batch <n>', 'batch size', '16')
   .option('--lr <x>', 'learning rate', '2e-3')
   .option('--difficulty <d>', 'SynthFER difficulty', '0.3')
+  .addOption(new Option('--udc <panel>', 'under-display-camera panel').choices(['toled', 'poled']).default('toled'))
+  .addOption(new Option('--landmarks <source>', "'net' (the paper's protocol) or 'oracle' (SynthFER's exact landmarks)").choices(['net', 'oracle']).default('net'))
   .action(async (o) => {
     const t0 = performance.now();
     const e = await engine();
     const seeds = String(o.seeds).split(',').map(Number);
     const steps = String(o.steps).split(',').map(Number);
+    if (!seeds.every(Number.isInteger) || new Set(seeds).size !== seeds.length) throw new Error(`--seeds ${o.seeds}: expected distinct integers, e.g. 0,1,2,3,4`);
+    if (!steps.every((t) => Number.isInteger(t) && t >= 1)) throw new Error(`--steps ${o.steps}: expected positive integers, e.g. 1,2,4,8`);
+    const epochs = curriculumEpochs(o.epochs, !!o.warmStart);
+    const landmarks = o.landmarks === 'oracle' ? 'heatmap' : 'backbone';
     const data = new Map<number, Awaited<ReturnType<typeof openData>>>();
     for (const s of seeds) data.set(s, await openData(`synth:${o.train}:${o.test}`, o.preset, s, { difficulty: Number(o.difficulty) }));
     const r = await runAblation(e, {
-      preset: o.preset, seeds, steps, train: (s) => data.get(s)!, epochs: stageEpochs(o.epochs),
-      options: { batchSize: Number(o.batch), lr: Number(o.lr), lrGamma: 0.85, udc: { panel: 'toled', strength: 1 }, logEvery: 1000 },
+      preset: o.preset, seeds, steps, train: (s) => data.get(s)!, epochs, warmStart: !!o.warmStart, scratch: o.scratch !== false,
+      config: { landmarkFeatures: landmarks },
+      options: { batchSize: Number(o.batch), lr: Number(o.lr), lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 1000, udcDraws: 1, augment: { flip: true, erase: false } },
+      viewCache: new FsViewCache(FEATURE_CACHE_DIR),
       onProgress: (l) => console.error(`[ablate] ${l}`),
     });
-    const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, epochs ${stageEpochs(o.epochs).join(' / ')} (baseline / stage 1 / each stage-2 variant), seeds ${o.seeds}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
+    const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, difficulty ${o.difficulty}, ${o.udc === 'poled' ? 'P-OLED' : 'T-OLED'}; epochs ${o.warmStart ? `warm start ${epochs.warm}, ` : ''}stage 1 ${epochs.stage1}, each stage-2 run ${epochs.stage2}; ${protocolLine(landmarks, 'face-api')}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
     mkdirSync(o.out, { recursive: true });
     writeFileSync(join(o.out, 'ablation.md'), `${md}\n\n![T sweep](t-sweep.svg)\n`);
     writeFileSync(join(o.out, 't-sweep.svg'), ablationSvg(r));
-    writeFileSync(join(o.out, 'ablation.json'), JSON.stringify({ table: Object.fromEntries(r.table), sweep: Object.fromEntries(r.sweep) }, null, 2));
+    writeFileSync(join(o.out, 'ablation.json'), JSON.stringify({ seeds: r.seeds, table: Object.fromEntries(r.table), sweep: Object.fromEntries(r.sweep) }, null, 2));
     console.log(md);
   });
 

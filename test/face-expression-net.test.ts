@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faceApiModelDir, loadFaceExpressionNet, loadTfjsWeights } from '../src/model/landmarks/face-api-files.ts';
 import {
-  FACE_API_EXPRESSION_TO_OURS, FACE_API_EXPRESSIONS, FACE_EXPRESSION_MANIFEST, FACE_LANDMARK_MANIFEST, FaceExpressionNet,
-  expressionProbabilitiesInOurOrder, type ChwImage,
+  FACE_API_EXPRESSIONS, FACE_EXPRESSION_MANIFEST, FACE_LANDMARK_MANIFEST, FaceExpressionNet,
+  type ChwImage,
 } from '../src/model/landmarks/face-landmark-net.ts';
-import { judgeDataset } from '../src/train/expression-judge.ts';
+import { FACE_API_EXPRESSION_TO_OURS, expressionProbabilitiesInOurOrder, judgeDataset } from '../src/train/expression-judge.ts';
 import { CLASS_NAMES } from '../src/train/data/dataset.ts';
 import { SynthFerDataset, generateSample } from '../src/train/data/synthfer.ts';
 import { degradeUdc } from '../src/train/data/udc.ts';

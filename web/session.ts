@@ -8,7 +8,7 @@
 import { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { softmax } from '../src/engine/ops/softmax.ts';
-import { makeConfig, type DeepPartial, type LrdifConfig } from '../src/model/config.ts';
+import { FROM_SCRATCH, makeConfig, usesFrozenFeatures, type DeepPartial, type LrdifConfig } from '../src/model/config.ts';
 import { LrdifModel, initFromCheckpoint, type Batch, type Stage } from '../src/model/lrdif.ts';
 import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { Rng } from '../src/model/init.ts';
@@ -199,7 +199,7 @@ export class DemoSession {
 
   configFor(s: DemoSettings): LrdifConfig {
     const o = s.overrides;
-    return makeConfig(s.preset, { ...o, inputSize: s.inputSize, diffusion: { ...(o.diffusion ?? {}), steps: s.diffusionSteps } });
+    return makeConfig(s.preset, { ...FROM_SCRATCH, ...o, inputSize: s.inputSize, diffusion: { ...(o.diffusion ?? {}), steps: s.diffusionSteps } });
   }
 
   private udc(): UdcSetting | null {
@@ -549,6 +549,9 @@ export class DemoSession {
     const e = await this.getEngine();
     return this.gpu(async () => {
       const ck = readCheckpoint(bytes, name);
+      if (usesFrozenFeatures(ck.config)) {
+        throw new Error(`${name} was trained on face-api's frozen backbones (backbone ${ck.config.backbone}, landmarks ${ck.config.landmarkFeatures}), which this page does not run; load a from-scratch checkpoint (lrdif run --backbone none --landmarks oracle) or one trained here`);
+      }
       const stage: Stage = ck.stage === 2 ? 2 : 1;
       const model = new LrdifModel(e, ck.config, stage, 0);
       try {

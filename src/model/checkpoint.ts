@@ -40,6 +40,7 @@ export function readCheckpoint(bytes: Uint8Array, what: string): { file: StFile;
   const config = JSON.parse(cfgText) as LrdifConfig;
   // Checkpoints written before the pretrained backbones existed trained every image path from scratch.
   config.backbone ??= 'none';
+  config.adapterNorm ??= false;
   return { file, config, stage: parseInt(file.metadata.stage ?? '0', 10) };
 }
 

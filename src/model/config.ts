@@ -58,9 +58,14 @@ export interface LrdifConfig {
    * CPEN-style encoder).
    */
   backbone: 'face-api' | 'none';
+  /**
+   * Normalise the frozen features (LayerNorm over channels, learnable affine) before their trainable
+   * projections: the networks' maps differ in scale by 10× (landmark maps ~0.1, recognition ~1).
+   */
+  adapterNorm: boolean;
 }
 
-type Preset = Omit<LrdifConfig, 'preset' | 'numClasses' | 'diffusion' | 'modulation' | 'landmarkFeatures' | 'backbone' | 'dil'> & { dil: Pick<LrdifConfig['dil'], 'dims' | 'heads'> & Partial<Pick<LrdifConfig['dil'], 'shortcut'>> };
+type Preset = Omit<LrdifConfig, 'preset' | 'numClasses' | 'diffusion' | 'modulation' | 'landmarkFeatures' | 'backbone' | 'adapterNorm' | 'dil'> & { dil: Pick<LrdifConfig['dil'], 'dims' | 'heads'> & Partial<Pick<LrdifConfig['dil'], 'shortcut'>> };
 
 const PRESETS: Record<string, Preset> = {
   paper: {
@@ -106,6 +111,7 @@ export function makeConfig(preset: string, overrides: DeepPartial<LrdifConfig> =
     modulation: true,
     landmarkFeatures: 'backbone',
     backbone: 'face-api',
+    adapterNorm: true,
   };
   const cfg = deepMerge(base, overrides) as LrdifConfig;
   validateConfig(cfg);
@@ -150,6 +156,12 @@ export function validateConfig(c: LrdifConfig): void {
   if (c.landmarkFeatures !== 'heatmap' && c.landmarkFeatures !== 'backbone') fail(`landmarkFeatures must be "backbone" or "heatmap", got ${JSON.stringify(c.landmarkFeatures)}`);
   if (c.backbone !== 'face-api' && c.backbone !== 'none') fail(`backbone must be "face-api" or "none", got ${JSON.stringify(c.backbone)}`);
 }
+
+/**
+ * Overrides for the from-scratch model: trainable image stems and the oracle landmark-heatmap stem,
+ * no pretrained networks (the architecture of DECISIONS §2–3 as written; the browser demo's default).
+ */
+export const FROM_SCRATCH = { backbone: 'none', landmarkFeatures: 'heatmap' } as const satisfies DeepPartial<LrdifConfig>;
 
 /** Whether a config needs the frozen pretrained networks (their features come with the batch or from an extractor). */
 export function usesFrozenFeatures(c: LrdifConfig): boolean {

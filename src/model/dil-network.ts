@@ -25,13 +25,18 @@ export const NUM_LANDMARKS = 68;
  * projection would throw information away, so these are trained.
  */
 class LevelProjection extends Module {
+  readonly norms: (LayerNorm | null)[];
   readonly convs: (Conv2d | null)[];
-  constructor(ctx: ModuleContext, from: readonly number[], to: readonly number[]) {
+  constructor(ctx: ModuleContext, from: readonly number[], to: readonly number[], norm: boolean) {
     super(ctx);
+    this.norms = [0, 1, 2].map((l) => (norm ? this.child(`norm${l}`, new LayerNorm(ctx, from[l]!, 'channels')) : null));
     this.convs = [0, 1, 2].map((l) => (from[l] === to[l] ? null : this.child(String(l), new Conv2d(ctx, from[l]!, to[l]!, 1, { padding: 0 }))));
   }
   forward(maps: readonly [Tensor, Tensor, Tensor]): [Tensor, Tensor, Tensor] {
-    return maps.map((m, l) => this.convs[l]?.forward(m) ?? m) as [Tensor, Tensor, Tensor];
+    return maps.map((m, l) => {
+      const x = this.norms[l]?.forward(m) ?? m;
+      return this.convs[l]?.forward(x) ?? x;
+    }) as [Tensor, Tensor, Tensor];
   }
 }
 
@@ -182,10 +187,10 @@ export class DilNetwork extends Module {
     super(ctx);
     const sizes = levelSizes(cfg);
     const network = cfg.landmarkFeatures === 'backbone';
-    this.landmarkProjection = network ? this.child('landmark_proj', new LevelProjection(ctx, FROZEN_LANDMARK_CHANNELS, cfg.dil.dims)) : null;
+    this.landmarkProjection = network ? this.child('landmark_proj', new LevelProjection(ctx, FROZEN_LANDMARK_CHANNELS, cfg.dil.dims, cfg.adapterNorm)) : null;
     this.landmarkStem = network ? null : this.child('landmark_stem', new HeatmapStem(ctx, sizes[0], cfg.dil.dims));
     const pretrained = cfg.backbone === 'face-api';
-    this.imageProjection = pretrained ? this.child('image_proj', new LevelProjection(ctx, FROZEN_IMAGE_CHANNELS, cfg.dil.dims)) : null;
+    this.imageProjection = pretrained ? this.child('image_proj', new LevelProjection(ctx, FROZEN_IMAGE_CHANNELS, cfg.dil.dims, cfg.adapterNorm)) : null;
     this.imageStem = pretrained ? null : this.child('image_stem', new ImageStem(ctx, cfg.dil.dims));
     for (let l = 0; l < 3; l++) {
       const w = cfg.dil.windows[l] || sizes[l]!;

@@ -8,7 +8,7 @@ import { concat, pixelUnshuffle } from '../engine/ops/layout.ts';
 import { gather } from '../engine/ops/gather.ts';
 import { globalAvgPool } from '../engine/ops/conv2d.ts';
 import { Module, type ModuleContext } from './module.ts';
-import { Conv2d, Linear } from './layers.ts';
+import { Conv2d, LayerNorm, Linear } from './layers.ts';
 import { normalInit } from './init.ts';
 import type { LrdifConfig } from './config.ts';
 import { FROZEN_EMBEDDING_DIM, requirePart, type FrozenFeatures } from './frozen-features.ts';
@@ -57,13 +57,15 @@ export class ImageEncoder extends Module {
  * descriptor and pooled last stage): Linear(384 → D) + LReLU, trainable.
  */
 export class EmbeddingEncoder extends Module {
+  readonly norm: LayerNorm | null;
   readonly proj: Linear;
   constructor(ctx: ModuleContext, cfg: LrdifConfig) {
     super(ctx);
+    this.norm = cfg.adapterNorm ? this.child('norm', new LayerNorm(ctx, FROZEN_EMBEDDING_DIM)) : null;
     this.proj = this.child('proj', new Linear(ctx, FROZEN_EMBEDDING_DIM, cfg.embedDim));
   }
   forward(embedding: Tensor): Tensor {
-    return lrelu(this.proj.forward(embedding));
+    return lrelu(this.proj.forward(this.norm?.forward(embedding) ?? embedding));
   }
 }
 

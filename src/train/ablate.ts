@@ -1,94 +1,155 @@
 /**
- * `lrdif ablate`: the paper's Table 5 and Fig. 6 on SynthFER-UDC. Per seed: the no-EPR baseline,
- * stage 1 (starting from the baseline's UDCformer, as `lrdif run` does), then stage-2 variants from
- * that stage 1 — V1 (FPEN_S2 predicts the EPR directly, no diffusion), V2 (CE only), ours (CE + KL),
- * V4 (noise inserted in the reverse steps) — and a sweep over T. Writes a Markdown table (mean ± std over seeds), an SVG plot and the raw JSON.
+ * `lrdif ablate`: the paper's Table 5 and Fig. 6 on SynthFER-UDC, as a paired experiment. Per seed
+ * (its own data draw, data order and initial weights, shared by every variant of that seed): the
+ * LRDif curriculum (stage 1, stage 2 = ours: CE + KL at T = 4, and the equal-budget no-EPR
+ * baseline), the stage-2 variants from the same stage 1 — V1 (FPEN_S2 predicts the EPR, no
+ * diffusion), V2 (CE only), V4 (posterior noise inserted in the reverse steps) — the T sweep, and
+ * optionally the same curriculum with the image paths trained from scratch (`--backbone none`).
+ * Comparisons are reported as the mean paired difference over seeds with a 95 % Student-t interval.
  */
 import type { Engine } from '../engine/engine.ts';
 import type { DeepPartial, LrdifConfig } from '../model/config.ts';
+import { FROM_SCRATCH } from '../model/config.ts';
 import type { Dataset } from './data/dataset.ts';
 import { MemoryStore, type RunStore } from './store.ts';
-import { trainStage, type StageSpec } from './pipeline.ts';
+import { trainStage, type StageResult, type StageSpec } from './pipeline.ts';
+import { runCurriculum, type CurriculumRun } from './curriculum.ts';
 import type { TrainOptions } from './trainer.ts';
 import { lineChartSvg } from './report.ts';
+import { formatDifference, meanInterval, pairedInterval, type Interval } from './stats.ts';
 
 export interface AblateOptions {
   preset: string;
   seeds: number[];
+  /** T values of the sweep (4 is the main model's). */
   steps: number[];
   train: (seed: number) => { train: Dataset; test: Dataset };
   options: Partial<TrainOptions>;
-  /** Epochs of the baseline, stage 1 and every stage-2 variant. */
-  epochs: [number, number, number];
+  /** Model config overrides of the main model (backbone, landmark source). */
+  config?: DeepPartial<LrdifConfig>;
+  epochs: { warm: number; stage1: number; stage2: number };
+  warmStart: boolean;
+  /** Also run the curriculum with every image path trained from scratch (the backbone comparison). */
+  scratch: boolean;
+  viewCache?: StageSpec['viewCache'];
   onProgress?: (line: string) => void;
 }
+
+export const MAIN = 'ours: CE + KL (T = 4)';
+export const BASELINE = 'baseline (no EPR, equal budget)';
+export const STAGE1 = 'stage 1 (sees the label)';
+export const SCRATCH = 'ours, image paths from scratch (--backbone none)';
 
 interface Variant {
   name: string;
   config?: DeepPartial<LrdifConfig>;
   options?: Partial<TrainOptions>;
-  T?: number;
 }
 
+const VARIANTS: Variant[] = [
+  { name: 'V1: no diffusion (FPEN_S2 predicts the EPR)', config: { diffusion: { mode: 'direct' } } },
+  { name: 'V2: CE only', options: { klWeight: 0 } },
+  { name: 'V4: insert noise', config: { diffusion: { insertNoise: true } } },
+];
+
 export interface AblateResult {
-  /** variant → accuracy per seed. */
+  seeds: number[];
+  /** variant → held-out accuracy per seed (in seed order). */
   table: Map<string, number[]>;
+  /** T → held-out accuracy per seed. */
   sweep: Map<number, number[]>;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)));
+export interface Comparison {
+  name: string;
+  a: string;
+  b: string;
+  diff: Interval;
+}
 
 export async function runAblation(e: Engine, o: AblateOptions): Promise<AblateResult> {
   const table = new Map<string, number[]>();
   const sweep = new Map<number, number[]>();
-  const push = (m: Map<string | number, number[]>, k: string | number, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
-  const variants: Variant[] = [
-    { name: 'V1: no diffusion (FPEN_S2 predicts the EPR)', config: { diffusion: { mode: 'direct' } } },
-    { name: 'V2: CE only', options: { klWeight: 0 } },
-    { name: 'ours: CE + KL', T: 4 },
-    { name: 'V4: insert noise', config: { diffusion: { insertNoise: true } } },
-  ];
+  const push = <K>(m: Map<K, number[]>, k: K, v: number) => m.set(k, [...(m.get(k) ?? []), v]);
+  const done = (r: StageResult) => {
+    const acc = r.final.accuracy;
+    r.trainer.dispose();
+    r.model.dispose();
+    return acc;
+  };
   for (const seed of o.seeds) {
     const { train, test } = o.train(seed);
-    const base = (store: RunStore, over: Partial<StageSpec>): StageSpec => ({ preset: o.preset, stage: 1, train, test, store, seed, options: { ...o.options, seed, epochs: o.epochs[0] }, ...over });
-    const stage2 = (over: Partial<StageSpec>, options: Partial<TrainOptions> = {}) => base(new MemoryStore(), { stage: 2, from, ...over, options: { ...o.options, seed, epochs: o.epochs[2], ...options } });
-    const run = async (label: string, spec: StageSpec) => {
-      const r = await trainStage(e, spec);
-      const acc = r.final.accuracy;
-      r.trainer.dispose();
-      r.model.dispose();
-      o.onProgress?.(`seed ${seed}: ${label} → ${(100 * acc).toFixed(1)} %`);
-      return acc;
+    const say = (label: string, acc: number) => o.onProgress?.(`seed ${seed}: ${label} → ${(100 * acc).toFixed(1)} %`);
+    const curriculum = async (config: DeepPartial<LrdifConfig>, skipBaseline: boolean) => {
+      const stores = new Map<CurriculumRun, RunStore>();
+      const c = await runCurriculum(e, {
+        preset: o.preset, config, train, test, seed, options: o.options, epochs: o.epochs, warmStart: o.warmStart, skipBaseline,
+        store: (run) => stores.get(run) ?? stores.set(run, new MemoryStore()).get(run)!, viewCache: o.viewCache,
+      });
+      return c;
     };
-    const baseStore = new MemoryStore();
-    push(table as Map<string | number, number[]>, 'baseline (no EPR)', await run('baseline', base(baseStore, { config: { modulation: false } })));
-    const s1store = new MemoryStore();
-    const baseline = { bytes: (await baseStore.read('model.safetensors'))!, name: 'baseline' };
-    push(table as Map<string | number, number[]>, 'stage 1 (sees the label)', await run('stage 1', base(s1store, { from: baseline, options: { ...o.options, seed, epochs: o.epochs[1] } })));
-    const from = { bytes: (await s1store.read('model.safetensors'))!, name: 'stage 1' };
-    for (const v of variants) {
-      const acc = await run(v.name, stage2({ config: v.config }, v.options));
-      push(table as Map<string | number, number[]>, v.name, acc);
-      if (v.T) push(sweep as Map<string | number, number[]>, v.T, acc);
-    }
-    for (const T of o.steps.filter((t) => t !== 4)) {
-      push(sweep as Map<string | number, number[]>, T, await run(`T = ${T}`, stage2({ config: { diffusion: { steps: T } } })));
+    const c = await curriculum(o.config ?? {}, false);
+    push(table, BASELINE, done(c.baseline!));
+    say(BASELINE, table.get(BASELINE)!.at(-1)!);
+    push(table, STAGE1, done(c.stage1));
+    say(STAGE1, table.get(STAGE1)!.at(-1)!);
+    const main = done(c.stage2);
+    push(table, MAIN, main);
+    push(sweep, 4, main);
+    say(MAIN, main);
+    const stage2 = (label: string, v: Variant) =>
+      trainStage(e, {
+        preset: o.preset, stage: 2, train, test, seed, store: new MemoryStore(), viewCache: o.viewCache,
+        from: { bytes: c.stage1Bytes, name: `stage 1 (seed ${seed})` },
+        config: { ...(o.config ?? {}), ...(v.config ?? {}), diffusion: { ...(o.config?.diffusion ?? {}), ...(v.config?.diffusion ?? {}) } },
+        options: { ...o.options, seed, epochs: o.epochs.stage2, ...(v.options ?? {}) },
+      }).then((r) => {
+        const acc = done(r);
+        say(label, acc);
+        return acc;
+      });
+    for (const v of VARIANTS) push(table, v.name, await stage2(v.name, v));
+    for (const T of o.steps.filter((t) => t !== 4)) push(sweep, T, await stage2(`T = ${T}`, { name: `T = ${T}`, config: { diffusion: { steps: T } } }));
+    if (o.scratch) {
+      const s = await curriculum({ ...(o.config ?? {}), backbone: FROM_SCRATCH.backbone }, true);
+      done(s.stage1);
+      push(table, SCRATCH, done(s.stage2));
+      say(SCRATCH, table.get(SCRATCH)!.at(-1)!);
     }
   }
-  return { table, sweep };
+  return { seeds: [...o.seeds], table, sweep };
 }
 
+/** The paired comparisons the paper's claims rest on (those whose variants were run). */
+export function comparisons(r: AblateResult): Comparison[] {
+  const pairs: [string, string, string][] = [
+    ['LRDif stage 2 vs the baseline', MAIN, BASELINE],
+    ['CE + KL vs V1 (no diffusion)', MAIN, VARIANTS[0]!.name],
+    ['CE + KL vs V2 (CE only)', MAIN, VARIANTS[1]!.name],
+    ['CE + KL vs V4 (insert noise)', MAIN, VARIANTS[2]!.name],
+    ['pretrained backbones vs from scratch', MAIN, SCRATCH],
+  ];
+  return pairs.filter(([, a, b]) => r.table.has(a) && r.table.has(b)).map(([name, a, b]) => ({ name, a, b, diff: pairedInterval(r.table.get(a)!, r.table.get(b)!) }));
+}
+
+const pct = (i: Interval) => (Number.isNaN(i.low) ? `${(100 * i.mean).toFixed(1)} %` : `${(100 * i.mean).toFixed(1)} % [${(100 * i.low).toFixed(1)}, ${(100 * i.high).toFixed(1)}]`);
+
 export function ablationMarkdown(r: AblateResult, header: string): string {
-  const fmt = (xs: number[]) => `${(100 * mean(xs)).toFixed(1)} ± ${(100 * std(xs)).toFixed(1)} %`;
-  const lines = [header, '', '| variant | held-out accuracy (mean ± std) | seeds |', '|---|---|---|'];
-  for (const [k, v] of r.table) lines.push(`| ${k} | ${fmt(v)} | ${v.length} |`);
-  lines.push('', '| diffusion steps T | held-out accuracy | seeds |', '|---|---|---|');
-  for (const [t, v] of [...r.sweep].sort((a, b) => a[0] - b[0])) lines.push(`| ${t} | ${fmt(v)} | ${v.length} |`);
+  const lines = [header, '', `Seeds: ${r.seeds.join(', ')} (paired: each seed's variants share its data, data order and initial weights). Intervals: 95 % Student-t over seeds.`, ''];
+  lines.push('| variant | held-out accuracy, mean [95 % CI] | per seed |', '|---|---|---|');
+  for (const [k, v] of r.table) lines.push(`| ${k} | ${pct(meanInterval(v))} | ${v.map((x) => (100 * x).toFixed(1)).join(', ')} |`);
+  lines.push('', '| comparison (paired, a − b) | mean difference [95 % CI] | interval excludes 0 |', '|---|---|---|');
+  for (const c of comparisons(r)) lines.push(`| ${c.name} | ${formatDifference(c.diff)} | ${Number.isNaN(c.diff.low) ? '—' : c.diff.low > 0 || c.diff.high < 0 ? 'yes' : 'no'} |`);
+  lines.push('', '| diffusion steps T | held-out accuracy, mean [95 % CI] | per seed |', '|---|---|---|');
+  for (const [t, v] of [...r.sweep].sort((a, b) => a[0] - b[0])) lines.push(`| ${t} | ${pct(meanInterval(v))} | ${v.map((x) => (100 * x).toFixed(1)).join(', ')} |`);
   return lines.join('\n');
 }
 
+/** The T sweep with 95 % interval bars. */
 export function ablationSvg(r: AblateResult): string {
-  const pts = [...r.sweep].sort((a, b) => a[0] - b[0]).map(([t, v]) => [Math.log2(t), mean(v)] as [number, number]);
-  return lineChartSvg('Held-out accuracy vs diffusion steps (x = log2 T)', 'log2 T', [{ name: 'LRDif stage 2', color: '#d62728', points: pts }], { yMin: 0, yMax: 1 });
+  const sorted = [...r.sweep].sort((a, b) => a[0] - b[0]);
+  const iv = sorted.map(([t, v]) => [Math.log2(t), meanInterval(v)] as const);
+  return lineChartSvg('Held-out accuracy vs diffusion steps (x = log2 T), 95 % intervals over seeds', 'log2 T', [
+    { name: 'LRDif stage 2', color: '#d62728', points: iv.map(([x, i]) => [x, i.mean] as [number, number]), errors: iv.map(([, i]) => (Number.isNaN(i.low) ? 0 : i.high - i.mean)) },
+  ], { yMin: 0, yMax: 1 });
 }

@@ -7,9 +7,25 @@ import type { Dataset } from './data/dataset.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics.ts';
 import { noGradRead } from './readback.ts';
-import {
-  FACE_API_EXPRESSION_TO_OURS, FACE_API_EXPRESSIONS, FACE_LANDMARK_INPUT, prepareCrop, type FaceExpressionNet,
-} from '../model/landmarks/face-landmark-net.ts';
+import { CLASS_NAMES } from './data/dataset.ts';
+import { FACE_API_EXPRESSIONS, FACE_LANDMARK_INPUT, prepareCrop, type FaceExpressionNet } from '../model/landmarks/face-landmark-net.ts';
+
+const FACE_API_NAME_TO_OURS: Record<(typeof FACE_API_EXPRESSIONS)[number], (typeof CLASS_NAMES)[number]> = {
+  neutral: 'neutral', happy: 'happiness', sad: 'sadness', angry: 'anger', fearful: 'fear', disgusted: 'disgust', surprised: 'surprise',
+};
+
+/** face-api's expression index → our class index (CLASS_NAMES order: surprise, fear, disgust, happiness, sadness, anger, neutral). */
+export const FACE_API_EXPRESSION_TO_OURS: readonly number[] = FACE_API_EXPRESSIONS.map((n) => CLASS_NAMES.indexOf(FACE_API_NAME_TO_OURS[n]));
+
+/** Rows of face-api probabilities [B·7] → the same rows in our class order (7 columns). */
+export function expressionProbabilitiesInOurOrder(probs: ArrayLike<number>): Float32Array {
+  const k = FACE_API_EXPRESSIONS.length;
+  if (probs.length % k !== 0) throw new Error(`expressionProbabilitiesInOurOrder: ${probs.length} values are not rows of ${k}`);
+  const out = new Float32Array(probs.length);
+  for (let r = 0; r < probs.length; r += k) for (let j = 0; j < k; j++) out[r + FACE_API_EXPRESSION_TO_OURS[j]!] = probs[r + j]!;
+  return out;
+}
+
 
 export interface JudgeOptions {
   /** Degrade each image (at its native size, before the resize) as through this panel; null or absent: clean. */
@@ -28,7 +44,6 @@ export interface JudgeOptions {
 export async function judgeDataset(net: FaceExpressionNet, ds: Dataset, opts: JudgeOptions): Promise<Metrics> {
   const e = net.e;
   const S = ds.imageSize;
-  const n = FACE_LANDMARK_INPUT;
   const { udc, seed, batch } = opts;
   if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`judgeDataset: batch ${batch} must be a positive integer`);
   const labels: number[] = [];
@@ -45,12 +60,31 @@ export async function judgeDataset(net: FaceExpressionNet, ds: Dataset, opts: Ju
       const clean = images;
       images = await noGradRead(e, () => degradeUdc(e, e.tensor(clean, [count, 3, S, S]), { panel: udc.panel, strength: udc.strength, seed, offset: start }));
     }
+    preds.push(...(await judgeImages(net, images, S, batch)));
+  }
+  return computeMetrics(labels, preds, Math.max(ds.numClasses, FACE_API_EXPRESSIONS.length));
+}
+
+/**
+ * The network's predictions (our class indices) for square RGB images in [0, 1], CHW, `size` × `size`,
+ * back to back; each is resized to 112×112 as face-api's NetInput does.
+ */
+export async function judgeImages(net: FaceExpressionNet, images: Float32Array, size: number, batch = 32): Promise<number[]> {
+  const e = net.e;
+  const n = FACE_LANDMARK_INPUT;
+  const plane = 3 * size * size;
+  const total = images.length / plane;
+  if (!Number.isInteger(total)) throw new Error(`judgeImages: ${images.length} values are not whole ${size}×${size} RGB images`);
+  const preds: number[] = [];
+  for (let start = 0; start < total; start += batch) {
+    const count = Math.min(batch, total - start);
     const input = new Float32Array(count * 3 * n * n);
     for (let i = 0; i < count; i++) {
-      input.set(prepareCrop({ width: S, height: S, image: images.subarray(i * 3 * S * S, (i + 1) * 3 * S * S) }).input, i * 3 * n * n);
+      const k = start + i;
+      input.set(prepareCrop({ width: size, height: size, image: images.subarray(k * plane, (k + 1) * plane) }).input, i * 3 * n * n);
     }
     const probs = await noGradRead(e, () => net.probabilities(e.tensor(input, [count, 3, n, n])));
     for (const p of argmaxRows(probs, FACE_API_EXPRESSIONS.length)) preds.push(FACE_API_EXPRESSION_TO_OURS[p]!);
   }
-  return computeMetrics(labels, preds, Math.max(ds.numClasses, FACE_API_EXPRESSIONS.length));
+  return preds;
 }

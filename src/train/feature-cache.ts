@@ -107,6 +107,20 @@ export class FeatureViews {
     return this.labels.length;
   }
 
+  /** The rows' images as RGB in [0, 1] (the views are stored normalised with `mean` / `std`). */
+  rgbImages(rows: readonly number[], mean: readonly number[], std: readonly number[]): Float32Array {
+    const plane = this.size * this.size;
+    const out = new Float32Array(rows.length * 3 * plane);
+    rows.forEach((r, i) => {
+      for (let c = 0; c < 3; c++) {
+        const src = this.images.subarray((r * 3 + c) * plane, (r * 3 + c + 1) * plane);
+        const dst = (i * 3 + c) * plane;
+        for (let k = 0; k < plane; k++) out[dst + k] = src[k]! * std[c]! + mean[c]!;
+      }
+    });
+    return out;
+  }
+
   /** Labels per row. */
   get rowLabels(): Int32Array {
     return this.labels;

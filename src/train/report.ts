@@ -9,6 +9,8 @@ export interface Series {
   name: string;
   color: string;
   points: [number, number][];
+  /** Half-widths of error bars, one per point (e.g. 95 % intervals). */
+  errors?: number[];
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -38,6 +40,12 @@ export function lineChartSvg(title: string, xLabel: string, series: Series[], op
   series.forEach((s, k) => {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
     if (pts.length > 0) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ')}"/>`);
+    s.points.forEach(([x, y], i) => {
+      const e = s.errors?.[i];
+      if (!e || !Number.isFinite(y)) return;
+      const [cx, lo, hi] = [sx(x).toFixed(1), sy(Math.max(y0, y - e)).toFixed(1), sy(Math.min(y1, y + e)).toFixed(1)];
+      parts.push(`<path d="M${cx},${lo}V${hi}M${+cx - 4},${lo}h8M${+cx - 4},${hi}h8" stroke="${s.color}" fill="none"/>`);
+    });
     const [lx, ly] = [L + (k % 2) * ((W - L) / 2), P + 6 + 16 * Math.floor(k / 2)];
     parts.push(`<rect x="${lx}" y="${ly + 2}" width="12" height="3" fill="${s.color}"/>`, `<text x="${lx + 18}" y="${ly + 7}">${esc(s.name)}</text>`);
   });

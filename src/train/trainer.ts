@@ -145,6 +145,14 @@ export class Trainer {
     this.trainedWithLandmarks = this.oracleLandmarks && train.length > 0 && train.get(0).landmarks !== null;
   }
 
+  get trainSet(): Dataset {
+    return this.train;
+  }
+
+  get testSet(): Dataset {
+    return this.test;
+  }
+
   /** Whether this run trains on cached frozen features. */
   get cached(): boolean {
     return this.opts.cacheFeatures && usesFrozenFeatures(this.model.cfg);

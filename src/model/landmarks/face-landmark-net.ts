@@ -30,7 +30,6 @@ import { fmt } from '../../engine/ops/shape-util.ts';
 import { Module } from '../module.ts';
 import { Rng } from '../init.ts';
 import type { TfjsWeight } from './tfjs-weights.ts';
-import { CLASS_NAMES } from '../../train/data/dataset.ts';
 
 export const FACE_LANDMARK_INPUT = 112;
 /** face-api's per-channel mean on the 0–255 scale (FaceFeatureExtractor.forwardInput). */
@@ -206,22 +205,6 @@ export class FaceLandmarkNet extends FaceFeatureNet {
 
 /** face-api's expression classes in its output order (FaceExpressions.ts). */
 export const FACE_API_EXPRESSIONS = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'] as const;
-
-const FACE_API_NAME_TO_OURS: Record<(typeof FACE_API_EXPRESSIONS)[number], (typeof CLASS_NAMES)[number]> = {
-  neutral: 'neutral', happy: 'happiness', sad: 'sadness', angry: 'anger', fearful: 'fear', disgusted: 'disgust', surprised: 'surprise',
-};
-
-/** face-api's expression index → our class index (CLASS_NAMES order: surprise, fear, disgust, happiness, sadness, anger, neutral). */
-export const FACE_API_EXPRESSION_TO_OURS: readonly number[] = FACE_API_EXPRESSIONS.map((n) => CLASS_NAMES.indexOf(FACE_API_NAME_TO_OURS[n]));
-
-/** Rows of face-api probabilities [B·7] → the same rows in our class order (7 columns). */
-export function expressionProbabilitiesInOurOrder(probs: ArrayLike<number>): Float32Array {
-  const k = FACE_API_EXPRESSIONS.length;
-  if (probs.length % k !== 0) throw new Error(`expressionProbabilitiesInOurOrder: ${probs.length} values are not rows of ${k}`);
-  const out = new Float32Array(probs.length);
-  for (let r = 0; r < probs.length; r += k) for (let j = 0; j < k; j++) out[r + FACE_API_EXPRESSION_TO_OURS[j]!] = probs[r + j]!;
-  return out;
-}
 
 /** face-api's FaceExpressionNet: fc 256 → 7 logits, softmax, in FACE_API_EXPRESSIONS order. */
 export class FaceExpressionNet extends FaceFeatureNet {
