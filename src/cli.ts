@@ -11,11 +11,12 @@ import { Engine } from './engine/engine.ts';
 import { getMatmulTuning, setMatmulTuning, tuneMatmul } from './engine/ops/matmul.ts';
 import { getConv2dTuning, setConv2dTuning, tuneConv2d } from './engine/ops/conv2d.ts';
 import { PRESET_NAMES } from './model/config.ts';
+import { readCheckpoint } from './model/checkpoint.ts';
 import { FsStore } from './train/store-fs.ts';
 import { loadModel, trainStage, writeReport, type StageResult, type StageSpec } from './train/pipeline.ts';
 import { Trainer, type TrainOptions } from './train/trainer.ts';
 import { openData, type DataPair } from './train/data/open.ts';
-import { CLASS_NAMES } from './train/data/dataset.ts';
+import { CLASS_NAMES, WithoutLandmarks } from './train/data/dataset.ts';
 import { metricsMarkdown } from './train/report.ts';
 import type { UdcPanel } from './train/data/udc.ts';
 import { convertUdc, predictImages, writeSynth } from './train/commands.ts';
@@ -102,7 +103,9 @@ function taskProgress(): { onProgress: (task: string, done: number, total: numbe
 async function openDataFor(e: Engine, o: Record<string, string | boolean | undefined>, preset: string, seed: number): Promise<DataPair> {
   const bars = taskProgress();
   try {
-    return await openData(String(o.data), preset, seed, { difficulty: Number(o.difficulty) }, { skipBad: !!o.skipBad, landmarks: o.landmarks as 'predict' | 'none', engine: e, onProgress: bars.onProgress });
+    // Only the oracle heatmap stem reads landmarks given with the data: real datasets get face-api's points then.
+    const d = await openData(String(o.data), preset, seed, { difficulty: Number(o.difficulty) }, { skipBad: !!o.skipBad, landmarks: o.landmarks === 'oracle' ? 'predict' : 'none', engine: e, onProgress: bars.onProgress });
+    return o.landmarks === 'none' ? { train: new WithoutLandmarks(d.train), test: new WithoutLandmarks(d.test) } : d;
   } finally {
     bars.stop();
   }
@@ -161,6 +164,9 @@ function trainOptions(o: Record<string, string | boolean | undefined>): Partial<
   set('clipGradNorm', num('clip'));
   set('evalDraws', num('draws'));
   set('logEvery', num('logEvery'));
+  set('udcDraws', num('udcDraws'));
+  // Random erasing would change a view after its frozen features were cached: off on that path.
+  if (o.backbone !== 'none') out.augment = { flip: true, erase: false };
   if (o.optimizer) out.optimizer = o.optimizer as TrainOptions['optimizer'];
   if (o.schedule) out.schedule = o.schedule as TrainOptions['schedule'];
   if (o.udc !== undefined) out.udc = o.udc === 'off' ? null : { panel: o.udc as UdcPanel, strength: num('udcStrength') ?? 1 };
@@ -172,7 +178,16 @@ const program = new Command('lrdif').description('LRDif (diffusion models for un
 const dataOption = new Option('--data <spec>', 'synth | rafdb:DIR | ferplus:DIR | kdef:DIR | folder:DIR').default('synth');
 const presetOption = new Option('--preset <name>', 'model preset').choices(PRESET_NAMES).default('tiny');
 const difficultyOption = new Option('--difficulty <d>', 'synth data: SynthFER difficulty, 0 (clear) … 1 (subtle)').default('0.5');
-const landmarksOption = new Option('--landmarks <mode>', "real data: 'predict' = face-api's 68-point net, run once and cached; 'none' = the landmark-free path").choices(['predict', 'none']).default('predict');
+const landmarksOption = new Option(
+  '--landmarks <source>',
+  "'net' = the landmark network run on the image the model sees (the paper's protocol); 'oracle' = landmarks given with the data through the heatmap stem (SynthFER's exact points; for real data face-api's points predicted once from the clean decoded image) — neither exists for a real UDC photo; 'none' = the landmark-free path",
+).choices(['net', 'oracle', 'none']).default('net');
+const backboneOption = new Option('--backbone <name>', "image paths: 'face-api' = frozen pretrained face networks with trainable projections; 'none' = trained from scratch").choices(['face-api', 'none']).default('face-api');
+
+/** --landmarks / --backbone → model config overrides. */
+function protocolConfig(o: Record<string, unknown>): { backbone: 'face-api' | 'none'; landmarkFeatures: 'heatmap' | 'backbone' } {
+  return { backbone: o.backbone === 'none' ? 'none' : 'face-api', landmarkFeatures: o.landmarks === 'net' ? 'backbone' : 'heatmap' };
+}
 
 program
   .command('train')
@@ -183,8 +198,10 @@ program
   .addOption(dataOption)
   .addOption(difficultyOption)
   .addOption(landmarksOption)
+  .addOption(backboneOption)
   .addOption(new Option('--udc <panel>', 'UDC degradation applied on the fly').choices(['toled', 'poled', 'off']).default('toled'))
   .option('--udc-strength <s>', 'UDC strength in [0, 1]', '1')
+  .option('--udc-draws <k>', 'frozen backbones: fixed UDC draws per training image, their features cached')
   .option('--epochs <n>', 'epochs')
   .option('--batch <n>', 'batch size')
   .option('--lr <x>', 'learning rate')
@@ -221,14 +238,16 @@ program
     const data = await openDataFor(e, o, o.preset, Number(o.seed));
     const what = o.baseline ? 'baseline' : `stage ${stage}`;
     const hooks = progressHooks(`[${what}]`);
-    let config = o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : undefined;
-    if (o.baseline) config = { ...(config ?? {}), modulation: false };
+    let config = { ...protocolConfig(o), ...(o.config ? JSON.parse(readFileSync(o.config, 'utf8')) : {}) };
+    if (o.baseline) config = { ...config, modulation: false };
+    const tasks = taskProgress();
     const r = await trainStage(e, {
       preset: o.preset, config, stage, train: data.train, test: data.test, store, resume: !!o.resume, seed: Number(o.seed),
       from: o.from ? { bytes: new Uint8Array(readFileSync(o.from)), name: o.from } : undefined,
-      options: trainOptions(o), ...hooks,
+      options: trainOptions(o), ...hooks, onTask: tasks.onProgress, viewCache: new FsViewCache(FEATURE_CACHE_DIR),
     });
     hooks.stop();
+    tasks.stop();
     await writeReport(e, r, store, `${o.baseline ? 'Baseline' : `Stage ${stage}`} (${o.preset})`, data.test);
     console.log(`${what}: held-out accuracy ${(100 * r.final.accuracy).toFixed(2)} % — ${out}/model.safetensors, ${out}/report.md`);
   });
@@ -239,7 +258,6 @@ program
   .requiredOption('--checkpoint <file>', 'model checkpoint (.safetensors)')
   .addOption(dataOption)
   .addOption(difficultyOption)
-  .addOption(landmarksOption)
   .option('--data-seed <n>', 'synth data: the seed the model was trained with (its held-out identities)', '0')
   .addOption(new Option('--udc <panel>').choices(['toled', 'poled', 'off']).default('toled'))
   .option('--draws <k>', 'stage 2: seeded Gaussian starts averaged', '1')
@@ -248,7 +266,11 @@ program
   .option('--skip-bad', 'real datasets: skip (and report) bad items instead of stopping')
   .action(async (o) => {
     const e = await engine();
-    const model = loadModel(e, new Uint8Array(readFileSync(o.checkpoint)), o.checkpoint);
+    const bytes = new Uint8Array(readFileSync(o.checkpoint));
+    const model = loadModel(e, bytes, o.checkpoint);
+    // The landmark source is the model's: the network on the image, or (heatmap stem) landmarks with the data when it was trained with them.
+    const trainedWithLandmarks = readCheckpoint(bytes, o.checkpoint).file.metadata.trained_with_landmarks !== 'false';
+    o.landmarks = model.cfg.landmarkFeatures === 'backbone' ? 'net' : trainedWithLandmarks ? 'oracle' : 'none';
     const data = await openDataFor(e, o, model.cfg.preset, Number(o.dataSeed));
     if (data.test.numClasses > model.cfg.numClasses) throw new Error(`${data.test.name} has ${data.test.numClasses} classes; the checkpoint's model has ${model.cfg.numClasses}`);
     const t = new Trainer(e, model, data.train, data.test, { batchSize: Number(o.batch), udc: o.udc === 'off' ? null : { panel: o.udc, strength: 1 }, evalDraws: Number(o.draws), evalSeed: Number(o.seed) });

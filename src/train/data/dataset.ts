@@ -61,3 +61,10 @@ export class CachedDataset extends DatasetWrapper {
     return (this.cache[index] ??= this.inner.get(index));
   }
 }
+
+/** The same images without landmarks (for the landmark-free path on data that has them). */
+export class WithoutLandmarks extends DatasetWrapper {
+  get(index: number): Sample {
+    return { ...this.inner.get(index), landmarks: null };
+  }
+}
