@@ -112,7 +112,7 @@ async function openDataFor(e: Engine, o: Record<string, string | boolean | undef
 }
 
 /** `lrdif run`'s default epochs (stage 1, stage 2). */
-const RUN_EPOCHS = '2,6';
+const RUN_EPOCHS = '1,4';
 /** Where the frozen networks' features of the data's views are cached between runs. */
 const FEATURE_CACHE_DIR = '.cache/features';
 
@@ -405,12 +405,13 @@ program
   .option('--out <dir>', 'output directory', 'runs/ablate')
   .addOption(presetOption)
   .option('--seeds <list>', 'comma-separated seeds (at least 2 for intervals)', '0,1,2,3,4')
-  .option('--steps <list>', 'T values of the sweep', '1,2,4,8')
+  .option('--steps <list>', 'T values of the sweep (T = 1 is at chance by construction: README)', '2,4,8')
   .option('--train <n>', 'training images', '490')
   .option('--test <n>', 'held-out images', '210')
   .option('--epochs <list>', 'epochs of stage 1 and of each stage-2 run ("S1,S2"), or "W,S1,S2" with --warm-start', '1,2')
   .option('--warm-start', "start stage 1 from the baseline's UDCformer")
   .option('--no-scratch', 'skip the from-scratch (--backbone none) comparison')
+  .option('--flip', 'also train on mirrored views (twice the frozen-feature extraction)')
   .option('--batch <n>', 'batch size', '16')
   .option('--lr <x>', 'learning rate', '2e-3')
   .option('--difficulty <d>', 'SynthFER difficulty', '0.3')
@@ -430,9 +431,14 @@ program
     const r = await runAblation(e, {
       preset: o.preset, seeds, steps, train: (s) => data.get(s)!, epochs, warmStart: !!o.warmStart, scratch: o.scratch !== false,
       config: { landmarkFeatures: landmarks },
-      options: { batchSize: Number(o.batch), lr: Number(o.lr), lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 1000, udcDraws: 1, augment: { flip: true, erase: false } },
+      options: { batchSize: Number(o.batch), lr: Number(o.lr), lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 1000, udcDraws: 1, augment: { flip: !!o.flip, erase: false } },
       viewCache: new FsViewCache(FEATURE_CACHE_DIR),
       onProgress: (l) => console.error(`[ablate] ${l}`),
+      onSeed: (partial) => {
+        // Partial results after every seed, so a long run that is stopped still leaves its table.
+        mkdirSync(o.out, { recursive: true });
+        writeFileSync(join(o.out, 'ablation.partial.md'), `${ablationMarkdown(partial, `# LRDif ablation, seeds done so far (${((performance.now() - t0) / 60000).toFixed(1)} min)`)}\n`);
+      },
     });
     const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, difficulty ${o.difficulty}, ${o.udc === 'poled' ? 'P-OLED' : 'T-OLED'}; epochs ${o.warmStart ? `warm start ${epochs.warm}, ` : ''}stage 1 ${epochs.stage1}, each stage-2 run ${epochs.stage2}; ${protocolLine(landmarks, 'face-api')}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
     mkdirSync(o.out, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * Model configuration and the three presets of DECISIONS.md §3. A preset is only numbers: one
+ * Model configuration and the three presets of docs/design.md §3. A preset is only numbers: one
  * code path serves all of them, and any field can be overridden from JSON.
  */
 export interface LrdifConfig {

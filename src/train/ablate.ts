@@ -33,6 +33,8 @@ export interface AblateOptions {
   scratch: boolean;
   viewCache?: StageSpec['viewCache'];
   onProgress?: (line: string) => void;
+  /** Called with the results so far after each seed (to write partial tables). */
+  onSeed?: (partial: AblateResult) => void | Promise<void>;
 }
 
 export const MAIN = 'ours: CE + KL (T = 4)';
@@ -116,6 +118,7 @@ export async function runAblation(e: Engine, o: AblateOptions): Promise<AblateRe
       push(table, SCRATCH, done(s.stage2));
       say(SCRATCH, table.get(SCRATCH)!.at(-1)!);
     }
+    await o.onSeed?.({ seeds: o.seeds.slice(0, o.seeds.indexOf(seed) + 1), table, sweep });
   }
   return { seeds: [...o.seeds], table, sweep };
 }

@@ -87,7 +87,7 @@ const TUNE_PROBLEMS: Record<MatmulSizeClass, [number, number, number, number]> =
 const tunings = new TuningCache<MatmulTuning>();
 
 function defaultVariant(e: Engine): MatmulVariant {
-  // Before tuning: CPU adapters run the register kernels far faster (DECISIONS.md §1), GPUs the
+  // Before tuning: CPU adapters run the register kernels far faster (docs/design.md §1), GPUs the
   // tiled one. The 8×8 block won every size class on llvmpipe (1024³: 22 GFLOP/s vs 4×4's ~12); on
   // SwiftShader the array-free 4×4 block (256³: 11.9 ms vs 8×8's 45).
   if (!e.info.software) return 'workgroup';
