@@ -116,9 +116,14 @@ const RUN_EPOCHS = '1,4';
 /** Where the frozen networks' features of the data's views are cached between runs. */
 const FEATURE_CACHE_DIR = '.cache/features';
 
-/** The landmark source and backbone, as every report states them. */
-function protocolLine(landmarks: 'heatmap' | 'backbone', backbone: 'face-api' | 'none'): string {
-  const lm = landmarks === 'backbone' ? 'landmark features from the landmark network on the (degraded) image the model sees' : "ORACLE landmarks (SynthFER's exact points, which no camera provides)";
+/** The landmark source and backbone, as every report states them ('heatmap' without landmarks in the data = the landmark-free path). */
+function protocolLine(landmarks: 'heatmap' | 'backbone', backbone: 'face-api' | 'none', dataHasLandmarks = true): string {
+  const lm =
+    landmarks === 'backbone'
+      ? 'landmark features from the landmark network on the (degraded) image the model sees'
+      : dataHasLandmarks
+        ? 'ORACLE landmarks given with the data (SynthFER: the exact points; real data: points predicted from the clean image), which no camera provides'
+        : 'no landmarks (landmark-free DIL path)';
   return `${lm}; image backbone: ${backbone === 'face-api' ? "face-api's frozen pretrained networks" : 'trained from scratch'}`;
 }
 
@@ -249,7 +254,10 @@ program
     hooks.stop();
     tasks.stop();
     await writeReport(e, r, store, `${o.baseline ? 'Baseline' : `Stage ${stage}`} (${o.preset})`, data.test);
-    console.log(`${what}: held-out accuracy ${(100 * r.final.accuracy).toFixed(2)} % — ${out}/model.safetensors, ${out}/report.md`);
+    const refs = await outsideReferences(r.trainer, loadFaceExpressionNet(e));
+    const report = new TextDecoder().decode((await store.read('report.md'))!);
+    await store.write('report.md', `${report}\n${protocolLine(config.landmarkFeatures, config.backbone, o.landmarks !== 'none')}\n\n${referencesMarkdown(refs, r.model.cfg.numClasses)}`);
+    console.log(`${what}: held-out accuracy ${(100 * r.final.accuracy).toFixed(2)} % (outside references: face-api's expression net ${(100 * refs.expressionNet.accuracy).toFixed(1)} %${refs.descriptorProbe ? `, linear classifier on the frozen descriptor ${(100 * refs.descriptorProbe.accuracy).toFixed(1)} %` : ''}) — ${out}/model.safetensors, ${out}/report.md`);
   });
 
 program
@@ -275,9 +283,11 @@ program
     if (data.test.numClasses > model.cfg.numClasses) throw new Error(`${data.test.name} has ${data.test.numClasses} classes; the checkpoint's model has ${model.cfg.numClasses}`);
     const t = new Trainer(e, model, data.train, data.test, { batchSize: Number(o.batch), udc: o.udc === 'off' ? null : { panel: o.udc, strength: 1 }, evalDraws: Number(o.draws), evalSeed: Number(o.seed) });
     const r = await t.evaluate(data.test);
+    console.log(protocolLine(model.cfg.landmarkFeatures, model.cfg.backbone, o.landmarks !== 'none'));
     console.log(metricsMarkdown(r.metrics, CLASS_NAMES.slice(0, model.cfg.numClasses)));
     console.log('\nconfusion (rows true, columns predicted):');
     for (const row of r.metrics.confusion) console.log(row.map((v) => String(v).padStart(5)).join(''));
+    console.log(`\n${referencesMarkdown(await outsideReferences(t, loadFaceExpressionNet(e)), model.cfg.numClasses)}`);
   });
 
 program
