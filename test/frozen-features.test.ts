@@ -22,7 +22,7 @@ import { generateSample, SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { CachedDataset } from '../src/train/data/dataset.ts';
 import { decodePngChw } from '../src/train/data/png.ts';
 import { BatchMaker } from '../src/train/batch.ts';
-import { FeatureViews } from '../src/train/feature-cache.ts';
+import { FeatureViews, PART_NAMES, type ViewPersistence } from '../src/train/feature-cache.ts';
 import { expectClose, getEngine, read } from './helpers.ts';
 
 let e: Engine;
@@ -172,6 +172,45 @@ describe('cached views', () => {
       }),
     );
     expect(() => v.batch(e, [20])).toThrow(/row 20 out of range/);
+    bm.dispose();
+    m.dispose();
+  });
+});
+
+describe('persisted views', () => {
+  it('round-trip bitwise through their store, and a damaged or foreign stored copy is rebuilt', async () => {
+    const ds = new CachedDataset(new SynthFerDataset(3, { seed: 8, size: 64, split: 'test', difficulty: 0.3 }));
+    const m = new LrdifModel(e, makeConfig('tiny'), 1, 3, { extractor });
+    const bm = new BatchMaker(e, 64);
+    const files = new Map<string, Uint8Array>();
+    const store: ViewPersistence = {
+      load: async (k) => files.get(k) ?? null,
+      save: async (k, b) => void files.set(k, b),
+      describe: (k) => `memory:${k}`,
+    };
+    const o = { draws: 1, flips: false, udc: { panel: 'toled' as const, strength: 1 }, seed: 4, batch: 2, landmarks: false };
+    const logs: string[] = [];
+    const built = await FeatureViews.build(e, m, bm, ds, o);
+    await FeatureViews.shared(e, m, bm, ds, o, store, (l) => logs.push(l));
+    expect(files.size).toBe(1);
+    const [key] = [...files.keys()];
+    expect(key).toMatch(/^synthfer-test-[0-9a-f]{16}$/);
+    const back = FeatureViews.decode(ds, o, files.get(key!)!, 'stored');
+    for (const name of PART_NAMES) expect(Buffer.from(back.part(name)!.data.buffer).equals(Buffer.from(built.part(name)!.data.buffer)), name).toBe(true);
+    expect([...back.rowLabels]).toEqual([...built.rowLabels]);
+    // Another dataset object with the same pixels finds the stored copy (a fresh process would).
+    const again = new CachedDataset(new SynthFerDataset(3, { seed: 8, size: 64, split: 'test', difficulty: 0.3 }));
+    await FeatureViews.shared(e, m, bm, again, o, store, (l) => logs.push(l));
+    expect(logs.at(-1)).toMatch(/3 views read from memory:/);
+    // Damaged: rebuilt and rewritten.
+    files.set(key!, files.get(key!)!.slice(0, 100));
+    const third = new CachedDataset(new SynthFerDataset(3, { seed: 8, size: 64, split: 'test', difficulty: 0.3 }));
+    const rebuilt = await FeatureViews.shared(e, m, bm, third, o, store, (l) => logs.push(l));
+    expect(logs.join('\n')).toMatch(/rebuilding/);
+    expect(Buffer.from(rebuilt.part('embedding')!.data.buffer).equals(Buffer.from(built.part('embedding')!.data.buffer))).toBe(true);
+    expect(files.get(key!)!.length).toBeGreaterThan(100);
+    // Views of other settings do not fit.
+    expect(() => FeatureViews.decode(ds, { ...o, draws: 2 }, files.get(key!)!, 'stored')).toThrow(/stored: not the feature views of synthfer-test with these settings/);
     bm.dispose();
     m.dispose();
   });
