@@ -135,7 +135,11 @@ export function comparisons(r: AblateResult): Comparison[] {
   return pairs.filter(([, a, b]) => r.table.has(a) && r.table.has(b)).map(([name, a, b]) => ({ name, a, b, diff: pairedInterval(r.table.get(a)!, r.table.get(b)!) }));
 }
 
-const pct = (i: Interval) => (Number.isNaN(i.low) ? `${(100 * i.mean).toFixed(1)} %` : `${(100 * i.mean).toFixed(1)} % [${(100 * i.low).toFixed(1)}, ${(100 * i.high).toFixed(1)}]`);
+/** An accuracy's mean and interval, the interval clipped to [0, 100] % (a t-interval does not know accuracies are bounded). */
+const pct = (i: Interval) => {
+  const p = (x: number) => (100 * Math.min(1, Math.max(0, x))).toFixed(1);
+  return Number.isNaN(i.low) ? `${(100 * i.mean).toFixed(1)} %` : `${(100 * i.mean).toFixed(1)} % [${p(i.low)}, ${p(i.high)}]`;
+};
 
 export function ablationMarkdown(r: AblateResult, header: string): string {
   const lines = [header, '', `Seeds: ${r.seeds.join(', ')} (paired: each seed's variants share its data, data order and initial weights). Intervals: 95 % Student-t over seeds.`, ''];
