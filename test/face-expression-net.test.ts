@@ -19,48 +19,17 @@ import { SynthFerDataset, generateSample } from '../src/train/data/synthfer.ts';
 import { degradeUdc } from '../src/train/data/udc.ts';
 import { decodePngChw } from '../src/train/data/png.ts';
 import type { Engine } from '../src/engine/engine.ts';
+import { referenceNet } from './face-api-reference.ts';
 import { freshSeed, getEngine, read, relErr } from './helpers.ts';
 
 // ------------------------------------------------------------------ the reference: face-api itself
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-interface Reference {
-  faceapi: any;
-  tf: any;
-  net: any;
-}
-let reference: Promise<Reference> | null = null;
+let reference: Promise<{ faceapi: any; tf: any; net: any }> | null = null;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
-/** face-api's browser bundle with its tfjs CPU backend (see test/landmarks.test.ts for why it is loaded this way). */
-function faceApi(): Promise<Reference> {
-  reference ??= (async () => {
-    const versions = process.versions;
-    Object.defineProperty(process, 'versions', { value: { ...versions, node: undefined }, configurable: true, writable: true });
-    let faceapi: any;
-    try {
-      faceapi = await import('@vladmandic/face-api/dist/face-api.esm.js');
-    } finally {
-      Object.defineProperty(process, 'versions', { value: versions, configurable: true, writable: true });
-    }
-    faceapi.env.initialize();
-    const tf = faceapi.tf;
-    tf.setPlatform('bun-test', {
-      fetch: () => Promise.reject(new Error('no network in tests')),
-      now: () => performance.now(),
-      encode: (s: string) => new TextEncoder().encode(s),
-      decode: (b: Uint8Array, enc: string) => new TextDecoder(enc).decode(b),
-      isTypedArray: (a: unknown) => ArrayBuffer.isView(a) && !(a instanceof DataView),
-      setTimeoutCustom: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    });
-    await tf.setBackend('cpu');
-    await tf.ready();
-    const dir = faceApiModelDir();
-    const manifest = JSON.parse(readFileSync(join(dir, FACE_EXPRESSION_MANIFEST), 'utf8'));
-    const bin = readFileSync(join(dir, manifest[0].paths[0]));
-    const net = new faceapi.FaceExpressionNet();
-    net.loadFromWeightMap(tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights));
-    return { faceapi, tf, net };
-  })();
+function faceApi() {
+  reference ??= referenceNet('FaceExpressionNet', FACE_EXPRESSION_MANIFEST);
   return reference;
 }
 

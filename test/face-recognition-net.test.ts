@@ -22,58 +22,20 @@ import { decodePngChw } from '../src/train/data/png.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { sumAll } from '../src/engine/ops/reduce.ts';
 import type { Engine } from '../src/engine/engine.ts';
+import { referenceNet, referenceWeightMap } from './face-api-reference.ts';
 import { expectClose, freshSeed, getEngine, read, relErr, rng } from './helpers.ts';
 
 // ------------------------------------------------------------------ the reference: face-api itself
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-interface Reference {
-  faceapi: any;
-  tf: any;
-  net: any;
-}
-let reference: Promise<Reference> | null = null;
+let reference: Promise<{ faceapi: any; tf: any; net: any }> | null = null;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
-/**
- * face-api's browser bundle (it carries tfjs with the CPU backend), imported as in
- * test/landmarks.test.ts: with process.versions.node hidden (its Node platform needs a TextEncoder
- * the bundle stubs out) and a minimal platform; weights decoded by tf.io.decodeWeights.
- */
-function faceApi(): Promise<Reference> {
-  reference ??= (async () => {
-    const versions = process.versions;
-    Object.defineProperty(process, 'versions', { value: { ...versions, node: undefined }, configurable: true, writable: true });
-    let faceapi: any;
-    try {
-      faceapi = await import('@vladmandic/face-api/dist/face-api.esm.js');
-    } finally {
-      Object.defineProperty(process, 'versions', { value: versions, configurable: true, writable: true });
-    }
-    faceapi.env.initialize();
-    const tf = faceapi.tf;
-    tf.setPlatform('bun-test', {
-      fetch: () => Promise.reject(new Error('no network in tests')),
-      now: () => performance.now(),
-      encode: (s: string) => new TextEncoder().encode(s),
-      decode: (b: Uint8Array, enc: string) => new TextDecoder(enc).decode(b),
-      isTypedArray: (a: unknown) => ArrayBuffer.isView(a) && !(a instanceof DataView),
-      setTimeoutCustom: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    });
-    await tf.setBackend('cpu');
-    await tf.ready();
-    const net = new faceapi.FaceRecognitionNet();
-    net.loadFromWeightMap(referenceWeightMap(tf));
-    return { faceapi, tf, net };
-  })();
+function faceApi() {
+  reference ??= referenceNet('FaceRecognitionNet', FACE_RECOGNITION_MANIFEST);
   return reference;
 }
 
-function referenceWeightMap(tf: any): Record<string, any> {
-  const dir = faceApiModelDir();
-  const manifest = JSON.parse(readFileSync(join(dir, FACE_RECOGNITION_MANIFEST), 'utf8'));
-  const bin = readFileSync(join(dir, manifest[0].paths[0]));
-  return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights);
-}
 
 const STAGE_NAMES: (keyof RecognitionStages)[] = ['conv32', 'conv64', 'conv128', 'conv256', 'conv256DownOut'];
 
@@ -206,7 +168,7 @@ describe('face recognition network', () => {
   it("decodes face-api's recognition manifest (uint8-quantised and plain float32 weights) exactly as tf.io.decodeWeights does", async () => {
     const { tf } = await faceApi();
     const mine = loadTfjsWeights(join(faceApiModelDir(), FACE_RECOGNITION_MANIFEST));
-    const theirs = referenceWeightMap(tf);
+    const theirs = referenceWeightMap(tf, FACE_RECOGNITION_MANIFEST);
     expect(mine.size).toBe(4 + 14 * 8 + 1);
     expect([...mine.keys()].sort()).toEqual(Object.keys(theirs).sort());
     for (const [name, w] of mine) {

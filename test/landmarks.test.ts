@@ -22,51 +22,17 @@ import { decodePng, decodePngChw } from '../src/train/data/png.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { sumAll } from '../src/engine/ops/reduce.ts';
 import type { Engine } from '../src/engine/engine.ts';
+import { referenceNet } from './face-api-reference.ts';
 import { expectClose, freshSeed, getEngine, read, relErr, rng } from './helpers.ts';
 
 // ------------------------------------------------------------------ the reference: face-api itself
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-interface Reference {
-  tf: any;
-  net: any;
-}
-let reference: Promise<Reference> | null = null;
+let reference: Promise<{ faceapi: any; tf: any; net: any }> | null = null;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
-/**
- * face-api's browser bundle (it carries tfjs with the CPU backend). Its tfjs would pick the Node
- * platform, which needs Node's util.TextEncoder that the bundle stubs out, so it is imported with
- * process.versions.node hidden and given a minimal platform; weights are decoded by tf.io.decodeWeights.
- */
-function faceApi(): Promise<Reference> {
-  reference ??= (async () => {
-    const versions = process.versions;
-    Object.defineProperty(process, 'versions', { value: { ...versions, node: undefined }, configurable: true, writable: true });
-    let faceapi: any;
-    try {
-      faceapi = await import('@vladmandic/face-api/dist/face-api.esm.js');
-    } finally {
-      Object.defineProperty(process, 'versions', { value: versions, configurable: true, writable: true });
-    }
-    faceapi.env.initialize();
-    const tf = faceapi.tf;
-    tf.setPlatform('bun-test', {
-      fetch: () => Promise.reject(new Error('no network in tests')),
-      now: () => performance.now(),
-      encode: (s: string) => new TextEncoder().encode(s),
-      decode: (b: Uint8Array, enc: string) => new TextDecoder(enc).decode(b),
-      isTypedArray: (a: unknown) => ArrayBuffer.isView(a) && !(a instanceof DataView),
-      setTimeoutCustom: (fn: () => void, ms: number) => setTimeout(fn, ms),
-    });
-    await tf.setBackend('cpu');
-    await tf.ready();
-    const dir = faceApiModelDir();
-    const manifest = JSON.parse(readFileSync(join(dir, FACE_LANDMARK_MANIFEST), 'utf8'));
-    const bin = readFileSync(join(dir, manifest[0].paths[0]));
-    const net = new faceapi.FaceLandmark68Net();
-    net.loadFromWeightMap(tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights));
-    return { tf, net };
-  })();
+function faceApi() {
+  reference ??= referenceNet('FaceLandmark68Net', FACE_LANDMARK_MANIFEST);
   return reference;
 }
 
