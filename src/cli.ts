@@ -377,9 +377,10 @@ program
   .addOption(new Option('--udc <panel>', 'degrade the images first (for clean inputs to a UDC-trained model)').choices(['toled', 'poled', 'off']).default('off'))
   .addOption(new Option('--landmarks <mode>', "'auto' = predicted when the model was trained with landmarks; 'predict'; 'none' = landmark-free path").choices(['auto', 'predict', 'none']).default('auto'))
   .option('--json', 'print JSON')
+  .option('--no-detect', 'images are already aligned face crops: no face detection, each whole image is the face')
   .action(async (images: string[], o) => {
     const e = await engine();
-    await predictImages(e, o.checkpoint, images, { draws: Number(o.draws), seed: Number(o.seed), udc: o.udc === 'off' ? null : o.udc, json: !!o.json, landmarks: o.landmarks });
+    await predictImages(e, o.checkpoint, images, { draws: Number(o.draws), seed: Number(o.seed), udc: o.udc === 'off' ? null : o.udc, json: !!o.json, landmarks: o.landmarks, detect: o.detect });
   });
 
 program

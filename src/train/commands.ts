@@ -15,6 +15,7 @@ import { withPredictedLandmarks } from './data/predicted-landmarks.ts';
 import { readCheckpoint } from '../model/checkpoint.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from './batch.ts';
 import { loadModel } from './pipeline.ts';
+import { detectAndAlignFaces, noFaceMessage } from '../model/landmarks/face-locator.ts';
 
 function bar(label: string, total: number): cliProgress.SingleBar {
   const b = new cliProgress.SingleBar({ format: `${label} |{bar}| {value}/{total} | {rate}/s | ETA {eta_formatted}`, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic);
@@ -121,41 +122,51 @@ export async function convertUdc(e: Engine, input: string, out: string, opts: { 
 }
 
 /**
- * Class probabilities for image files (stage-2 models from seeded Gaussian starts). A model whose DIL
- * network was trained with landmarks gets them from face-api's 68-point network (each image whole
- * as the face crop); one trained without (or `landmarks: 'none'`) runs the landmark-free path.
+ * Class probabilities for image files (stage-2 models from seeded Gaussian starts). Unless `detect`
+ * is false, each image's largest face is found (face-api's tiny face detector + landmark net) and
+ * cropped to the square that frames it like a training face (face-locator.ts), resized to the
+ * model's input; with `detect: false` each whole image is taken as an aligned face crop. A model
+ * whose DIL network was trained with landmarks gets them from face-api's 68-point network (the
+ * model's input image whole as the face crop); one trained without (or `landmarks: 'none'`) runs the
+ * landmark-free path. Images without a face are reported (and listed in JSON); it throws when no
+ * image had one.
  */
 export async function predictImages(
   e: Engine,
   checkpoint: string,
   images: string[],
-  opts: { draws: number; seed: number; udc: UdcPanel | null; json: boolean; landmarks?: 'auto' | 'predict' | 'none' },
+  opts: { draws: number; seed: number; udc: UdcPanel | null; json: boolean; landmarks?: 'auto' | 'predict' | 'none'; detect?: boolean },
 ): Promise<void> {
   const bytes = new Uint8Array(readFileSync(checkpoint));
   const model = loadModel(e, bytes, checkpoint);
   if (model.stage === 1 && model.fpenS1) throw new Error(`${checkpoint} is a stage-1 LRDif model: it needs the label to form its EPR, so it cannot classify; use a stage-2 (or baseline) checkpoint`);
   const S = model.cfg.inputSize;
   const names = CLASS_NAMES.slice(0, model.cfg.numClasses);
-  const samples = await Promise.all(
-    images.map(async (file) => {
-      try {
-        const pixels = await decodeImageFile(new Uint8Array(readFileSync(file)), { size: S });
-        return { image: Float32Array.from(pixels, (v) => v / 255), landmarks: null, label: 0 };
-      } catch (err) {
-        throw new Error(`${file}: cannot read image (${(err as Error).message})`);
-      }
-    }),
-  );
+  const faces = opts.detect === false ? await Promise.all(images.map(async (file) => {
+    try {
+      return Float32Array.from(await decodeImageFile(new Uint8Array(readFileSync(file)), { size: S }), (v) => v / 255);
+    } catch (err) {
+      throw new Error(`${file}: cannot read image (${(err as Error).message})`);
+    }
+  })) : await detectAndAlignFaces(e, images, S);
+  const missing = images.filter((_, i) => !faces[i]);
+  for (const file of missing) console.error(noFaceMessage(file));
+  if (missing.length === images.length) throw new Error(`no face found in ${images.length === 1 ? images[0] : `any of the ${images.length} images`}`);
+  const files = images.filter((_, i) => faces[i]);
+  const samples = faces.filter((f): f is Float32Array => !!f).map((image) => ({ image, landmarks: null, label: 0 }));
   // Checkpoints written before the flag existed were all trained on SynthFER, which has landmarks.
   const trainedWithLandmarks = readCheckpoint(bytes, checkpoint).file.metadata.trained_with_landmarks !== 'false';
   const mode = opts.landmarks ?? 'auto';
   const useLandmarks = model.cfg.landmarkFeatures === 'heatmap' && (mode === 'predict' || (mode === 'auto' && trainedWithLandmarks));
   let ds: Dataset = new MemoryDataset('images', S, model.cfg.numClasses, samples);
   if (useLandmarks) ds = (await withPredictedLandmarks(e, ds)).dataset;
-  if (!opts.json) console.error(useLandmarks ? "landmarks: predicted by face-api's 68-point network" : 'landmarks: none (landmark-free path)');
+  if (!opts.json) {
+    console.error(opts.detect === false ? 'faces: each whole image (--no-detect)' : "faces: largest face found by face-api's tiny face detector, cropped and framed like a training face");
+    console.error(useLandmarks ? "landmarks: predicted by face-api's 68-point network" : 'landmarks: none (landmark-free path)');
+  }
   const results: { file: string; probabilities: Record<string, number>; prediction: string }[] = [];
-  for (let i = 0; i < images.length; i++) {
-    const file = images[i]!;
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i]!;
     const s = ds.get(i);
     const probs = await e.noGrad(() =>
       e.scope(async () => {
@@ -176,9 +187,11 @@ export async function predictImages(
     const best = probs.indexOf(Math.max(...probs));
     results.push({ file, probabilities: Object.fromEntries(names.map((n, i) => [n, +probs[i]!.toFixed(4)])), prediction: names[best]! });
   }
-  if (opts.json) console.log(JSON.stringify(results, null, 2));
+  let k = 0;
+  if (opts.json) console.log(JSON.stringify(images.map((file, i) => (faces[i] ? results[k++] : { file, error: 'no face found' })), null, 2));
   else {
     console.log(['image'.padEnd(28), ...names.map((n) => n.slice(0, 9).padStart(10)), '  prediction'].join(''));
     for (const r of results) console.log([basename(r.file).slice(0, 27).padEnd(28), ...names.map((n) => (100 * r.probabilities[n]!).toFixed(1).padStart(9) + '%'), `  ${r.prediction}`].join(''));
+    for (const file of missing) console.log(`${basename(file).slice(0, 27).padEnd(28)}no face found`);
   }
 }

@@ -1,27 +1,24 @@
 /**
  * `lrdif landmarks IMAGE…`: 68 points per image from face-api's landmark network on our engine.
- * The crop (default: the whole image) is padded to a square and resized to 112×112 as face-api does;
- * points are reported in image pixels. Optionally writes an overlay PNG per image and a JSON file.
+ * By default the largest face is found with face-api's tiny face detector and its box is the crop
+ * (as face-api's detectAllFaces().withFaceLandmarks()); `--crop` gives the box instead and
+ * `--no-detect` takes each whole image as the crop (already-aligned face crops). The crop is padded
+ * to a square and resized to 112×112 as face-api does; points are reported in image pixels.
+ * Optionally writes an overlay PNG per image and a JSON file.
+ *
+ * An image without a detected face is reported on stderr (and as null in JSON); the command fails
+ * only when no image had a face.
  * Wire into src/cli.ts with `program.addCommand(landmarksCommand(engine))`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { Command } from 'commander';
-import sharp from 'sharp';
 import type { Engine } from '../../engine/engine.ts';
 import { encodePng } from '../../train/data/png.ts';
-import { FACE_LANDMARK_INPUT, FaceLandmarkNet, landmarksToPixels, prepareCrop, type ChwImage, type CropBox } from './face-landmark-net.ts';
-import { loadFaceLandmarkNet } from './face-api-files.ts';
-
-/** Decodes an image file (PNG, JPEG, WebP …; EXIF orientation applied) at its own size to CHW RGB in [0, 1]. */
-export async function readImageRgb(path: string): Promise<ChwImage> {
-  const { data, info } = await sharp(readFileSync(path), { autoOrient: true }).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`${path}: decoder returned ${info.channels} channels, expected 3`);
-  const plane = info.width * info.height;
-  const image = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) image[c * plane + i] = data[3 * i + c]! / 255;
-  return { width: info.width, height: info.height, image };
-}
+import type { ChwImage, CropBox } from './face-landmark-net.ts';
+import type { PixelBox } from './face-detector.ts';
+import { loadFaceLandmarkNet, loadTinyFaceDetector } from './face-api-files.ts';
+import { detectLandmarks, locateFaces, noFaceMessage, readImageRgb } from './face-locator.ts';
 
 /** "x,y,w,h" → a crop box. */
 export function parseCrop(text: string): CropBox {
@@ -30,36 +27,23 @@ export function parseCrop(text: string): CropBox {
   return { x: v[0]!, y: v[1]!, width: v[2]!, height: v[3]! };
 }
 
-/** 68 points (interleaved x, y in image pixels) per image; crops are run through the network in batches. */
-export async function detectLandmarks(net: FaceLandmarkNet, items: { image: ChwImage; crop?: CropBox }[], batch = 16): Promise<Float64Array[]> {
-  const e = net.e;
-  const out: Float64Array[] = [];
-  const n = FACE_LANDMARK_INPUT;
-  for (let s = 0; s < items.length; s += batch) {
-    const chunk = items.slice(s, s + batch).map((it) => prepareCrop(it.image, it.crop));
-    const input = new Float32Array(chunk.length * 3 * n * n);
-    chunk.forEach((c, i) => input.set(c.input, i * 3 * n * n));
-    const x = e.tensor(input, [chunk.length, 3, n, n]);
-    const y = net.predict(x);
-    const raw = await y.read();
-    x.dispose();
-    y.dispose();
-    chunk.forEach((c, i) => out.push(landmarksToPixels(raw.subarray(i * 136, (i + 1) * 136), c.mapping)));
-  }
-  return out;
-}
-
 /** Index runs of the iBUG 68-point scheme drawn as polylines (closed ones loop back). */
 const CONTOURS: [number, number, boolean][] = [
   [0, 16, false], [17, 21, false], [22, 26, false], [27, 30, false], [31, 35, false],
   [36, 41, true], [42, 47, true], [48, 59, true], [60, 67, true],
 ];
 
+/** A box outline to draw on an overlay. */
+export interface OverlayBox {
+  box: PixelBox;
+  rgb: readonly [number, number, number];
+}
+
 /**
- * The image with the 68 points and their contours drawn in green, upscaled (nearest neighbour) so
- * its longer side is at least 448 pixels. Returns PNG bytes.
+ * The image with the 68 points and their contours drawn in green (and any boxes outlined),
+ * upscaled (nearest neighbour) so its longer side is at least 448 pixels. Returns PNG bytes.
  */
-export function overlayPng(img: ChwImage, points: ArrayLike<number>): Uint8Array {
+export function overlayPng(img: ChwImage, points: ArrayLike<number>, boxes: OverlayBox[] = []): Uint8Array {
   const f = Math.max(1, Math.ceil(448 / Math.max(img.width, img.height)));
   const w = img.width * f;
   const h = img.height * f;
@@ -70,7 +54,7 @@ export function overlayPng(img: ChwImage, points: ArrayLike<number>): Uint8Array
     for (let c = 0; c < 3; c++) rgba[4 * (y * w + x) + c] = Math.round(255 * img.image[c * plane + src]!);
     rgba[4 * (y * w + x) + 3] = 255;
   }
-  const put = (x: number, y: number, r: number, g: number, b: number) => {
+  const put = (x: number, y: number, [r, g, b]: readonly [number, number, number]) => {
     const xi = Math.round(x);
     const yi = Math.round(y);
     if (xi < 0 || yi < 0 || xi >= w || yi >= h) return;
@@ -79,30 +63,41 @@ export function overlayPng(img: ChwImage, points: ArrayLike<number>): Uint8Array
     rgba[p + 1] = g;
     rgba[p + 2] = b;
   };
-  const px = (i: number): [number, number] => [(points[2 * i]! + 0.5) * f - 0.5, (points[2 * i + 1]! + 0.5) * f - 0.5];
+  // Image pixel coordinates (centres at integers) → overlay pixels.
+  const scaled = (x: number, y: number): [number, number] => [(x + 0.5) * f - 0.5, (y + 0.5) * f - 0.5];
+  const line = ([x0, y0]: [number, number], [x1, y1]: [number, number], rgb: readonly [number, number, number]) => {
+    const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0)));
+    for (let t = 0; t <= steps; t++) put(x0 + ((x1 - x0) * t) / steps, y0 + ((y1 - y0) * t) / steps, rgb);
+  };
+  for (const { box, rgb } of boxes) {
+    // Box edges lie between pixels: x … x + width covers pixels x … x + width − 1.
+    const [l, t] = [box.x - 0.5, box.y - 0.5];
+    const [r, b] = [box.x + box.width - 0.5, box.y + box.height - 0.5];
+    const corners = [scaled(l, t), scaled(r, t), scaled(r, b), scaled(l, b)];
+    corners.forEach((c, k) => line(c, corners[(k + 1) % 4]!, rgb));
+  }
+  const px = (i: number) => scaled(points[2 * i]!, points[2 * i + 1]!);
   for (const [a, b, closed] of CONTOURS) {
     const idx = Array.from({ length: b - a + 1 }, (_, k) => a + k);
     if (closed) idx.push(a);
-    for (let k = 0; k + 1 < idx.length; k++) {
-      const [x0, y0] = px(idx[k]!);
-      const [x1, y1] = px(idx[k + 1]!);
-      const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0)));
-      for (let t = 0; t <= steps; t++) put(x0 + ((x1 - x0) * t) / steps, y0 + ((y1 - y0) * t) / steps, 0, 200, 0);
-    }
+    for (let k = 0; k + 1 < idx.length; k++) line(px(idx[k]!), px(idx[k + 1]!), [0, 200, 0]);
   }
   const r = Math.max(1, Math.round(f / 2));
   for (let i = 0; i < 68; i++) {
     const [x, y] = px(i);
-    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) put(x + dx, y + dy, 0, 255, 0);
+    for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) put(x + dx, y + dy, [0, 255, 0]);
   }
   return encodePng({ width: w, height: h, data: rgba });
 }
 
 export interface LandmarksRunOptions {
+  /** The face box, the same for every image (no detection). */
   crop?: CropBox;
+  /** false: each whole image is the crop (already-aligned faces); default: detect the largest face. */
+  detect?: boolean;
   /** Folder for overlay PNGs (<name>.landmarks.png); none when unset. */
   overlayDir?: string;
-  /** Writes {file: [[x, y] × 68]} here. */
+  /** Writes {file: [[x, y] × 68] or null} here. */
   jsonPath?: string;
   /** Print JSON instead of one line per image. */
   json?: boolean;
@@ -110,45 +105,71 @@ export interface LandmarksRunOptions {
   modelDir?: string;
 }
 
-/** Runs the landmark network on image files; prints the points and writes the requested files. */
-export async function runLandmarks(e: Engine, paths: string[], o: LandmarksRunOptions = {}): Promise<Record<string, number[][]>> {
+/** Detection box (red) and aligned training-style square (blue) on overlays. */
+const DETECTION_RGB = [230, 40, 40] as const;
+const ALIGNED_RGB = [40, 120, 255] as const;
+
+/**
+ * Runs the landmark network on image files (after face detection unless a crop is given or
+ * detection is off); prints the points and writes the requested files. Images without a face map
+ * to null; throws when no image had one.
+ */
+export async function runLandmarks(e: Engine, paths: string[], o: LandmarksRunOptions = {}): Promise<Record<string, number[][] | null>> {
+  const detect = o.detect !== false && !o.crop;
   const net = loadFaceLandmarkNet(e, o.modelDir);
+  const detector = detect ? loadTinyFaceDetector(e, o.modelDir) : null;
   try {
     const images = await Promise.all(paths.map(readImageRgb));
     const t0 = performance.now();
-    const points = await detectLandmarks(net, images.map((image) => ({ image, crop: o.crop })));
+    const found: ({ points: Float64Array; boxes: OverlayBox[] } | null)[] = detector
+      ? (await locateFaces(detector, net, images)).map((f) => f && {
+        points: f.landmarks,
+        boxes: [{ box: f.detection.box, rgb: DETECTION_RGB }, { box: f.aligned, rgb: ALIGNED_RGB }],
+      })
+      : (await detectLandmarks(net, images.map((image) => ({ image, crop: o.crop })))).map((points) => ({ points, boxes: [] }));
     const ms = performance.now() - t0;
-    const result: Record<string, number[][]> = {};
+    const result: Record<string, number[][] | null> = {};
     paths.forEach((p, i) => {
-      const pts = points[i]!;
-      result[p] = Array.from({ length: 68 }, (_, k) => [+pts[2 * k]!.toFixed(2), +pts[2 * k + 1]!.toFixed(2)]);
-      if (!o.json) console.log(`${p}: ${result[p].map(([x, y]) => `${x},${y}`).join(' ')}`);
+      const face = found[i]!;
+      if (!face) {
+        result[p] = null;
+        console.error(noFaceMessage(p));
+        return;
+      }
+      const pts = face.points;
+      const rows = Array.from({ length: 68 }, (_, k) => [+pts[2 * k]!.toFixed(2), +pts[2 * k + 1]!.toFixed(2)]);
+      result[p] = rows;
+      if (!o.json) console.log(`${p}: ${rows.map(([x, y]) => `${x},${y}`).join(' ')}`);
       if (o.overlayDir) {
         mkdirSync(o.overlayDir, { recursive: true });
-        const file = join(o.overlayDir, `${basename(p, extname(p))}.landmarks.png`);
-        writeFileSync(file, overlayPng(images[i]!, pts));
+        writeFileSync(join(o.overlayDir, `${basename(p, extname(p))}.landmarks.png`), overlayPng(images[i]!, pts, face.boxes));
       }
     });
     if (o.json) console.log(JSON.stringify(result));
     if (o.jsonPath) writeFileSync(o.jsonPath, `${JSON.stringify(result, null, 1)}\n`);
-    console.error(`landmarks: ${paths.length} image(s) in ${ms.toFixed(0)} ms (${(ms / Math.max(1, paths.length)).toFixed(1)} ms per image, ${e.info.kind})`);
+    const what = detector ? 'face detection + landmarks' : 'landmarks';
+    console.error(`landmarks: ${paths.length} image(s), ${what} in ${ms.toFixed(0)} ms (${(ms / Math.max(1, paths.length)).toFixed(1)} ms per image, ${e.info.kind})`);
+    const faces = found.filter((f) => f).length;
+    if (faces === 0) throw new Error(`no face found in ${paths.length === 1 ? paths[0] : `any of the ${paths.length} images`}`);
     return result;
   } finally {
     net.dispose();
+    detector?.dispose();
   }
 }
 
 /** The `landmarks` subcommand for the `lrdif` program. */
 export function landmarksCommand(makeEngine: () => Promise<Engine>): Command {
   return new Command('landmarks')
-    .description("68 facial landmarks per image (face-api's pretrained landmark net on the engine); whole image as the crop unless --crop")
+    .description("68 facial landmarks per image (face-api's pretrained networks on the engine): the largest face found by the tiny face detector, or the --crop box, or the whole image with --no-detect")
     .argument('<images...>', 'image files (PNG, JPEG, WebP …)')
-    .option('--crop <x,y,w,h>', 'face box in pixels (same for every image); padded to a square like face-api')
-    .option('--overlay <dir>', 'write <name>.landmarks.png with the points drawn')
-    .option('--out <file>', 'write the points as JSON')
+    .option('--crop <x,y,w,h>', 'face box in pixels (same for every image; no detection); padded to a square like face-api')
+    .option('--no-detect', 'no face detection: each whole image is the face crop (already-aligned faces)')
+    .option('--overlay <dir>', 'write <name>.landmarks.png with the points drawn (detected box red, aligned square blue)')
+    .option('--out <file>', 'write the points as JSON (null for an image without a face)')
     .option('--json', 'print JSON instead of one line per image')
     .action(async (images: string[], o) => {
       const e = await makeEngine();
-      await runLandmarks(e, images, { crop: o.crop ? parseCrop(o.crop) : undefined, overlayDir: o.overlay, jsonPath: o.out, json: !!o.json });
+      await runLandmarks(e, images, { crop: o.crop ? parseCrop(o.crop) : undefined, detect: o.detect, overlayDir: o.overlay, jsonPath: o.out, json: !!o.json });
     });
 }

@@ -11,6 +11,7 @@ import { decodeTfjsWeights, parseWeightsManifest, type TfjsWeight } from './tfjs
 import { FACE_LANDMARK_MANIFEST, FaceLandmarkNet } from './face-landmark-net.ts';
 import { FACE_RECOGNITION_MANIFEST, FaceRecognitionNet } from './face-recognition-net.ts';
 import { FACE_EXPRESSION_MANIFEST, FaceExpressionNet } from './face-landmark-net.ts';
+import { TINY_FACE_DETECTOR_MANIFEST, TinyFaceDetector } from './face-detector.ts';
 
 /** The model folder inside the installed @vladmandic/face-api package. */
 export function faceApiModelDir(): string {
@@ -63,4 +64,11 @@ export function loadFaceRecognitionNet(e: Engine, modelDir = faceApiModelDir()):
   const manifest = join(modelDir, FACE_RECOGNITION_MANIFEST);
   if (!existsSync(manifest)) throw new Error(`FaceRecognitionNet: ${manifest} not found (is @vladmandic/face-api installed?)`);
   return new FaceRecognitionNet(e, loadTfjsWeights(manifest));
+}
+
+/** Loads face-api's tiny face detector (from the installed package unless `modelDir` is given). */
+export function loadTinyFaceDetector(e: Engine, modelDir = faceApiModelDir()): TinyFaceDetector {
+  const manifest = join(modelDir, TINY_FACE_DETECTOR_MANIFEST);
+  if (!existsSync(manifest)) throw new Error(`TinyFaceDetector: ${manifest} not found (is @vladmandic/face-api installed?)`);
+  return new TinyFaceDetector(e, loadTfjsWeights(manifest));
 }

@@ -40,7 +40,7 @@ export const FACE_LANDMARK_MANIFEST = 'face_landmark_68_model-weights_manifest.j
 export const FACE_EXPRESSION_MANIFEST = 'face_expression_model-weights_manifest.json';
 
 /** HWIO [kh, kw, ci, co] (or depthwise [kh, kw, c, 1]) → OIHW, optionally into a 4×4 kernel shifted by one (stride-2 'same'). */
-function hwioToOihw(w: Float32Array, kh: number, kw: number, ci: number, co: number, shifted: boolean): { data: Float32Array; k: number } {
+export function hwioToOihw(w: Float32Array, kh: number, kw: number, ci: number, co: number, shifted: boolean): { data: Float32Array; k: number } {
   const k = shifted ? kh + 1 : kh;
   const o = shifted ? 1 : 0;
   const out = new Float32Array(co * ci * k * k);
@@ -246,22 +246,24 @@ export interface CropMapping {
 }
 
 /**
- * Prepares one crop as face-api's NetInput.toBatchTensor does: the crop (integer box, default the
- * whole image) is zero-padded to a square (round(diff/2) after, the rest before) and resized to
- * 112×112 with tf.image.resizeBilinear semantics (no corner alignment, no half-pixel centres).
+ * Prepares one crop as face-api's NetInput.toBatchTensor(size, centred) does: the crop (integer box,
+ * default the whole image) is zero-padded to a square (centred: round(diff/2) after, the rest before;
+ * not centred, as face-api's detectors use it: all after) and resized to size×size (default 112) with
+ * tf.image.resizeBilinear semantics (no corner alignment, no half-pixel centres).
  */
-export function prepareCrop(img: ChwImage, box: CropBox = { x: 0, y: 0, width: img.width, height: img.height }): { input: Float32Array; mapping: CropMapping } {
+export function prepareCrop(img: ChwImage, box: CropBox = { x: 0, y: 0, width: img.width, height: img.height }, size = FACE_LANDMARK_INPUT, centred = true): { input: Float32Array; mapping: CropMapping } {
   const { x: bx, y: by, width: bw, height: bh } = box;
   if (![bx, by, bw, bh].every(Number.isInteger) || bw < 1 || bh < 1 || bx < 0 || by < 0 || bx + bw > img.width || by + bh > img.height) {
     throw new Error(`prepareCrop: crop ${JSON.stringify(box)} is not an integer box inside the ${img.width}×${img.height} image`);
   }
+  if (!Number.isInteger(size) || size < 1) throw new Error(`prepareCrop: size ${size} must be a positive integer`);
   const side = Math.max(bw, bh);
   const diff = side - Math.min(bw, bh);
-  const after = Math.round(diff * 0.5);
+  const after = centred ? Math.round(diff * 0.5) : diff;
   const before = diff - after;
   const padLeft = bw < bh ? before : 0;
   const padTop = bh < bw ? before : 0;
-  const n = FACE_LANDMARK_INPUT;
+  const n = size;
   const plane = img.width * img.height;
   const input = new Float32Array(3 * n * n);
   const at = (c: number, sy: number, sx: number): number => {
