@@ -1,14 +1,13 @@
 /**
  * Builds the browser demo: bundles web/main.ts (engine, model, trainer, shaders as text) with
- * `bun build` and copies the page, its stylesheet and face-api's landmark weights (from
- * node_modules, for new images). Everything is local: the page loads nothing from the network. `bun scripts/build-web.ts [outDir]` writes dist/web/ by default.
+ * `bun build` and copies the page, its stylesheet and face-api's landmark and recognition weights
+ * (from node_modules: the model's frozen backbones). Everything is local: the page loads nothing from the network. `bun scripts/build-web.ts [outDir]` writes dist/web/ by default.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { faceApiModelDir } from '../src/model/landmarks/face-api-files.ts';
-import { FACE_LANDMARK_MANIFEST } from '../src/model/landmarks/face-landmark-net.ts';
-import { FACE_API_PATH } from '../web/session.ts';
+import { FACE_API_PATH, PAGE_FACE_API_MANIFESTS } from '../web/face-api-weights.ts';
 
 // import.meta.url rather than Bun's import.meta.dir: the test imports this under vitest too.
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -26,9 +25,12 @@ export async function buildWebFiles(opts: { minify?: boolean } = {}): Promise<Re
   if (!res.success) throw new Error(`bun build web/main.ts failed:\n${res.logs.map(String).join('\n')}`);
   const html = await Bun.file(join(ROOT, 'web/index.html')).text();
   const modelDir = faceApiModelDir();
-  const manifest = await readFile(join(modelDir, FACE_LANDMARK_MANIFEST), 'utf8');
-  const faceApi: Record<string, string | Uint8Array> = { [`/${FACE_API_PATH}${FACE_LANDMARK_MANIFEST}`]: manifest };
-  for (const g of JSON.parse(manifest) as { paths: string[] }[]) for (const p of g.paths) faceApi[`/${FACE_API_PATH}${p}`] = new Uint8Array(await readFile(join(modelDir, p)));
+  const faceApi: Record<string, string | Uint8Array> = {};
+  for (const name of PAGE_FACE_API_MANIFESTS) {
+    const manifest = await readFile(join(modelDir, name), 'utf8');
+    faceApi[`/${FACE_API_PATH}${name}`] = manifest;
+    for (const g of JSON.parse(manifest) as { paths: string[] }[]) for (const p of g.paths) faceApi[`/${FACE_API_PATH}${p}`] = new Uint8Array(await readFile(join(modelDir, p)));
+  }
   return {
     ...faceApi,
     '/': html,

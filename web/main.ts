@@ -3,7 +3,7 @@
  * matrix, sample grid, diffusion strip, probability bars, pool statistics). Drawing is throttled
  * to animation frames; all GPU work goes through the session's queue.
  */
-import { DemoSession, DEFAULT_SETTINGS, phaseName, type DemoSettings, type DemoState, type EpochInfo, type EprChain, type Snapshot, type StepInfo } from './session.ts';
+import { DemoSession, DEFAULT_SETTINGS, SOFTWARE_SETTINGS, phaseName, settingsParams, type DemoBackbone, type DemoSettings, type DemoState, type EpochInfo, type EprChain, type Snapshot, type StepInfo } from './session.ts';
 import { drawChw, drawHeatStrip, pictureToChw } from './images.ts';
 import { confusionSvg, lineChartSvg, type Series } from '../src/train/report.ts';
 import { CLASS_NAMES } from '../src/train/data/dataset.ts';
@@ -36,7 +36,7 @@ const session = new DemoSession({
     $('n-sps').textContent = s.stepsPerSecond.toFixed(2);
     $('n-ips').textContent = s.imagesPerSecond.toFixed(1);
     $('progress-bar').style.width = `${(100 * (s.epoch * s.stepsPerEpoch + s.stepInEpoch)) / (s.epochs * s.stepsPerEpoch)}%`;
-    $('status').textContent = `${phaseName(s.stage)}, epoch ${s.epoch + 1}/${s.epochs}, step ${s.stepInEpoch}/${s.stepsPerEpoch}`;
+    $('status').textContent = `${phaseName(s.stage)}, epoch ${s.epoch + 1}/${s.epochs}, step ${s.stepInEpoch}/${s.stepsPerEpoch}${eta(s)}`;
     scheduleDraw();
   },
   epoch: (e) => {
@@ -52,8 +52,17 @@ const session = new DemoSession({
   },
 });
 
+/** Time left in the current stage at the measured rate (steps only: evaluations add a little). */
+function eta(s: StepInfo): string {
+  const left = s.epochs * s.stepsPerEpoch - (s.epoch * s.stepsPerEpoch + s.stepInEpoch);
+  if (!(s.stepsPerSecond > 0) || left <= 0) return '';
+  const sec = Math.round(left / s.stepsPerSecond);
+  return `, about ${sec >= 60 ? `${Math.floor(sec / 60)} min ${sec % 60} s` : `${sec} s`} left in this stage`;
+}
+
 function onState(s: DemoState, detail?: string): void {
   document.body.dataset.state = s;
+  $('status').classList.toggle('error', s === 'error');
   const busy = s === 'training' || s === 'preparing' || s === 'stopping';
   $<HTMLButtonElement>('start').disabled = busy;
   $<HTMLButtonElement>('start').textContent = s === 'paused' || s === 'pausing' ? 'Resume' : s === 'done' ? 'Train more' : 'Start';
@@ -82,7 +91,7 @@ function readSettings(): DemoSettings {
     }
   }
   const s: DemoSettings = {
-    preset: field('preset').value, inputSize: num('inputSize'), overrides, batchSize: num('batchSize'), lr: num('lr'), diffusionSteps: num('diffusionSteps'),
+    preset: field('preset').value, backbone: field('backbone').value as DemoBackbone, inputSize: num('inputSize'), overrides, batchSize: num('batchSize'), lr: num('lr'), diffusionSteps: num('diffusionSteps'),
     udcPanel: field('udcPanel').value as UdcPanel, udcStrength: num('udcStrength'), epochs0: num('epochs0'), epochs1: num('epochs1'), epochs2: num('epochs2'),
     trainImages: num('trainImages'), testImages: num('testImages'), difficulty: num('difficulty'), seed: num('seed'), logEvery: num('logEvery'),
   };
@@ -91,16 +100,28 @@ function readSettings(): DemoSettings {
   return s;
 }
 
-/** URL parameters (?batchSize=8&inputSize=32…) prefill the form: shareable settings, and the test's micro run. */
-function applyUrlSettings(): void {
-  const params = new URLSearchParams(location.search);
-  for (const [k, v] of params) {
+function fillForm(values: Iterable<[string, string]>): void {
+  for (const [k, v] of values) {
     const el = field(k);
     if (!el) continue;
     if (el instanceof HTMLSelectElement && !Array.from(el.options).some((o) => (o.value || o.text) === v)) el.add(new Option(v, v));
     el.value = v;
   }
   (form.elements.namedItem('udcStrengthOut') as HTMLOutputElement).value = field('udcStrength').value;
+}
+
+/**
+ * The form's initial values: URL parameters (?batchSize=8&inputSize=32…: shareable settings, and
+ * the test's run) over the defaults for this adapter — a software adapter gets the micro setting,
+ * since the GPU one would take hours there.
+ */
+function initialSettings(software: boolean): void {
+  fillForm(Object.entries(settingsParams(software ? SOFTWARE_SETTINGS : DEFAULT_SETTINGS)));
+  const params = new URLSearchParams(location.search);
+  fillForm(params);
+  if (software && [...params].length === 0) {
+    $('settings-note').textContent = 'This adapter computes in software (no GPU): the settings are a micro run (32×32, narrow model, 56 faces) that trains in minutes; the full settings would take hours.';
+  }
 }
 
 field('udcStrength').addEventListener('input', () => {
@@ -194,10 +215,12 @@ function showPool(): void {
 
 // ------------------------------------------------------------------ actions
 
-function report(err: unknown): void {
+/** Shows an error where the action was taken: the training status line, or the inference note. */
+function report(err: unknown, where: 'status' | 'infer-note' = 'status'): void {
   const msg = (err as Error)?.message ?? String(err);
   history.errors.push(msg);
-  $('status').textContent = `error: ${msg}`;
+  $(where).textContent = `error: ${msg}`;
+  $(where).classList.add('error');
 }
 
 $('start').addEventListener('click', () => {
@@ -269,6 +292,7 @@ async function classify(source: CanvasImageSource, width: number, height: number
     for (let k = 0; k < 68; k++) ctx.fillRect(r.landmarks[2 * k]! * canvas.width - 1, r.landmarks[2 * k + 1]! * canvas.height - 1, 2, 2);
   }
   drawBars($('infer-probs'), r.probabilities);
+  $('infer-note').classList.remove('error');
   $('infer-note').textContent = `${CLASS_NAMES[r.predicted]} — ${r.note}`;
 }
 
@@ -282,7 +306,7 @@ $<HTMLInputElement>('upload').addEventListener('change', async (ev) => {
     await classify(bmp, bmp.width, bmp.height);
     bmp.close();
   } catch (err) {
-    report(err);
+    report(err, 'infer-note');
   }
 });
 
@@ -297,7 +321,7 @@ $('webcam').addEventListener('click', async () => {
     for (const t of stream.getTracks()) t.stop();
     video.srcObject = null;
   } catch (err) {
-    report(err);
+    report(err, 'infer-note');
   }
 });
 
@@ -313,12 +337,14 @@ async function checkWebGpu(): Promise<boolean> {
     return false;
   };
   if (!('gpu' in navigator) || !navigator.gpu) return fail('navigator.gpu is missing: this browser has WebGPU turned off or does not support it.');
+  let software: boolean;
   try {
-    await session.getEngine();
+    software = !!(await session.getEngine()).info.software;
   } catch (err) {
     return fail(`Could not start WebGPU: ${(err as Error).message}`);
   }
-  $('adapter').textContent = `WebGPU adapter: ${session.adapter}`;
+  $('adapter').textContent = `WebGPU adapter: ${session.adapter}${software ? ' (software)' : ''}`;
+  initialSettings(software);
   return true;
 }
 
@@ -330,7 +356,6 @@ function fillChoices(): void {
 }
 
 fillChoices();
-applyUrlSettings();
 onState('idle');
 (window as unknown as { lrdifDemo: unknown }).lrdifDemo = { session, history, ready: checkWebGpu() };
 setInterval(showPool, 500);

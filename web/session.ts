@@ -14,15 +14,30 @@ import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/chec
 import { Rng } from '../src/model/init.ts';
 import { Trainer, StoppedEarly, type EpochLog, type StepLog, type TrainOptions } from '../src/train/trainer.ts';
 import { BatchMaker, type UdcSetting } from '../src/train/batch.ts';
-import { CachedDataset, MemoryDataset, type Dataset, type Sample } from '../src/train/data/dataset.ts';
+import { CachedDataset, MemoryDataset, WithoutLandmarks, type Dataset, type Sample } from '../src/train/data/dataset.ts';
 import { SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { degradeUdc, type UdcPanel } from '../src/train/data/udc.ts';
 import type { Metrics } from '../src/train/metrics.ts';
-import { FACE_LANDMARK_MANIFEST, FaceLandmarkNet, landmarksOfSquareImages } from '../src/model/landmarks/face-landmark-net.ts';
-import { decodeTfjsWeights, parseWeightsManifest } from '../src/model/landmarks/tfjs-weights.ts';
+import { landmarksOfSquareImages } from '../src/model/landmarks/face-landmark-net.ts';
+import type { FaceApiFeatureExtractor } from '../src/model/landmarks/frozen-extractor.ts';
+import { IMAGENET_NORMALISATION } from '../src/model/landmarks/normalisation.ts';
+import { fetchFromPage, loadFaceApiExtractor, type WeightReader } from './face-api-weights.ts';
+import { argmax, forwardWithChain, probeLogits, readFirstRows, type EprChain, type GridItem, type Snapshot } from './inspect.ts';
+
+export type { EprChain, GridItem, Snapshot } from './inspect.ts';
+export { probeLogits } from './inspect.ts';
+
+/**
+ * The model's image and landmark features: 'face-api' = face-api's frozen pretrained networks run
+ * on the image the model sees (the paper's protocol; default), 'none' = every image path trained
+ * from scratch and no landmarks (the page never gives the model SynthFER's exact landmarks, which
+ * no camera provides).
+ */
+export type DemoBackbone = 'face-api' | 'none';
 
 export interface DemoSettings {
   preset: string;
+  backbone: DemoBackbone;
   inputSize: number;
   /** Extra config overrides (JSON from the "advanced" field). */
   overrides: DeepPartial<LrdifConfig>;
@@ -43,10 +58,29 @@ export interface DemoSettings {
   logEvery: number;
 }
 
+/** For a GPU: `lrdif run`'s protocol (frozen backbones, stage 1 from scratch, then stage 2) on fewer faces. */
 export const DEFAULT_SETTINGS: DemoSettings = {
-  preset: 'tiny', inputSize: 64, overrides: {}, batchSize: 16, lr: 2e-3, diffusionSteps: 4, udcPanel: 'toled', udcStrength: 0.5,
-  epochs0: 3, epochs1: 1, epochs2: 3, trainImages: 448, testImages: 70, difficulty: 0.2, seed: 1, logEvery: 2,
+  preset: 'tiny', backbone: 'face-api', inputSize: 64, overrides: {}, batchSize: 16, lr: 2e-3, diffusionSteps: 4, udcPanel: 'toled', udcStrength: 1,
+  epochs0: 0, epochs1: 1, epochs2: 4, trainImages: 448, testImages: 70, difficulty: 0.3, seed: 1, logEvery: 2,
 };
+
+/**
+ * For a software adapter (and the browser test), where DEFAULT_SETTINGS would take hours: the tiny
+ * preset at 32×32 with half its widths, one DT transformer block (at the last level, where the EPR
+ * still modulates it) instead of four, no residual block in the image encoder, T = 2; 56 training
+ * faces of easy SynthFER (and their mirror images), their frozen features computed once; 4 epochs
+ * of stage 1 and 4 of stage 2, each 7 steps at batch 8.
+ */
+export const SOFTWARE_SETTINGS: DemoSettings = {
+  preset: 'tiny', backbone: 'face-api', inputSize: 32, batchSize: 8, lr: 3e-3, diffusionSteps: 2, udcPanel: 'toled', udcStrength: 0.3,
+  epochs0: 0, epochs1: 4, epochs2: 4, trainImages: 56, testImages: 28, difficulty: 0, seed: 1, logEvery: 2,
+  overrides: { eprDim: 32, embedDim: 64, imageEncoder: { width: 8, resBlocks: 0 }, dt: { dims: [8, 16, 32, 64], blocks: [0, 0, 0, 1] }, dil: { dims: [8, 16, 32] }, vit: { width: 32 } },
+};
+
+/** Settings as the page's form values (and URL parameters: ?batchSize=8&inputSize=32…). */
+export function settingsParams(s: DemoSettings): Record<string, string> {
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]));
+}
 
 /**
  * The phases of a demo run: 0 = the no-EPR baseline (a stage-1 model without modulation) whose
@@ -83,29 +117,6 @@ export interface EpochInfo {
   heldOut: Metrics;
 }
 
-export interface GridItem {
-  clean: Float32Array;
-  udc: Float32Array;
-  label: number;
-  predicted: number;
-}
-
-/** What the page draws after an evaluation: held-out faces and one image's diffusion chain. */
-export interface Snapshot {
-  stage: Stage;
-  size: number;
-  grid: GridItem[];
-  chain: EprChain;
-}
-
-export interface EprChain {
-  /** One EPR row per reverse step (Z_{T−1} … Z_0), or Z of stage 1 (one row). */
-  rows: Float32Array[];
-  rowLabels: string[];
-  probabilities: number[];
-  note: string;
-}
-
 export interface DemoEvents {
   state(s: DemoState, detail?: string): void;
   status(text: string): void;
@@ -118,9 +129,6 @@ export interface DemoEvents {
 const GRID_SIZE = 14;
 const SNAPSHOT_UDC_SEED = 4242;
 const INFER_SEED = 2024;
-
-/** Where the page finds face-api's landmark weights (scripts/build-web.ts copies them there from node_modules). */
-export const FACE_API_PATH = 'face-api/';
 
 const yieldToUi = () => new Promise<void>((r) => setTimeout(r, 0));
 
@@ -148,20 +156,26 @@ export class DemoSession {
   private wake: (() => void) | null = null;
   private runPromise: Promise<void> | null = null;
   private lastHookEnd = 0;
-  /** face-api's landmark network for new images, fetched on first use; a string says why it is unavailable. */
-  private landmarkNet: Promise<FaceLandmarkNet | string> | null = null;
-  /** Whether the current model was trained with landmarks (SynthFER has them; a loaded checkpoint says). */
-  private trainedWithLandmarks = true;
+  /** face-api's frozen networks, read on first use; a string says why they are unavailable. */
+  private faceApi: Promise<FaceApiFeatureExtractor | string> | null = null;
+  /** Whether a loaded heatmap-stem checkpoint was trained with landmarks (then given predicted points). */
+  private trainedWithLandmarks = false;
   private lastHookStep = 0;
+  private readonly readWeights: WeightReader;
+  private readonly createEngine: () => Promise<Engine>;
 
-  constructor(private readonly on: DemoEvents) {}
+  /** `opts` serve tests outside a page: an engine of their own, weight files from node_modules. */
+  constructor(private readonly on: DemoEvents, opts: { engine?: () => Promise<Engine>; readWeights?: WeightReader } = {}) {
+    this.readWeights = opts.readWeights ?? fetchFromPage();
+    this.createEngine = opts.engine ?? (() => Engine.create({ adapter: 'browser', log: false }));
+  }
 
   get adapter(): string {
     return this.engine?.info.description ?? '';
   }
 
   async getEngine(): Promise<Engine> {
-    this.engine ??= await Engine.create({ adapter: 'browser', log: false });
+    this.engine ??= await this.createEngine();
     return this.engine;
   }
 
@@ -199,7 +213,24 @@ export class DemoSession {
 
   configFor(s: DemoSettings): LrdifConfig {
     const o = s.overrides;
-    return makeConfig(s.preset, { ...FROM_SCRATCH, ...o, inputSize: s.inputSize, diffusion: { ...(o.diffusion ?? {}), steps: s.diffusionSteps } });
+    const protocol = s.backbone === 'face-api' ? ({ backbone: 'face-api', landmarkFeatures: 'backbone' } as const) : FROM_SCRATCH;
+    return makeConfig(s.preset, { ...protocol, ...o, inputSize: s.inputSize, diffusion: { ...(o.diffusion ?? {}), steps: s.diffusionSteps } });
+  }
+
+  /** face-api's frozen networks, loaded once; or why they could not be. */
+  private loadFaceApi(e: Engine): Promise<FaceApiFeatureExtractor | string> {
+    this.faceApi ??= loadFaceApiExtractor(e, this.readWeights).catch((err: unknown) => (err as Error).message ?? String(err));
+    return this.faceApi;
+  }
+
+  /** A model for `cfg`, with the frozen networks attached when its config reads them. */
+  private async newModel(cfg: LrdifConfig, stage: Stage, seed: number): Promise<LrdifModel> {
+    const e = this.engine!;
+    if (!usesFrozenFeatures(cfg)) return new LrdifModel(e, cfg, stage, seed);
+    this.on.status("loading face-api's frozen networks …");
+    const x = await this.loadFaceApi(e);
+    if (typeof x === 'string') throw new Error(`face-api's pretrained networks could not be loaded (${x}); choose "from scratch" image features`);
+    return new LrdifModel(e, cfg, stage, seed, { extractor: x });
   }
 
   private udc(): UdcSetting | null {
@@ -210,7 +241,7 @@ export class DemoSession {
     const s = this.settings;
     return {
       batchSize: s.batchSize, lr: s.lr, lrGamma: 0.95, seed: s.seed, logEvery: s.logEvery, udc: this.udc(),
-      augment: { flip: true, erase: false }, epochs: [s.epochs0, s.epochs1, s.epochs2][this.phase],
+      augment: { flip: true, erase: false }, epochs: [s.epochs0, s.epochs1, s.epochs2][this.phase], udcDraws: 1,
     };
   }
 
@@ -219,8 +250,9 @@ export class DemoSession {
     const s = this.settings;
     if (this.train?.imageSize === size && this.train.length === s.trainImages && this.test?.length === s.testImages) return;
     const opts = { seed: s.seed, size, difficulty: s.difficulty };
-    const train = new CachedDataset(new SynthFerDataset(s.trainImages, { ...opts, split: 'train' }));
-    const test = new CachedDataset(new SynthFerDataset(s.testImages, { ...opts, split: 'test' }));
+    // The generator's exact landmarks are dropped: no camera gives them (docs/design.md §protocol).
+    const train = new WithoutLandmarks(new CachedDataset(new SynthFerDataset(s.trainImages, { ...opts, split: 'train' })));
+    const test = new WithoutLandmarks(new CachedDataset(new SynthFerDataset(s.testImages, { ...opts, split: 'test' })));
     const total = train.length + test.length;
     let done = 0;
     for (const ds of [train, test]) {
@@ -272,7 +304,7 @@ export class DemoSession {
       if (!this.model) {
         const cfg = this.configFor(this.settings);
         this.phase = this.settings.epochs0 > 0 ? 0 : 1;
-        this.model = new LrdifModel(e, this.phase === 0 ? { ...cfg, modulation: false } : cfg, 1, this.settings.seed);
+        this.model = await this.newModel(this.phase === 0 ? { ...cfg, modulation: false } : cfg, 1, this.settings.seed);
         this.phaseDone = false;
       }
       this.batches ??= new BatchMaker(e, this.model.cfg.inputSize);
@@ -301,7 +333,8 @@ export class DemoSession {
     const trainer = new Trainer(e, m, this.train!, this.test!, this.trainOptions());
     this.trainer = trainer;
     const stage = this.phase;
-    this.trainedWithLandmarks = true; // SynthFER's faces come with their landmarks
+    this.trainedWithLandmarks = false;
+    trainer.onViewProgress = (what, done, total) => this.on.status(`${phaseName(stage)}: frozen networks on the ${what} ${done}/${total} (once; cached for every epoch)`);
     this.setState('training', phaseName(stage));
     this.on.status(`training ${phaseName(stage)}: ${trainer.opts.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${trainer.opts.batchSize})`);
     this.lastHookEnd = performance.now();
@@ -361,13 +394,12 @@ export class DemoSession {
    * denoiser fresh).
    */
   private async nextPhase(): Promise<void> {
-    const e = this.engine!;
     const prev = this.model!;
     const weights = new Map<string, { data: Float32Array; shape: number[] }>();
     for (const [name, t] of prev.namedParameters()) weights.set(name, { data: (await t.read()) as Float32Array, shape: [...t.shape] });
     const from = this.phase;
     const next: Phase = from === 0 ? 1 : 2;
-    const model = new LrdifModel(e, { ...prev.cfg, modulation: true }, next === 1 ? 1 : 2, this.settings.seed + next);
+    const model = await this.newModel({ ...prev.cfg, modulation: true }, next === 1 ? 1 : 2, this.settings.seed + next);
     const r = initFromCheckpoint(model, weights);
     prev.dispose();
     this.model = model;
@@ -395,10 +427,7 @@ export class DemoSession {
     this.phase = 1;
     this.phaseDone = false;
     this.stepOffset = 0;
-    this.trainedWithLandmarks = true;
-    const net = await this.landmarkNet;
-    if (net instanceof FaceLandmarkNet) net.dispose();
-    this.landmarkNet = null;
+    this.trainedWithLandmarks = false;
     // Return the pooled buffers to the driver, not just to the pool.
     this.engine?.pool.trim();
     this.setState('idle');
@@ -415,17 +444,27 @@ export class DemoSession {
     const n = Math.min(GRID_SIZE, test.length);
     const idx = Array.from({ length: n }, (_, i) => i);
     const udc = this.udc();
+    // While training on cached frozen features, the held-out views the evaluation just used (one per
+    // image: its degraded pixels and features) fill the grid, so nothing is extracted again.
+    const views = this.trainer?.cached ? await this.trainer.viewsOf(test) : null;
     return e.noGrad(() =>
       e.scope(async () => {
         const samples = idx.map((i) => test.get(i));
-        const clean = new Float32Array(n * 3 * S * S);
-        samples.forEach((s, i) => clean.set(s.image, i * 3 * S * S));
-        // The same degradation (seed, offset 0) BatchMaker applies below, read back for display.
-        const seen = udc ? degradeUdc(e, e.tensor(clean, [n, 3, S, S]), { ...udc, seed: SNAPSHOT_UDC_SEED }) : null;
-        const b = this.batches!.make(test, idx, { flip: false, erase: false }, new Rng(1), udc, SNAPSHOT_UDC_SEED);
-        const { logits, rows, rowLabels, note } = this.forwardWithChain(m, { image: b.image, landmarks: b.landmarks, labels: b.labels });
+        let batch: Batch;
+        let udcPixels: Float32Array;
+        if (views) {
+          batch = views.batch(e, idx);
+          udcPixels = views.rgbImages(idx, IMAGENET_NORMALISATION.mean, IMAGENET_NORMALISATION.std);
+        } else {
+          const clean = new Float32Array(n * 3 * S * S);
+          samples.forEach((s, i) => clean.set(s.image, i * 3 * S * S));
+          // The same degradation (seed, offset 0) BatchMaker applies below, read back for display.
+          const seen = udc ? degradeUdc(e, e.tensor(clean, [n, 3, S, S]), { ...udc, seed: SNAPSHOT_UDC_SEED }) : null;
+          batch = this.batches!.make(test, idx, { flip: false, erase: false }, new Rng(1), udc, SNAPSHOT_UDC_SEED);
+          udcPixels = seen ? ((await seen.read()) as Float32Array) : clean;
+        }
+        const { logits, rows, rowLabels, note } = forwardWithChain(m, batch, INFER_SEED);
         const probs = (await softmax(logits).read()) as Float32Array;
-        const udcPixels = seen ? ((await seen.read()) as Float32Array) : clean;
         const chainRows = await readFirstRows(rows);
         const K = m.cfg.numClasses;
         const grid: GridItem[] = samples.map((s, i) => ({
@@ -439,29 +478,6 @@ export class DemoSession {
     );
   }
 
-  /** The inference path with the intermediate EPRs captured (stage 2: Z_t per reverse step). */
-  private forwardWithChain(m: LrdifModel, batch: Batch): { logits: Tensor; rows: Tensor[]; rowLabels: string[]; note: string } {
-    const rows: Tensor[] = [];
-    const rowLabels: string[] = [];
-    if (m.stage === 2 && m.fpenS2) {
-      const r = m.forwardStage2Infer(batch, INFER_SEED, (t, z) => {
-        rows.push(z);
-        rowLabels.push(`Z${t}`);
-      });
-      if (rows.length === 0 && r.z) {
-        rows.push(r.z);
-        rowLabels.push('Ẑ');
-      }
-      return { logits: r.logits, rows, rowLabels, note: `stage 2: Z_T ~ N(0, I), ${m.cfg.diffusion.steps} reverse steps, no label` };
-    }
-    const r = m.forwardStage1(batch);
-    if (r.z) {
-      rows.push(r.z);
-      rowLabels.push('Z');
-    }
-    return { logits: r.logits, rows, rowLabels, note: r.z ? 'stage 1: Z from FPEN_S1, which sees the true label (the chain appears in stage 2)' : 'baseline: no EPR' };
-  }
-
   snapshot(): Promise<Snapshot | null> {
     return this.gpu(async () => {
       if (!this.model || !this.test || !this.batches) return null;
@@ -471,32 +487,11 @@ export class DemoSession {
     });
   }
 
-  /** face-api's landmark network, fetched from FACE_API_PATH once; or why it could not be loaded. */
-  private loadLandmarkNet(e: Engine): Promise<FaceLandmarkNet | string> {
-    this.landmarkNet ??= (async () => {
-      try {
-        const base = new URL(FACE_API_PATH, globalThis.location?.href);
-        const get = async (name: string) => {
-          const r = await fetch(new URL(name, base));
-          if (!r.ok) throw new Error(`${new URL(name, base)}: HTTP ${r.status}`);
-          return r;
-        };
-        const groups = parseWeightsManifest(await (await get(FACE_LANDMARK_MANIFEST)).json(), FACE_LANDMARK_MANIFEST);
-        const shards = new Map<string, Uint8Array>();
-        for (const p of groups.flatMap((g) => g.paths)) shards.set(p, new Uint8Array(await (await get(p)).arrayBuffer()));
-        return new FaceLandmarkNet(e, decodeTfjsWeights(groups, (p) => shards.get(p) ?? null, FACE_LANDMARK_MANIFEST));
-      } catch (err) {
-        return (err as Error).message ?? String(err);
-      }
-    })();
-    return this.landmarkNet;
-  }
-
   /**
    * Classifies one CHW image in [0, 1] at the model's size, optionally through the UDC degradation
-   * first. A model trained with landmarks gets them from face-api's 68-point network (run on the
-   * clean image, as `lrdif predict` does); otherwise, or when its weights cannot be fetched, the
-   * landmark-free DIL path runs and the note says so.
+   * first. Everything the model reads comes from that image: frozen features (face-api's networks
+   * run on it) or, for a heatmap-stem checkpoint trained with landmarks, face-api's 68 points
+   * predicted from it; otherwise the landmark-free DIL path runs, and the note says which.
    */
   infer(image: Float32Array, applyUdc: boolean): Promise<EprChain & { predicted: number; landmarks: Float32Array | null }> {
     return this.gpu(async () => {
@@ -506,24 +501,26 @@ export class DemoSession {
       const e = this.engine!;
       const S = m.cfg.inputSize;
       if (image.length !== 3 * S * S) throw new Error(`infer: image has ${image.length} values, expected 3×${S}×${S}`);
+      const udc = applyUdc ? this.udc() : null;
+      // What the camera gives: the degraded image (same seed as the batch below), read back once.
+      const seen = udc ? await e.noGrad(() => e.scope(async () => (await degradeUdc(e, e.tensor(image, [1, 3, S, S]), { ...udc, seed: SNAPSHOT_UDC_SEED }).read()) as Float32Array)) : image;
       let landmarks: Float32Array | null = null;
-      let how = 'landmark-free DIL path (the model was trained without landmarks)';
+      let how = usesFrozenFeatures(m.cfg) ? "features from face-api's frozen networks on the image the model sees" : 'landmark-free DIL path';
       if (m.cfg.landmarkFeatures === 'heatmap' && this.trainedWithLandmarks) {
-        const net = await this.loadLandmarkNet(e);
-        if (typeof net === 'string') how = `landmark-free DIL path (face-api's landmark network unavailable: ${net})`;
+        const x = await this.loadFaceApi(e);
+        if (typeof x === 'string' || !x.landmarks) how = `landmark-free DIL path (face-api's landmark network unavailable: ${typeof x === 'string' ? x : 'not loaded'})`;
         else {
-          landmarks = await landmarksOfSquareImages(net, 1, () => image, S);
-          how = "landmarks from face-api's 68-point network";
+          landmarks = await landmarksOfSquareImages(x.landmarks, 1, () => seen, S);
+          how = "landmarks from face-api's 68-point network on the image the model sees";
         }
       }
       const one = new MemoryDataset('upload', S, m.cfg.numClasses, [{ image, landmarks, label: 0 }]);
-      const udc = applyUdc ? this.udc() : null;
       const batches = this.batches ?? new BatchMaker(e, S);
       this.batches = batches;
       return e.noGrad(() =>
         e.scope(async () => {
           const b = batches.make(one, [0], { flip: false, erase: false }, new Rng(1), udc, SNAPSHOT_UDC_SEED);
-          const r = this.forwardWithChain(m, { image: b.image, landmarks: b.landmarks });
+          const r = forwardWithChain(m, { image: b.image, landmarks: b.landmarks }, INFER_SEED);
           const probs = [...((await softmax(r.logits).read()) as Float32Array)];
           return { rows: await readFirstRows(r.rows), rowLabels: r.rowLabels, probabilities: probs, note: `${r.note}; ${how}`, predicted: argmax(probs), landmarks };
         }),
@@ -538,7 +535,7 @@ export class DemoSession {
     return this.gpu(async () => {
       const m = this.model;
       if (!m) throw new Error('no model to download yet');
-      const bytes = await saveCheckpoint(m, { config: m.cfg, stage: m.stage, extra: { source: 'browser-demo', steps: String(this.stepOffset) } });
+      const bytes = await saveCheckpoint(m, { config: m.cfg, stage: m.stage, extra: { source: 'browser-demo', steps: String(this.stepOffset), trained_with_landmarks: String(this.trainedWithLandmarks) } });
       return { bytes, name: `lrdif-${m.cfg.preset}-${m.cfg.inputSize}px-stage${m.stage}.safetensors` };
     });
   }
@@ -549,11 +546,8 @@ export class DemoSession {
     const e = await this.getEngine();
     return this.gpu(async () => {
       const ck = readCheckpoint(bytes, name);
-      if (usesFrozenFeatures(ck.config)) {
-        throw new Error(`${name} was trained on face-api's frozen backbones (backbone ${ck.config.backbone}, landmarks ${ck.config.landmarkFeatures}), which this page does not run; load a from-scratch checkpoint (lrdif run --backbone none --landmarks oracle) or one trained here`);
-      }
       const stage: Stage = ck.stage === 2 ? 2 : 1;
-      const model = new LrdifModel(e, ck.config, stage, 0);
+      const model = await this.newModel(ck.config, stage, 0);
       try {
         loadIntoModel(model, ck.file, name);
       } catch (err) {
@@ -563,8 +557,9 @@ export class DemoSession {
       this.model?.dispose();
       this.model = model;
       this.phase = stage === 2 ? 2 : ck.config.modulation ? 1 : 0;
-      // Checkpoints written before the flag existed were all trained on SynthFER, which has landmarks.
-      this.trainedWithLandmarks = ck.file.metadata.trained_with_landmarks !== 'false';
+      // A heatmap-stem checkpoint trained with landmarks (`lrdif run --landmarks oracle`, or written before the
+      // flag existed) gets face-api's points predicted from the image it classifies.
+      this.trainedWithLandmarks = ck.config.landmarkFeatures === 'heatmap' && ck.file.metadata.trained_with_landmarks !== 'false';
       // A baseline or stage-1 checkpoint is a finished phase (Start goes on); stage 2 trains on.
       this.phaseDone = this.phase !== 2;
       if (this.batches?.size !== ck.config.inputSize) {
@@ -602,36 +597,4 @@ export class DemoSession {
   poolStats() {
     return this.engine ? { ...this.engine.poolStats(), ...this.engine.getStats() } : null;
   }
-}
-
-/** Logits of `model` on `samples` through its inference path; shared with the Bun side of the test. */
-export async function probeLogits(e: Engine, model: LrdifModel, samples: Sample[], seed: number): Promise<Float32Array> {
-  const S = model.cfg.inputSize;
-  const ds = new MemoryDataset('probe', S, model.cfg.numClasses, samples);
-  const maker = new BatchMaker(e, S);
-  try {
-    return await e.noGrad(() =>
-      e.scope(async () => {
-        const b = maker.make(ds, samples.map((_, i) => i), { flip: false, erase: false }, new Rng(1), null, 0);
-        return (await model.predict({ image: b.image, landmarks: b.landmarks, labels: b.labels }, seed).logits.read()) as Float32Array;
-      }),
-    );
-  } finally {
-    maker.dispose();
-  }
-}
-
-async function readFirstRows(rows: Tensor[]): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (const z of rows) {
-    const C = z.shape[1]!;
-    out.push(((await z.read()) as Float32Array).slice(0, C));
-  }
-  return out;
-}
-
-function argmax(xs: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
-  return best;
 }
