@@ -385,7 +385,7 @@ program
 
 program
   .command('synth')
-  .description('write SynthFER (procedural faces with exact 68-point landmarks) to disk as PNGs + labels.csv + landmarks.json')
+  .description('write one SynthFER split (procedural faces, exact 68-point landmarks) as <out>/<split>/<class>/*.png + labels.csv + landmarks.json; write train and test to one <out> and --data folder:<out> reads it')
   .requiredOption('--out <dir>', 'output directory')
   .option('--count <n>', 'number of images', '700')
   .addOption(new Option('--split <name>').choices(['train', 'val', 'test']).default('train'))
@@ -399,7 +399,7 @@ program
 
 program
   .command('udc')
-  .description('degrade every image under <in> as an under-display camera would (GPU), writing PNGs to <out>')
+  .description('degrade a dataset folder as an under-display camera would (GPU) into a new <out> outside <in>: same layout, file names, formats and label files (RAF-DB, FERPlus fer2013.csv rows, KDEF, class folders), so the same --data loader reads it')
   .argument('<in>', 'input folder')
   .argument('<out>', 'output folder')
   .addOption(new Option('--panel <name>').choices(['toled', 'poled']).default('toled'))

@@ -52,10 +52,47 @@ describe('safetensors', () => {
     expect(() => decodeSafetensors(rebuild(wrongShape), 'e.safetensors')).toThrow(/e\.safetensors: tensor fusion\.head\.bias spans 28 bytes but shape \[8\]/);
     const badType = structuredClone(header);
     badType['fusion.head.bias'].dtype = 'F16';
-    expect(() => decodeSafetensors(rebuild(badType), 'f.safetensors')).toThrow(/dtype F16/);
+    expect(() => decodeSafetensors(rebuild(badType), 'f.safetensors')).toThrow('f.safetensors: tensor fusion.head.bias has dtype "F16"; supported: F32, I32, U32');
     const notJson = new Uint8Array(16);
     new DataView(notJson.buffer).setBigUint64(0, 8n, true);
     notJson.set(new TextEncoder().encode('{garbage'), 8);
     expect(() => decodeSafetensors(notJson, 'g.safetensors')).toThrow(/g\.safetensors: header is not valid JSON/);
+  });
+
+  it('rejects null or mistyped entries and metadata, bad header lengths and non-UTF-8 headers, naming the file', () => {
+    const bytes = encodeSafetensors(sample(2), { a: 'b' });
+    const hlen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+    const rebuild = (h: unknown) => {
+      const hb = new TextEncoder().encode(JSON.stringify(h));
+      const out = new Uint8Array(8 + hb.length + (bytes.length - 8 - hlen));
+      new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+      out.set(hb, 8);
+      out.set(bytes.subarray(8 + hlen), 8 + hb.length);
+      return out;
+    };
+    const cases: [unknown, string][] = [
+      [{ ...header, step: null }, 'x.safetensors: tensor step: header entry is null, expected {dtype, shape, data_offsets}'],
+      [{ ...header, __metadata__: null }, 'x.safetensors: __metadata__ is null, expected an object of strings'],
+      [{ ...header, __metadata__: 'text' }, 'x.safetensors: __metadata__ is "text", expected an object of strings'],
+      [{ ...header, __metadata__: { a: 1 } }, 'x.safetensors: metadata "a" is 1, expected a string'],
+      [{ ...header, __metadata__: { a: ['b'] } }, 'x.safetensors: metadata "a" is an array, expected a string'],
+      [{ ...header, step: { ...header.step, shape: [1.5] } }, 'x.safetensors: tensor step has an invalid shape [1.5]'],
+      [{ ...header, step: { ...header.step, data_offsets: [0] } }, 'x.safetensors: tensor step has invalid data_offsets [0]'],
+      [[], 'x.safetensors: header is an array, expected a JSON object'],
+    ];
+    for (const [h, message] of cases) expect(() => decodeSafetensors(rebuild(h), 'x.safetensors'), message).toThrow(message);
+    const withLength = (n: bigint) => {
+      const out = bytes.slice();
+      new DataView(out.buffer).setBigUint64(0, n, true);
+      return out;
+    };
+    expect(() => decodeSafetensors(withLength(0n), 'x.safetensors')).toThrow('x.safetensors: header length is 0');
+    expect(() => decodeSafetensors(withLength(2n ** 63n), 'x.safetensors')).toThrow(/x\.safetensors: header length \d+ exceeds the 104857600-byte limit/);
+    const notUtf8 = bytes.slice();
+    notUtf8[9] = 0xff;
+    expect(() => decodeSafetensors(notUtf8, 'x.safetensors')).toThrow('x.safetensors: header is not valid UTF-8');
+    // A valid file still decodes after all that (the control).
+    expect(decodeSafetensors(rebuild(header), 'x.safetensors').metadata).toEqual({ a: 'b' });
   });
 });

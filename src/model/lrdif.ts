@@ -156,39 +156,61 @@ export class LrdifModel extends Module {
   }
 }
 
+/** A tensor of a source checkpoint for initFromCheckpoint (a safetensors StTensor fits; dtype absent = F32). */
+export interface SourceTensor {
+  dtype?: string;
+  shape: readonly number[];
+  data: Float32Array | Int32Array | Uint32Array;
+}
+
 /**
  * Initialisation from another checkpoint's weights: every tensor of the same name is copied. Stage 2
  * from stage 1 (DECISIONS §2): FPEN_S2's image encoder from stage 1's, its first layer from the e_I
  * columns of stage 1's first layer, the other MLP layers copied; the denoiser starts fresh. Stage 1
- * from a baseline: the UDCformer is copied, FPEN_S1 and the modulations start fresh. Returns what was
- * loaded and what was not.
+ * from a baseline: the UDCformer is copied, FPEN_S1 and the modulations start fresh. Strict about what
+ * it copies: a source tensor of the right name but another dtype or shape, or one that this model
+ * has no place for, is an error (`what` names the source), raised before any weight is written.
+ * Returns what was loaded and what starts fresh.
  */
-export function initFromCheckpoint(s2: LrdifModel, s1: Map<string, { data: Float32Array; shape: number[] }>): { loaded: string[]; fresh: string[] } {
-  const loaded: string[] = [];
+export function initFromCheckpoint(model: LrdifModel, src: ReadonlyMap<string, SourceTensor>, what = 'source checkpoint'): { loaded: string[]; fresh: string[] } {
+  const D = model.cfg.embedDim;
+  const problems: string[] = [];
+  const used = new Set<string>();
+  const copies: [Tensor, Float32Array][] = [];
   const fresh: string[] = [];
-  const D = s2.cfg.embedDim;
-  for (const [name, t] of s2.namedParameters()) {
-    let src = s1.get(name);
-    let data = src?.data;
-    if (!src && name.startsWith('fpen_s2.')) {
-      const s1name = name.replace('fpen_s2.', 'fpen_s1.');
-      src = s1.get(s1name);
-      data = src?.data;
-      if (src && name === 'fpen_s2.mlp.0.weight') {
-        // Stage 1's first layer is [C, 2D] over [e_L, e_I]; keep the e_I columns.
-        const [C, twoD] = src.shape as [number, number];
-        if (twoD !== 2 * D) throw new Error(`stage-2 init: ${s1name} has shape [${src.shape}], expected [${C}, ${2 * D}]`);
-        data = new Float32Array(C * D);
-        for (let r = 0; r < C; r++) data.set(src.data.subarray(r * twoD + D, r * twoD + twoD), r * D);
-      }
-    }
-    if (!data) {
+  const loaded: string[] = [];
+  const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+  for (const [name, t] of model.namedParameters()) {
+    // FPEN_S2 is initialised from FPEN_S1 when the source has no FPEN_S2 of its own.
+    const srcName = !src.has(name) && name.startsWith('fpen_s2.') && src.has(name.replace('fpen_s2.', 'fpen_s1.')) ? name.replace('fpen_s2.', 'fpen_s1.') : name;
+    const s = src.get(srcName);
+    if (!s) {
       fresh.push(name);
       continue;
     }
-    if (data.length !== t.size) throw new Error(`stage-2 init: ${name} has ${data.length} values in stage 1, expected ${t.size} ([${t.shape}])`);
-    Module.assign(t, data);
+    used.add(srcName);
+    if ((s.dtype ?? 'F32') !== 'F32' || !(s.data instanceof Float32Array)) {
+      problems.push(`${srcName}: dtype ${s.dtype ?? s.data.constructor.name}, expected F32`);
+      continue;
+    }
+    // Stage 1's first layer is [C, 2D] over [e_L, e_I]; FPEN_S2's is [C, D] over e_I: keep the e_I columns.
+    const splitColumns = srcName !== name && name === 'fpen_s2.mlp.0.weight';
+    const want = splitColumns ? [t.shape[0]!, 2 * D] : t.shape;
+    if (!sameShape(s.shape, want) || s.data.length !== want.reduce((p, d) => p * d, 1)) {
+      problems.push(`${srcName}: shape [${s.shape}], expected [${want}]${srcName !== name ? ` (to initialise ${name})` : ''}`);
+      continue;
+    }
+    let data = s.data;
+    if (splitColumns) {
+      const C = t.shape[0]!;
+      data = new Float32Array(C * D);
+      for (let r = 0; r < C; r++) data.set(s.data.subarray(r * 2 * D + D, (r + 1) * 2 * D), r * D);
+    }
+    copies.push([t, data]);
     loaded.push(name);
   }
+  for (const n of src.keys()) if (!used.has(n)) problems.push(`unexpected tensor ${n} (this stage-${model.stage} model has no place for it)`);
+  if (problems.length > 0) throw new Error(`${what}: cannot initialise the stage-${model.stage} ${model.cfg.preset} model from it:\n  ${problems.join('\n  ')}`);
+  for (const [t, data] of copies) Module.assign(t, data);
   return { loaded, fresh };
 }

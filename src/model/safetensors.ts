@@ -14,10 +14,8 @@ export interface StFile {
   metadata: Record<string, string>;
 }
 
-const MAX_HEADER = 100 * 1024 * 1024;
-
 /** Serialises tensors (in the given order) and string metadata. */
-export function encodeSafetensors(tensors: Map<string, StTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(tensors: ReadonlyMap<string, Readonly<Omit<StTensor, 'shape'> & { shape: readonly number[] }>>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -45,53 +43,82 @@ export function encodeSafetensors(tensors: Map<string, StTensor>, metadata: Reco
   return out;
 }
 
-/** Parses and validates a safetensors file; `what` names the file in error messages. */
+/** Longest header accepted: real headers are kilobytes; a larger length means a corrupt or foreign file. */
+const MAX_HEADER = 100 * 1024 * 1024;
+const DTYPE_BYTES: Record<StTensor['dtype'], number> = { F32: 4, I32: 4, U32: 4 };
+
+/** A JSON value as it reads in a message: `null`, `an array`, `"text"`, `12`. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parses and validates a safetensors file; `what` names the file in every error message. Checks the
+ * header length, that the header is a UTF-8 JSON object, that metadata maps strings to strings, each
+ * tensor's dtype, shape and data_offsets, and that the tensors tile the data section exactly.
+ */
 export function decodeSafetensors(bytes: Uint8Array, what = 'safetensors file'): StFile {
   if (bytes.length < 8) throw new Error(`${what}: truncated (${bytes.length} bytes; a safetensors file starts with an 8-byte header length)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hlen = Number(dv.getBigUint64(0, true));
-  if (hlen > MAX_HEADER || 8 + hlen > bytes.length) throw new Error(`${what}: header length ${hlen} runs past the end of the file (${bytes.length} bytes): truncated or not a safetensors file`);
-  let header: Record<string, unknown>;
+  if (hlen === 0) throw new Error(`${what}: header length is 0 (expected a JSON header): not a safetensors file`);
+  if (hlen > MAX_HEADER) throw new Error(`${what}: header length ${hlen} exceeds the ${MAX_HEADER}-byte limit: corrupt or not a safetensors file`);
+  if (8 + hlen > bytes.length) throw new Error(`${what}: header length ${hlen} runs past the end of the file (${bytes.length} bytes): truncated or not a safetensors file`);
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + hlen));
+  } catch {
+    throw new Error(`${what}: header is not valid UTF-8: corrupt or not a safetensors file`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
   } catch (e) {
     throw new Error(`${what}: header is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${what}: header is not a JSON object`);
+  if (!isRecord(header)) throw new Error(`${what}: header is ${describe(header)}, expected a JSON object`);
   const dataStart = 8 + hlen;
   const dataLen = bytes.length - dataStart;
-  const metadata: Record<string, string> = {};
-  const entries: [string, StTensor['dtype'], number[], number, number][] = [];
+  let metadata: Record<string, string> = {};
+  const entries: { name: string; dtype: StTensor['dtype']; shape: number[]; start: number; end: number }[] = [];
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') {
-      for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof s !== 'string') throw new Error(`${what}: metadata ${k} is not a string`);
-        metadata[k] = s;
-      }
+      if (!isRecord(v)) throw new Error(`${what}: __metadata__ is ${describe(v)}, expected an object of strings`);
+      for (const [k, s] of Object.entries(v)) if (typeof s !== 'string') throw new Error(`${what}: metadata ${JSON.stringify(k)} is ${describe(s)}, expected a string`);
+      metadata = Object.fromEntries(Object.entries(v)) as Record<string, string>;
       continue;
     }
-    const info = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (info.dtype !== 'F32' && info.dtype !== 'I32' && info.dtype !== 'U32') throw new Error(`${what}: tensor ${name} has dtype ${String(info.dtype)}; supported: F32, I32, U32`);
-    if (!Array.isArray(info.shape) || !info.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${what}: tensor ${name} has an invalid shape ${JSON.stringify(info.shape)}`);
-    const off = info.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${what}: tensor ${name} has invalid data_offsets ${JSON.stringify(off)}`);
-    const [s, eEnd] = off as [number, number];
-    const n = (info.shape as number[]).reduce((p, d) => p * d, 1);
-    if (eEnd < s || eEnd > dataLen) throw new Error(`${what}: tensor ${name} data_offsets [${s}, ${eEnd}] lie outside the ${dataLen}-byte data section`);
-    if (eEnd - s !== n * 4) throw new Error(`${what}: tensor ${name} spans ${eEnd - s} bytes but shape [${info.shape}] of ${info.dtype} needs ${n * 4}`);
-    entries.push([name, info.dtype, info.shape as number[], s, eEnd]);
+    const where = `${what}: tensor ${name}`;
+    if (!isRecord(v)) throw new Error(`${where}: header entry is ${describe(v)}, expected {dtype, shape, data_offsets}`);
+    const { dtype, shape, data_offsets: off } = v;
+    if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'U32') throw new Error(`${where} has dtype ${describe(dtype)}; supported: F32, I32, U32`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${where} has an invalid shape ${JSON.stringify(shape)} (expected an array of non-negative integers)`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${where} has invalid data_offsets ${JSON.stringify(off)} (expected [begin, end], non-negative integers)`);
+    const [start, end] = off as [number, number];
+    if (end < start || end > dataLen) throw new Error(`${where} data_offsets [${start}, ${end}] lie outside the ${dataLen}-byte data section`);
+    const need = shape.reduce((p: number, d: number) => p * d, 1) * DTYPE_BYTES[dtype];
+    if (end - start !== need) throw new Error(`${where} spans ${end - start} bytes but shape [${shape}] of ${dtype} needs ${need}`);
+    entries.push({ name, dtype, shape: shape as number[], start, end });
   }
   // The data regions must tile the data section exactly, with no overlap and no gap.
-  const sorted = [...entries].sort((a, b) => a[3] - b[3]);
+  const sorted = [...entries].sort((a, b) => a.start - b.start || a.end - b.end);
   let cursor = 0;
-  for (const [name, , , s, eEnd] of sorted) {
-    if (s !== cursor) throw new Error(`${what}: tensor ${name} starts at byte ${s}, expected ${cursor} (overlapping or gapped data_offsets)`);
-    cursor = eEnd;
+  for (const { name, start, end } of sorted) {
+    if (start !== cursor) throw new Error(`${what}: tensor ${name} starts at byte ${start}, expected ${cursor} (${start < cursor ? 'overlapping' : 'gapped'} data_offsets)`);
+    cursor = end;
   }
   if (cursor !== dataLen) throw new Error(`${what}: tensors cover ${cursor} bytes of a ${dataLen}-byte data section (trailing bytes)`);
   const tensors = new Map<string, StTensor>();
-  for (const [name, dtype, shape, s, eEnd] of entries) {
-    const copy = bytes.slice(dataStart + s, dataStart + eEnd);
+  for (const { name, dtype, shape, start, end } of entries) {
+    const copy = bytes.slice(dataStart + start, dataStart + end);
     const data = dtype === 'F32' ? new Float32Array(copy.buffer) : dtype === 'I32' ? new Int32Array(copy.buffer) : new Uint32Array(copy.buffer);
     tensors.set(name, { dtype, shape, data });
   }

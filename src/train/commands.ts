@@ -1,13 +1,12 @@
 /** The file-producing CLI commands: synth (write SynthFER to disk), udc (degrade a folder), predict. */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join, relative } from 'node:path';
-import sharp from 'sharp';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Engine } from '../engine/engine.ts';
 import { softmax } from '../engine/ops/softmax.ts';
 import { add, div, sub } from '../engine/ops/elementwise.ts';
-import { generateSample, EXPRESSION_NAMES } from './data/synthfer.ts';
-import { encodePngChw } from './data/png.ts';
+import { writeSynthFolder, type SynthFolderOptions } from './data/synth-folder.ts';
+import { convertUdcDataset, udcSummary } from './data/udc-dataset.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
 import { decodeImageFile } from './data/images.ts';
 import { CLASS_NAMES, MemoryDataset, type Dataset } from './data/dataset.ts';
@@ -23,102 +22,38 @@ function bar(label: string, total: number): cliProgress.SingleBar {
   return b;
 }
 
-/** Writes SynthFER as PNGs + labels.csv + landmarks.json. */
-export function writeSynth(out: string, opts: { count: number; split: 'train' | 'val' | 'test'; size: number; seed: number; difficulty: number; labelNoise: number }): void {
-  mkdirSync(join(out, 'images'), { recursive: true });
-  const rows = ['file,label,class,identity'];
-  const landmarks: Record<string, number[]> = {};
+/** Writes one SynthFER split as an image-folder dataset (synth-folder.ts: `--data folder:DIR` reads it). */
+export function writeSynth(out: string, opts: Omit<SynthFolderOptions, 'onProgress'>): void {
   const b = bar('synth', opts.count);
   const t0 = performance.now();
-  for (let i = 0; i < opts.count; i++) {
-    const s = generateSample(i, { seed: opts.seed, size: opts.size, split: opts.split, difficulty: opts.difficulty, labelNoise: opts.labelNoise });
-    const file = `images/${String(i).padStart(6, '0')}.png`;
-    writeFileSync(join(out, file), encodePngChw(s.image, opts.size, opts.size));
-    rows.push(`${file},${s.label},${EXPRESSION_NAMES[s.label]},${s.identity}`);
-    landmarks[file] = Array.from(s.landmarks, (v) => +v.toFixed(6));
-    if (i % 50 === 0) b.update(i + 1, { rate: ((1000 * (i + 1)) / (performance.now() - t0)).toFixed(0) });
-  }
-  b.update(opts.count);
-  b.stop();
-  writeFileSync(join(out, 'labels.csv'), `${rows.join('\n')}\n`);
-  writeFileSync(join(out, 'landmarks.json'), JSON.stringify({ format: 'x,y pairs in [0,1] from the top-left, iBUG/300-W order', landmarks }));
-  console.log(`wrote ${opts.count} ${opts.size}×${opts.size} images to ${out} (labels.csv, landmarks.json) at ${((1000 * opts.count) / (performance.now() - t0)).toFixed(0)} images/s`);
-}
-
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
-
-function listImages(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (IMAGE_EXT.has(extname(name).toLowerCase())) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
-async function decodeFull(path: string): Promise<{ chw: Float32Array; w: number; h: number }> {
-  let raw: { data: Buffer; info: { width: number; height: number } };
+  let dir: string;
   try {
-    raw = await sharp(readFileSync(path), { failOn: 'warning', autoOrient: true }).toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new Error(`${path}: cannot decode image (${(e as Error).message})`);
+    dir = writeSynthFolder(out, {
+      ...opts,
+      onProgress: (done) => {
+        if (done % 50 === 0 || done === opts.count) b.update(done, { rate: ((1000 * done) / (performance.now() - t0)).toFixed(0) });
+      },
+    });
+  } finally {
+    b.stop();
   }
-  const { width: w, height: h } = raw.info;
-  const chw = new Float32Array(3 * w * h);
-  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) chw[c * w * h + i] = raw.data[3 * i + c]! / 255;
-  return { chw, w, h };
+  const other = opts.split === 'test' ? 'train' : 'test';
+  console.log(
+    `wrote ${opts.count} ${opts.size}×${opts.size} ${opts.split} images to ${dir}/<class>/ (labels.csv, landmarks.json) at ${((1000 * opts.count) / (performance.now() - t0)).toFixed(0)} images/s; ` +
+      (opts.split === 'val' ? `read it with --data folder:${dir}` : `--data folder:${out} reads it once ${join(out, other)} is written too (lrdif synth --split ${other}); --data folder:${dir} reads this split alone (80/20)`),
+  );
 }
 
-/** Converts every image under `input` the way the paper built UDC-RAF-DB, mirroring the folder layout as PNGs. */
+/** Degrades a dataset folder as an under-display camera would, keeping its layout, names, formats and label files (udc-dataset.ts). */
 export async function convertUdc(e: Engine, input: string, out: string, opts: { panel: UdcPanel; strength: number; seed: number }): Promise<void> {
-  const files = listImages(input);
-  if (files.length === 0) throw new Error(`${input}: no images found (${[...IMAGE_EXT].join(', ')})`);
-  const b = bar('udc', files.length);
-  let psnrSum = 0;
-  let ratioSum = 0;
-  const grid: Float32Array[] = [];
-  let gridSize = 0;
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i]!;
-    const { chw, w, h } = await decodeFull(f);
-    const deg = await e.noGrad(() =>
-      e.scope(async () => (await degradeUdc(e, e.tensor(chw, [1, 3, h, w]), { panel: opts.panel, strength: opts.strength, seed: opts.seed, offset: i }).read()) as Float32Array),
-    );
-    const rel = relative(input, f);
-    const dst = join(out, rel.slice(0, rel.length - extname(rel).length) + '.png');
-    mkdirSync(join(dst, '..'), { recursive: true });
-    writeFileSync(dst, encodePngChw(deg, w, h));
-    let mse = 0, a = 0, c = 0;
-    for (let k = 0; k < chw.length; k++) {
-      mse += (deg[k]! - chw[k]!) ** 2;
-      a += deg[k]!;
-      c += chw[k]!;
-    }
-    psnrSum += 10 * Math.log10(1 / Math.max(mse / chw.length, 1e-12));
-    ratioSum += a / Math.max(c, 1e-9);
-    if (grid.length < 16 && (gridSize === 0 || (w === gridSize && h === gridSize))) {
-      gridSize = w === h ? w : gridSize;
-      if (w === h) grid.push(chw, deg);
-    }
-    b.update(i + 1);
+  const progress: { bar?: cliProgress.SingleBar } = {};
+  let r: Awaited<ReturnType<typeof convertUdcDataset>>;
+  try {
+    r = await convertUdcDataset(e, input, out, { ...opts, onProgress: (done, total) => (progress.bar ??= bar('udc', total)).update(done) });
+  } finally {
+    progress.bar?.stop();
   }
-  b.stop();
-  if (grid.length > 0) {
-    // Side-by-side preview: pairs of (clean | UDC), one pair per row.
-    const S = gridSize, rows = grid.length / 2;
-    const img = new Float32Array(3 * rows * S * 2 * S);
-    for (let r = 0; r < rows; r++)
-      for (let side = 0; side < 2; side++)
-        for (let ch = 0; ch < 3; ch++)
-          for (let y = 0; y < S; y++)
-            for (let x = 0; x < S; x++) img[(ch * rows * S + r * S + y) * 2 * S + side * S + x] = grid[2 * r + side]![(ch * S + y) * S + x]!;
-    writeFileSync(join(out, 'udc-preview.png'), encodePngChw(img, 2 * S, rows * S));
-  }
-  console.log(`converted ${files.length} images (${opts.panel}, strength ${opts.strength}): mean brightness ratio ${(ratioSum / files.length).toFixed(3)}, mean PSNR ${(psnrSum / files.length).toFixed(2)} dB → ${out}${grid.length ? ` (preview ${join(out, 'udc-preview.png')})` : ''}`);
+  console.log(udcSummary(r, out, opts));
 }
 
 /**

@@ -83,17 +83,7 @@ export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResul
   const log = spec.log ?? (() => {});
   const model = buildModel(e, spec);
   if (spec.from && !spec.resume) {
-    const ck = readCheckpoint(spec.from.bytes, spec.from.name);
-    const fromBaseline = ck.stage === 1 && ck.config.modulation === false;
-    if (spec.stage === 2 && (ck.stage !== 1 || fromBaseline)) throw new Error(`${spec.from.name} is a ${fromBaseline ? 'baseline (no-EPR)' : `stage-${ck.stage}`} checkpoint; stage 2 starts from a stage-1 checkpoint`);
-    if (spec.stage === 1 && (!fromBaseline || !model.fpenS1)) {
-      throw new Error(`${spec.from.name} is a ${fromBaseline ? 'baseline' : `stage-${ck.stage} LRDif`} checkpoint; ${model.fpenS1 ? 'an LRDif stage 1 starts only from a baseline (no-EPR) checkpoint, its pretrained UDCformer' : 'a baseline starts from scratch'}`);
-    }
-    if (ck.config.inputSize !== model.cfg.inputSize || ck.config.preset !== model.cfg.preset) {
-      throw new Error(`${spec.from.name} was trained with preset ${ck.config.preset} at ${ck.config.inputSize}×${ck.config.inputSize}; this run uses ${model.cfg.preset} at ${model.cfg.inputSize} (position embeddings and bias tables depend on the input size)`);
-    }
-    const src = new Map([...ck.file.tensors].map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }]));
-    const r = initFromCheckpoint(model, src);
+    const r = initFromFile(model, spec.from.bytes, spec.from.name);
     log(`stage ${spec.stage} initialised from ${spec.from.name}: ${r.loaded.length} tensors loaded, ${r.fresh.length} fresh (${summariseNames(r.fresh)})`);
   }
   const trainer = new Trainer(e, model, spec.train, spec.test, spec.options, spec.store);
@@ -127,11 +117,34 @@ function summariseNames(names: string[]): string {
   return [...prefixes].join(', ') || 'none';
 }
 
-/** Loads a checkpoint into a fresh model of its own config. */
+/**
+ * `--from`: initialises `model` from a checkpoint file (stage 2 from a stage-1 checkpoint, stage 1 from
+ * a baseline), after checking that the file is such a checkpoint of the same preset and input size.
+ * Every problem throws naming the file; nothing is written into the model unless all is well.
+ */
+export function initFromFile(model: LrdifModel, bytes: Uint8Array, name: string): { loaded: string[]; fresh: string[] } {
+  const ck = readCheckpoint(bytes, name);
+  const fromBaseline = ck.stage === 1 && ck.config.modulation === false;
+  if (model.stage === 2 && (ck.stage !== 1 || fromBaseline)) throw new Error(`${name} is a ${fromBaseline ? 'baseline (no-EPR)' : `stage-${ck.stage}`} checkpoint; stage 2 starts from a stage-1 checkpoint`);
+  if (model.stage === 1 && (!fromBaseline || !model.fpenS1)) {
+    throw new Error(`${name} is a ${fromBaseline ? 'baseline' : `stage-${ck.stage} LRDif`} checkpoint; ${model.fpenS1 ? 'an LRDif stage 1 starts only from a baseline (no-EPR) checkpoint, its pretrained UDCformer' : 'a baseline starts from scratch'}`);
+  }
+  if (ck.config.inputSize !== model.cfg.inputSize || ck.config.preset !== model.cfg.preset) {
+    throw new Error(`${name} was trained with preset ${ck.config.preset} at ${ck.config.inputSize}×${ck.config.inputSize}; this run uses ${model.cfg.preset} at ${model.cfg.inputSize} (position embeddings and bias tables depend on the input size)`);
+  }
+  return initFromCheckpoint(model, ck.file.tensors, name);
+}
+
+/** Loads a checkpoint into a fresh model of its own config (strict: see readCheckpoint and loadIntoModel). */
 export function loadModel(e: Engine, bytes: Uint8Array, name: string): LrdifModel {
   const ck = readCheckpoint(bytes, name);
   const model = newModel(e, ck.config, ck.stage === 2 ? 2 : 1, 0);
-  loadIntoModel(model, ck.file, name);
+  try {
+    loadIntoModel(model, ck.file, name);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   return model;
 }
 

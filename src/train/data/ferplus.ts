@@ -10,12 +10,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BadItems, ListedItem, Listing, ListOptions } from './source.ts';
 
-const PIXELS_FILE = 'fer2013.csv';
+/** FER2013's pixel CSV (header `emotion,pixels,Usage`; 48×48 grey pixels as space-separated text). */
+export const PIXELS_FILE = 'fer2013.csv';
+export const PIXELS_HEADER = 'emotion,pixels,Usage';
+export const FERPLUS_SIDE = 48;
 const VOTES_FILE = 'fer2013new.csv';
 const VOTE_COLUMNS = ['neutral', 'happiness', 'surprise', 'sadness', 'anger', 'disgust', 'fear', 'contempt', 'unknown', 'NF'];
 /** FERPlus vote column (0..7) → canonical class index. */
 const VOTE_TO_CANONICAL = [6, 3, 0, 4, 5, 2, 1, 7];
-const SIDE = 48;
 
 /** Outcome of the majority rule: a FERPlus vote column 0..7, or why the row is dropped. */
 export type MajorityResult = { column: number } | { drop: 'no majority' | 'majority unknown' | 'majority NF' };
@@ -77,8 +79,8 @@ export async function listFerplus(root: string, opts: ListOptions, bad: BadItems
   const voteRows = csvRows(texts[1]!);
   texts.length = 0;
   const pixelHeader = splitCsvLine(pixelRows[0]?.text ?? '').map((s) => s.trim());
-  if (pixelHeader.join(',') !== 'emotion,pixels,Usage') {
-    bad.fatal({ file: PIXELS_FILE, line: 1, reason: `header is ${JSON.stringify(pixelHeader.join(','))}, expected "emotion,pixels,Usage"` });
+  if (pixelHeader.join(',') !== PIXELS_HEADER) {
+    bad.fatal({ file: PIXELS_FILE, line: 1, reason: `header is ${JSON.stringify(pixelHeader.join(','))}, expected "${PIXELS_HEADER}"` });
   }
   const voteHeader = splitCsvLine(voteRows[0]?.text ?? '').map((s) => s.trim());
   const expectVoteHeader = ['Usage', 'Image name', ...VOTE_COLUMNS].join(',');
@@ -145,7 +147,7 @@ export async function listFerplus(root: string, opts: ListOptions, bad: BadItems
       line: prow.line,
       name,
       label: VOTE_TO_CANONICAL[result.column]!,
-      source: { greyText: pf[1]!, width: SIDE, height: SIDE },
+      source: { greyText: pf[1]!, width: FERPLUS_SIDE, height: FERPLUS_SIDE },
       stamp: '',
     });
   }

@@ -46,6 +46,45 @@ export async function decodeImageFile(bytes: Uint8Array, opts: ResizeOptions): P
   return hwcToChw(data, opts.size * opts.size);
 }
 
+/** An error naming the image file: `<path>: cannot read|decode image (<cause>)`. */
+export function imageFileError(path: string, action: 'read' | 'decode', err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  return new Error(`${path}: cannot ${action} image (${action === 'read' && e?.code ? e.code : (e?.message ?? String(err))})`);
+}
+
+async function readImageBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw imageFileError(path, 'read', err);
+  }
+}
+
+/** Reads and decodes an image file (see decodeImageFile); every error names the file. */
+export async function readImageFile(path: string, opts: ResizeOptions): Promise<Uint8Array> {
+  const bytes = await readImageBytes(path);
+  try {
+    return await decodeImageFile(bytes, opts);
+  } catch (err) {
+    throw imageFileError(path, 'decode', err);
+  }
+}
+
+/**
+ * Reads and decodes an image file at its own size (EXIF orientation applied) to 8-bit RGB, HWC;
+ * corrupt, truncated or empty files throw an error naming the file.
+ */
+export async function readImageFileRgb(path: string): Promise<{ width: number; height: number; rgb: Uint8Array }> {
+  const bytes = await readImageBytes(path);
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'warning', autoOrient: true }).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoder returned ${info.channels} channels, expected 3`);
+    return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (err) {
+    throw imageFileError(path, 'decode', err);
+  }
+}
+
 /** Space-separated grey values (0..255) of a width×height image → bytes; throws naming the first bad value. */
 export function parseGreyText(text: string, width: number, height: number): Uint8Array {
   const values = text.trim().split(/\s+/);

@@ -47,9 +47,17 @@ export function encodePng(img: Rgba8Image): Uint8Array {
   return new Uint8Array(PNG.sync.write(png));
 }
 
-/** Decodes any PNG (grey, palette, 16-bit, with or without alpha) to 8-bit RGBA. */
-export function decodePng(bytes: Uint8Array): Rgba8Image {
-  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+/**
+ * Decodes any PNG (grey, palette, 16-bit, with or without alpha) to 8-bit RGBA. `what` (the file's
+ * path) names the source in the error a corrupt, truncated or empty PNG throws.
+ */
+export function decodePng(bytes: Uint8Array, what = 'PNG data'): Rgba8Image {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (err) {
+    throw new Error(`${what}: cannot decode PNG (${(err as Error).message})`);
+  }
   return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
 }
 
@@ -58,8 +66,8 @@ export function encodePngChw(image: Float32Array, width: number, height: number)
   return encodePng({ width, height, data: chwToRgba8(image, width, height) });
 }
 
-/** PNG bytes → float CHW RGB [3, H, W] in [0, 1]. */
-export function decodePngChw(bytes: Uint8Array): { width: number; height: number; image: Float32Array } {
-  const img = decodePng(bytes);
+/** PNG bytes → float CHW RGB [3, H, W] in [0, 1]; `what` as for decodePng. */
+export function decodePngChw(bytes: Uint8Array, what?: string): { width: number; height: number; image: Float32Array } {
+  const img = decodePng(bytes, what);
   return { width: img.width, height: img.height, image: rgba8ToChw(img.data, img.width, img.height) };
 }
