@@ -2,9 +2,12 @@
  * Training-step benchmark: full stage-1 and stage-2 steps (forward, loss, backward, Adam update,
  * encoded without readback as the trainer does) for each preset at batch sizes that fit a CPU
  * adapter: ms/step (median of synchronised steps after one warm-up step), images/s, dispatches
- * and submits per step, peak pool bytes (GPU memory in use), and the time split by kernel from
- * one profiled step (Engine.startProfile/stopProfile: every dispatch replayed alone, synchronised).
- * Each configuration gets a fresh Engine on the shared device so its pool peak is its own.
+ * and submits per step, peak pool bytes (GPU memory in use), bind groups created per timed step
+ * (0 once the cache is warm) and process RSS after them (host memory: a per-step leak shows as a
+ * climb from row to row), and the time split by kernel from one profiled step
+ * (Engine.startProfile/stopProfile: every dispatch replayed alone, synchronised).
+ * Each configuration gets a fresh Engine on the shared device so its pool peak is its own; it is
+ * destroyed afterwards, so its buffers and bind groups do not stay in the next rows' RSS.
  */
 import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
@@ -36,6 +39,10 @@ export interface TrainRow extends TrainConfig {
   dispatchesPerStep: number;
   submitsPerStep: number;
   peakPoolBytes: number;
+  /** Bind groups created per timed step (after the warm-up and the counted step). */
+  bindGroupsPerStep: number;
+  /** Process resident set size after the timed steps (the whole process: earlier rows included). */
+  rssBytes: number;
   /** Sum of the replayed kernels' times (a profiled step, without submit overhead). */
   profiledMs: number;
   topKernels: KernelShare[];
@@ -105,12 +112,15 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
   const after = e.getStats();
   await e.sync();
   const times: number[] = [];
+  const groupsBefore = e.getStats().bindGroupsCreated;
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
     step();
     await e.sync();
     times.push(performance.now() - t0);
   }
+  const bindGroupsPerStep = (e.getStats().bindGroupsCreated - groupsBefore) / steps;
+  const rssBytes = process.memoryUsage().rss;
   times.sort((a, b) => a - b);
   const ms = times[Math.floor(times.length / 2)]!;
   await e.startProfile();
@@ -127,13 +137,15 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
     dispatchesPerStep: after.dispatches - before.dispatches,
     submitsPerStep: after.submits - before.submits + 1,
     peakPoolBytes: e.poolStats().peakLiveBytes,
+    bindGroupsPerStep,
+    rssBytes,
     profiledMs: total,
     topKernels: prof.slice(0, topK).map((p) => ({ ...p, percent: total > 0 ? (100 * p.ms) / total : 0 })),
   };
   opt.dispose();
   for (const p of m.parameters()) p.dispose();
   await e.sync();
-  e.pool.trim(); // give this configuration's free buffers back before the next one
+  e.destroy(); // give this configuration's buffers and bind groups back before the next one
   return row;
 }
 
@@ -150,11 +162,11 @@ export async function runTrain(e: Engine, quick: boolean | Size, log: (s: string
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 export function printTrain(rows: TrainRow[]): void {
-  const head = ['preset', 'stage', 'batch', 'params', 'ms/step', 'images/s', 'dispatches', 'submits', 'peak pool', 'top kernels (share of profiled step)'];
+  const head = ['preset', 'stage', 'batch', 'params', 'ms/step', 'images/s', 'dispatches', 'submits', 'peak pool', 'bind groups/step', 'RSS', 'top kernels (share of profiled step)'];
   const body = rows.map((r) => [r.frozen ? `${r.preset} (cached frozen features)` : `${r.preset} (from scratch)`, String(r.stage), String(r.batch), r.parameters.toLocaleString('en'), r.msPerStep.toFixed(0), r.imagesPerSecond.toFixed(2), String(r.dispatchesPerStep), String(r.submitsPerStep), mib(r.peakPoolBytes),
-    r.topKernels.slice(0, 3).map((k) => `${k.kernel} ${k.percent.toFixed(0)}%`).join(', ')]);
+    r.bindGroupsPerStep.toFixed(1), mib(r.rssBytes), r.topKernels.slice(0, 3).map((k) => `${k.kernel} ${k.percent.toFixed(0)}%`).join(', ')]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 9 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === head.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const b of body) console.log(line(b));

@@ -3,12 +3,15 @@
  * every op encodes into (one queue.submit per flush), the uniform arena for kernel parameters,
  * scopes that free intermediates, and the autograd tape. It knows nothing of any model.
  */
+import { BindGroupCache, type BindGroupStats } from './bind-groups.ts';
 import { getDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
 import { KernelRegistry, type Constants, type Kernel } from './kernel.ts';
+import { releaseBindGroup, releaseCommandBuffer, releaseComputePass } from './native-release.ts';
 import { BufferPool } from './pool.ts';
+import { StagingBuffers } from './staging.ts';
+import { UniformArena } from './uniforms.ts';
 import { Storage, Tensor, numel, type DType, type TapeNode } from './tensor.ts';
 
-const MAP_READ = 0x01;
 const COPY_DST = 0x08;
 const COPY_SRC = 0x04;
 const UNIFORM = 0x40;
@@ -30,14 +33,16 @@ export interface EngineStats {
   submits: number;
   pipelines: number;
   bindGroupsCreated: number;
+  /** Staging buffers created for uploads and readbacks (they are reused, so this stops growing). */
+  stagingBuffersCreated: number;
 }
 
 export interface EngineOptions extends DeviceOptions {
   /** Fill every buffer taken from the pool with NaN before use, so unwritten outputs show up in tests. */
   poison?: boolean;
+  /** Bytes of the uniform arena (default 2 MiB); a flush that needs more submits early. Small values exercise that path in tests. */
+  uniformArenaBytes?: number;
 }
-
-const ARENA_CHUNK = 1 << 16;
 
 export class Engine {
   readonly device: GPUDevice;
@@ -49,19 +54,18 @@ export class Engine {
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  private uniformAlign: number;
-  private arena: { buffer: GPUBuffer; data: Uint8Array }[] = [];
-  private arenaChunk = 0;
-  private arenaOffset = 0;
-  private stagingToDestroy: GPUBuffer[] = [];
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 1;
+  private uniforms: UniformArena;
+  private staging: StagingBuffers;
+  readonly bindGroups: BindGroupCache;
+  /** Dynamic uniform offsets of the dispatch being encoded: views of one array this engine keeps alive (bun-webgpu passes them by raw pointer). */
+  private offsetStore = new Uint32Array(8);
+  private offsetViews = Array.from({ length: 9 }, (_, n) => this.offsetStore.subarray(0, n));
+  private zeroOffsetViews = Array.from({ length: 9 }, (_, n) => new Uint32Array(n));
   private error: Error | null = null;
-  private stats: EngineStats = { dispatches: 0, submits: 0, pipelines: 0, bindGroupsCreated: 0 };
+  private stats = { dispatches: 0, submits: 0 };
 
   /** Per-kernel profile: dispatches recorded while profiling, replayed one by one and timed. */
-  private profiling: { name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; entries: GPUBindGroupEntry[]; uniform: Uint8Array | null; workgroups: [number, number, number] }[] | null = null;
+  private profiling: { name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; entries: GPUBindGroupEntry[]; uniform: Uint8Array | null; uniformCount: number; workgroups: [number, number, number] }[] | null = null;
 
   /** Tensors created inside each open scope. */
   private scopes: Set<Tensor>[] = [];
@@ -74,18 +78,23 @@ export class Engine {
     const lim = this.device.limits;
     this.maxWorkgroupsPerDim = lim.maxComputeWorkgroupsPerDimension;
     this.maxInvocations = lim.maxComputeInvocationsPerWorkgroup;
-    this.uniformAlign = Math.max(256, lim.minUniformBufferOffsetAlignment);
-    this.pool = new BufferPool(this.device, Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize));
+    this.uniforms = new UniformArena(this.device, Math.max(256, lim.minUniformBufferOffsetAlignment), options.uniformArenaBytes);
+    this.bindGroups = new BindGroupCache(this.device);
+    // Groups that bind a buffer are released before the pool destroys it.
+    this.pool = new BufferPool(this.device, Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize), (b) => this.bindGroups.forget(b));
+    this.staging = new StagingBuffers(this.device);
     this.kernels = new KernelRegistry(this.device, this.maxInvocations);
     this.poison = options.poison ?? false;
-    this.device.addEventListener('uncapturederror', (ev) => {
-      const e = (ev as GPUUncapturedErrorEvent).error;
-      this.error ??= new Error(`WebGPU error: ${e.message}`);
-    });
+    this.device.addEventListener('uncapturederror', this.onDeviceError);
     void this.device.lost.then((l) => {
       this.error ??= new Error(`WebGPU device lost (${l.reason}): ${l.message}`);
     });
   }
+
+  private onDeviceError = (ev: Event): void => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    this.error ??= new Error(`WebGPU error: ${e.message}`);
+  };
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
     return new Engine(await getDevice(options), options);
@@ -148,13 +157,9 @@ export class Engine {
     }
     // Encoded-but-unsubmitted work may still use this (recycled) buffer: copy through a staging
     // buffer inside the encoder instead of writing at queue level, which would run before it.
-    const size = Math.ceil(arr.byteLength / 4) * 4;
-    const staging = this.device.createBuffer({ size, usage: COPY_SRC, mappedAtCreation: true });
-    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
-    staging.unmap();
+    const staging = this.staging.upload(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
     this.endPass();
-    this.encoder.copyBufferToBuffer(staging, 0, t.buffer, 0, size);
-    this.stagingToDestroy.push(staging);
+    this.encoder.copyBufferToBuffer(staging, 0, t.buffer, 0, arr.byteLength);
   }
 
   /** Called by the Tensor constructor: registers it with the innermost scope. */
@@ -217,6 +222,7 @@ export class Engine {
     // backward pass: drop them. Not earlier: an inner scope (an op's temporaries) may close while
     // disposed views still link the graph of the enclosing step.
     if (this.scopes.length === 0 && this.tape.length > 0) this.tape = this.tape.filter((n) => !n.output.isDisposed);
+    if (this.scopes.length === 0) this.pool.settle();
   }
 
   private dummyBuffer: GPUBuffer | null = null;
@@ -276,29 +282,9 @@ export class Engine {
   private endPass(): void {
     if (this.pass) {
       this.pass.end();
+      releaseComputePass(this.pass);
       this.pass = null;
     }
-  }
-
-  private bufferId(b: GPUBuffer): number {
-    let id = this.bufferIds.get(b);
-    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
-    return id;
-  }
-
-  private uniformSlot(bytes: number): { chunk: number; offset: number } {
-    const size = Math.ceil(bytes / 16) * 16;
-    if (this.arenaOffset + size > ARENA_CHUNK) {
-      this.arenaChunk++;
-      this.arenaOffset = 0;
-    }
-    if (this.arenaChunk >= this.arena.length) {
-      const buffer = this.device.createBuffer({ size: ARENA_CHUNK, usage: UNIFORM | COPY_DST, label: 'uniform-arena' });
-      this.arena.push({ buffer, data: new Uint8Array(ARENA_CHUNK) });
-    }
-    const slot = { chunk: this.arenaChunk, offset: this.arenaOffset };
-    this.arenaOffset += Math.ceil(size / this.uniformAlign) * this.uniformAlign;
-    return slot;
   }
 
   /** Encodes one kernel dispatch into the shared encoder. */
@@ -315,33 +301,21 @@ export class Engine {
     const where = `shaders/${kernel.shader}.wgsl:${kernel.entry}`;
     const given = new Set(Object.keys(spec.bindings));
     const entries: GPUBindGroupEntry[] = [];
+    const bufferIds: number[] = [];
+    let uniforms = 0;
     let key = kernel.key;
+    // A full arena submits what is encoded so far, before any of this dispatch's slots are taken.
+    if (!this.uniforms.fits(kernel)) this.flush();
     for (const b of kernel.bindings) {
       if (b.kind === 'uniform') {
-        const params = spec.params ?? {};
-        const members = b.members!;
-        for (const k of Object.keys(params)) {
-          if (!members.has(k)) throw new Error(`${where}: uniform ${b.name} has no member "${k}" (has: ${[...members.keys()].join(', ')})`);
-        }
-        const slot = this.uniformSlot(b.size);
-        const chunk = this.arena[slot.chunk]!;
-        const view = new DataView(chunk.data.buffer, slot.offset, Math.ceil(b.size / 16) * 16);
-        for (const [name, m] of members) {
-          const v = params[name];
-          if (v === undefined) throw new Error(`${where}: missing value for uniform member ${b.name}.${name}`);
-          const vals = typeof v === 'number' ? [v] : v;
-          if (vals.length !== m.count) throw new Error(`${where}: uniform member ${b.name}.${name} takes ${m.count} values, got ${vals.length}`);
-          vals.forEach((x, i) => {
-            const o = m.offset + 4 * i;
-            if (m.type === 'f32') view.setFloat32(o, x, true);
-            else if (m.type === 'u32') {
-              if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new Error(`${where}: ${b.name}.${name} = ${x} is not a u32`);
-              view.setUint32(o, x, true);
-            } else view.setInt32(o, x, true);
-          });
-        }
-        entries.push({ binding: b.binding, resource: { buffer: chunk.buffer, offset: slot.offset, size: b.size } });
-        key += `|u${slot.chunk}:${slot.offset}`;
+        if (uniforms === this.offsetStore.length) throw new Error(`${where}: more than ${this.offsetStore.length} uniform bindings`);
+        // Bound at offset 0 with the slot as a dynamic offset, so the group does not depend on the slot.
+        this.offsetStore[uniforms++] = this.uniforms.pack(b, spec.params ?? {}, where);
+        const arena = this.uniforms.buffer;
+        entries.push({ binding: b.binding, resource: { buffer: arena, offset: 0, size: b.size } });
+        const id = this.bindGroups.bufferId(arena);
+        bufferIds.push(id);
+        key += `|u${id}`;
         continue;
       }
       const v = spec.bindings[b.name];
@@ -363,16 +337,12 @@ export class Engine {
         size = r.size;
       } else buffer = v as GPUBuffer;
       entries.push({ binding: b.binding, resource: size === undefined ? { buffer, offset } : { buffer, offset, size } });
-      key += `|${this.bufferId(buffer)}:${offset}:${size ?? -1}`;
+      const id = this.bindGroups.bufferId(buffer);
+      bufferIds.push(id);
+      key += `|${id}:${offset}:${size ?? -1}`;
     }
     if (given.size > 0) throw new Error(`${where}: no binding named ${[...given].map((g) => `"${g}"`).join(', ')} (has: ${kernel.bindings.map((b) => b.name).join(', ')})`);
-    let bg = this.bindGroups.get(key);
-    if (!bg) {
-      if (this.bindGroups.size > 20000) this.bindGroups.clear();
-      bg = this.device.createBindGroup({ layout: kernel.layout, entries });
-      this.bindGroups.set(key, bg);
-      this.stats.bindGroupsCreated++;
-    }
+    const bg = this.bindGroups.get(kernel.layout, key, entries, bufferIds);
     const [x, y = 1, z = 1] = spec.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
     for (const d of [x, y, z]) {
@@ -380,23 +350,24 @@ export class Engine {
     }
     this.pass ??= this.getEncoder().beginComputePass();
     this.pass.setPipeline(kernel.pipeline);
-    this.pass.setBindGroup(0, bg);
+    if (uniforms > 0) this.pass.setBindGroup(0, bg, this.offsetViews[uniforms]!);
+    else this.pass.setBindGroup(0, bg);
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
-    if (this.profiling) this.recordForProfile(kernel, entries, [x, y, z]);
+    if (this.profiling) this.recordForProfile(kernel, entries, uniforms, [x, y, z]);
   }
 
-  private recordForProfile(kernel: Kernel, entries: GPUBindGroupEntry[], workgroups: [number, number, number]): void {
+  /** Keeps a copy of the dispatch's uniform values (the last uniform binding's; kernels have one), replayed from offset 0 of a buffer of its own. */
+  private recordForProfile(kernel: Kernel, entries: GPUBindGroupEntry[], uniformCount: number, workgroups: [number, number, number]): void {
     let uniform: Uint8Array | null = null;
+    let u = 0;
     const copied = entries.map((en) => {
       const b = kernel.bindings.find((k) => k.binding === en.binding)!;
       if (b.kind !== 'uniform') return en;
-      const r = en.resource as GPUBufferBinding;
-      const chunk = this.arena.find((c) => c.buffer === r.buffer)!;
-      uniform = chunk.data.slice(r.offset ?? 0, (r.offset ?? 0) + Math.ceil(b.size / 16) * 16);
+      uniform = this.uniforms.slot(this.offsetStore[u++]!, b.size);
       return { binding: en.binding, resource: { buffer: this.profileUniform, offset: 0, size: b.size } };
     });
-    this.profiling!.push({ name: `${kernel.shader}:${kernel.entry}`, pipeline: kernel.pipeline, layout: kernel.layout, entries: copied, uniform, workgroups });
+    this.profiling!.push({ name: `${kernel.shader}:${kernel.entry}`, pipeline: kernel.pipeline, layout: kernel.layout, entries: copied, uniform, uniformCount, workgroups });
   }
 
   private profileUniformBuffer: GPUBuffer | null = null;
@@ -426,8 +397,10 @@ export class Engine {
     let overhead = Infinity;
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
-      q.submit([this.device.createCommandEncoder().finish()]);
+      const empty = this.device.createCommandEncoder().finish();
+      q.submit([empty]);
       await q.onSubmittedWorkDone();
+      releaseCommandBuffer(empty);
       overhead = Math.min(overhead, performance.now() - t0);
     }
     const byKernel = new Map<string, { count: number; ms: number }>();
@@ -437,12 +410,18 @@ export class Engine {
       const enc = this.device.createCommandEncoder();
       const pass = enc.beginComputePass();
       pass.setPipeline(r.pipeline);
-      pass.setBindGroup(0, bg);
+      // The replay binds its uniform copy at offset 0 of the profile buffer: dynamic offsets 0.
+      if (r.uniformCount > 0) pass.setBindGroup(0, bg, this.zeroOffsetViews[r.uniformCount]!);
+      else pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(...r.workgroups);
       pass.end();
+      releaseComputePass(pass);
+      const commands = enc.finish();
       const t0 = performance.now();
-      q.submit([enc.finish()]);
+      q.submit([commands]);
       await q.onSubmittedWorkDone();
+      releaseCommandBuffer(commands);
+      releaseBindGroup(bg);
       const ms = Math.max(0, performance.now() - t0 - overhead);
       const rec = byKernel.get(r.name) ?? { count: 0, ms: 0 };
       rec.count++;
@@ -462,19 +441,18 @@ export class Engine {
   /** Submits everything encoded so far in one queue.submit. */
   flush(): void {
     this.checkError();
-    if (!this.encoder) return;
-    this.endPass();
-    for (let c = 0; c <= this.arenaChunk && c < this.arena.length; c++) {
-      const used = c < this.arenaChunk ? ARENA_CHUNK : this.arenaOffset;
-      if (used > 0) this.device.queue.writeBuffer(this.arena[c]!.buffer, 0, this.arena[c]!.data.buffer, 0, used);
+    if (!this.encoder) {
+      this.uniforms.reset(); // slots of dispatches that encoded nothing (zero workgroups)
+      return;
     }
-    this.arenaChunk = 0;
-    this.arenaOffset = 0;
-    this.device.queue.submit([this.encoder.finish()]);
+    this.endPass();
+    this.uniforms.upload();
+    const commands = this.encoder.finish();
+    this.device.queue.submit([commands]);
+    releaseCommandBuffer(commands);
     this.encoder = null;
     this.stats.submits++;
-    for (const s of this.stagingToDestroy) s.destroy();
-    this.stagingToDestroy = [];
+    this.staging.submitted();
   }
 
   /** Flushes and waits until the GPU has finished all submitted work. */
@@ -496,23 +474,45 @@ export class Engine {
       offsets.push(total);
       total += b;
     }
-    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: MAP_READ | COPY_DST });
+    const staging = this.staging.takeReadback(total);
     tensors.forEach((t, i) => this.copy(t.buffer, 0, staging, offsets[i]!, sizes[i]!));
     this.flush();
-    await staging.mapAsync(MAP_MODE_READ);
-    const all = staging.getMappedRange();
+    await staging.mapAsync(MAP_MODE_READ, 0, total);
+    const all = staging.getMappedRange(0, total);
     const out = tensors.map((t, i) => {
       const ab = all.slice(offsets[i]!, offsets[i]! + t.size * 4);
       return t.dtype === 'u32' ? new Uint32Array(ab) : t.dtype === 'i32' ? new Int32Array(ab) : new Float32Array(ab);
     });
     staging.unmap();
-    staging.destroy();
+    this.staging.returnReadback(staging);
     this.checkError();
     return out;
   }
 
   getStats(): EngineStats {
-    return { ...this.stats, pipelines: this.kernels.pipelinesCompiled };
+    return { ...this.stats, pipelines: this.kernels.pipelinesCompiled, bindGroupsCreated: this.bindGroups.getStats().created, stagingBuffersCreated: this.staging.created };
+  }
+
+  bindGroupStats(): BindGroupStats {
+    return this.bindGroups.getStats();
+  }
+
+  /**
+   * Frees what this engine holds on its device: cached bind groups, free pool and staging buffers,
+   * the uniform arena. For engines made and dropped on a shared device (benchmarks, tests); call
+   * it after sync() with every tensor disposed, and do not use the engine afterwards.
+   */
+  destroy(): void {
+    if (this.encoder) throw new Error('Engine.destroy(): work is still encoded; call sync() first');
+    this.device.removeEventListener('uncapturederror', this.onDeviceError);
+    this.bindGroups.clear();
+    this.pool.trim();
+    this.staging.destroy();
+    this.uniforms.destroy();
+    this.dummyBuffer?.destroy();
+    this.dummyBuffer = null;
+    this.profileUniformBuffer?.destroy();
+    this.profileUniformBuffer = null;
   }
 
   /** Live-tensor bookkeeping for leak checks. */

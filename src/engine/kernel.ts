@@ -125,7 +125,8 @@ export class KernelRegistry {
       entries: bindings.map((b) => ({
         binding: b.binding,
         visibility: 4 /* GPUShaderStage.COMPUTE (not a global under bun-webgpu) */,
-        buffer: { type: b.kind === 'uniform' ? 'uniform' : b.kind === 'storage-read' ? 'read-only-storage' : 'storage' },
+        // Uniforms take a dynamic offset into the engine's arena, so bind groups do not depend on where a dispatch's parameters sit.
+        buffer: b.kind === 'uniform' ? { type: 'uniform', hasDynamicOffset: true } : { type: b.kind === 'storage-read' ? 'read-only-storage' : 'storage' },
       })),
     });
     const pipeline = this.device.createComputePipeline({

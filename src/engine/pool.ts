@@ -35,9 +35,12 @@ export function bucketSize(bytes: number): number {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private sizeOf = new WeakMap<GPUBuffer, number>();
+  /** Creation order, for settle(). */
+  private serial = new WeakMap<GPUBuffer, number>();
   private stats: PoolStats = { liveBuffers: 0, liveBytes: 0, freeBuffers: 0, freeBytes: 0, peakLiveBytes: 0, created: 0 };
 
-  constructor(private device: GPUDevice, private maxBufferSize: number) {}
+  /** beforeDestroy: told of each buffer just before trim() destroys it (the engine drops the bind groups that bind it). */
+  constructor(private device: GPUDevice, private maxBufferSize: number, private beforeDestroy: (b: GPUBuffer) => void = () => {}) {}
 
   acquire(bytes: number, label?: string): GPUBuffer {
     const size = bucketSize(Math.max(4, bytes));
@@ -53,6 +56,7 @@ export class BufferPool {
       buf = this.device.createBuffer({ size, usage: USAGE, label });
       this.sizeOf.set(buf, size);
       this.stats.created++;
+      this.serial.set(buf, this.stats.created);
     }
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
@@ -72,9 +76,30 @@ export class BufferPool {
     this.stats.freeBytes += size;
   }
 
+  /**
+   * Orders every free list so the oldest buffer is handed out first. Called between training
+   * steps: a step then starts from the same pool state as the last one whatever order its buffers
+   * came back in, takes the same buffers for the same tensors, and finds its bind groups cached
+   * (with plain LIFO lists the assignment drifts from step to step and nearly every dispatch
+   * needs a new bind group). Buffers created later sit below, so extra free ones do not disturb it.
+   */
+  settle(): void {
+    const serial = (b: GPUBuffer) => this.serial.get(b)!;
+    for (const list of this.free.values()) {
+      let sorted = true;
+      for (let i = 1; i < list.length && sorted; i++) sorted = serial(list[i - 1]!) > serial(list[i]!);
+      if (!sorted) list.sort((a, b) => serial(b) - serial(a));
+    }
+  }
+
   /** Destroys every free buffer (live ones are untouched). */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        this.beforeDestroy(b);
+        b.destroy();
+      }
+    }
     this.free.clear();
     this.stats.freeBuffers = 0;
     this.stats.freeBytes = 0;
