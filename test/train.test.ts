@@ -12,6 +12,7 @@ import { MemoryStore } from '../src/train/store.ts';
 import { loadModel, trainStage, writeReport, type StageSpec } from '../src/train/pipeline.ts';
 import { Trainer, StoppedEarly, type TrainOptions } from '../src/train/trainer.ts';
 import { readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
+import { decodeSafetensors } from '../src/model/safetensors.ts';
 import type { DeepPartial, LrdifConfig } from '../src/model/config.ts';
 import { getEngine } from './helpers.ts';
 
@@ -68,7 +69,7 @@ describe('training', () => {
     expect(ev.metrics.accuracy).toBe(r2.final.accuracy);
     expect(ev.metrics.confusion.flat().reduce((a, b) => a + b, 0)).toBe(test.length);
     await writeReport(e, r2, s2store, 'stage 2', test);
-    for (const f of ['curves.svg', 'accuracy.svg', 'confusion.svg', 'samples.svg', 'report.md', 'log.jsonl', 'best.safetensors', 'state.safetensors']) {
+    for (const f of ['curves.svg', 'accuracy.svg', 'confusion.svg', 'samples.svg', 'report.md', 'log.jsonl', 'best.safetensors', 'checkpoint.safetensors']) {
       const bytes = await s2store.read(f);
       expect(bytes?.length ?? 0, f).toBeGreaterThan(100);
     }
@@ -97,12 +98,24 @@ describe('training', () => {
     await expect(trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: { ...opts, stopAfterSteps: 5 }, store: part, seed: 2 })).rejects.toThrow(StoppedEarly);
     const st = readCheckpoint((await part.read('model.safetensors'))!, 'partial');
     expect(st.file.metadata.epoch).toBe('1');
+    // A resume whose data order would differ from the run's is refused before it trains.
+    await expect(trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: { ...opts, seed: 4 }, store: part, seed: 2, resume: true })).rejects.toThrow(
+      'memory:checkpoint.safetensors: the run was trained with seed 3, batch size 8 on 32 images; this resume has seed 4, batch size 8 and 32 images, so its data order would differ',
+    );
     const b = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: part, seed: 2, resume: true });
     expect(b.trainer.epoch).toBe(2);
-    const wa = readCheckpoint(await weights(full), 'a').file.tensors;
-    const wb = readCheckpoint(await weights(part), 'b').file.tensors;
-    const differing = [...wa].filter(([n, t]) => !Buffer.from(t.data.buffer).equals(Buffer.from(wb.get(n)!.data.buffer))).map(([n]) => n);
-    expect(differing).toEqual([]);
+    // The weights, and in the checkpoint the optimiser moments too, bit for bit.
+    for (const file of ['model.safetensors', 'checkpoint.safetensors']) {
+      const wa = decodeSafetensors((await full.read(file))!, `a/${file}`).tensors;
+      const wb = decodeSafetensors((await part.read(file))!, `b/${file}`).tensors;
+      expect(wb.size, file).toBe(wa.size);
+      const differing = [...wa].filter(([n, t]) => !Buffer.from(t.data.buffer).equals(Buffer.from(wb.get(n)!.data.buffer))).map(([n]) => n);
+      expect(differing, file).toEqual([]);
+    }
+    // --resume with no checkpoint is an error, never a fresh start.
+    await expect(trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: new MemoryStore(), seed: 2, resume: true })).rejects.toThrow(
+      'nothing to resume: memory:checkpoint.safetensors is missing (the run never finished an epoch)',
+    );
     for (const r of [a, b]) {
       r.trainer.dispose();
       r.model.dispose();

@@ -90,13 +90,12 @@ export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResul
   trainer.onViewProgress = spec.onTask ?? null;
   trainer.viewPersistence = spec.viewCache ?? null;
   trainer.log = log;
-  if (spec.resume) {
-    const ok = await trainer.resume();
-    log(ok ? `resumed at epoch ${trainer.epoch} (step ${trainer.globalStep})` : 'nothing to resume: starting from scratch');
-  }
   const lines: string[] = [];
-  const existing = await spec.store.read('log.jsonl');
-  if (existing && spec.resume) lines.push(...new TextDecoder().decode(existing).split('\n').filter((l) => l.length > 0));
+  if (spec.resume) {
+    await trainer.resume();
+    log(`resumed at epoch ${trainer.epoch} (step ${trainer.globalStep})`);
+    lines.push(...(await logUpTo(spec.store, trainer.epoch, log)));
+  }
   const history = await trainer.run({
     onStep: (l, p) => {
       lines.push(JSON.stringify({ type: 'step', stage: spec.stage, ...l }));
@@ -110,6 +109,32 @@ export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResul
   });
   const final = history[history.length - 1]?.test ?? (await trainer.evaluate(spec.test)).metrics;
   return { model, trainer, history, final };
+}
+
+/**
+ * The lines of the store's log.jsonl from the epochs before `epoch` (the checkpoint's). The log is
+ * written before the checkpoint, so after a kill it may hold one epoch more, which the resumed run
+ * trains (and logs) again.
+ */
+async function logUpTo(store: RunStore, epoch: number, log: (line: string) => void): Promise<string[]> {
+  const bytes = await store.read('log.jsonl');
+  if (!bytes) return [];
+  const kept: string[] = [];
+  let dropped = 0;
+  new TextDecoder().decode(bytes).split('\n').forEach((line, i) => {
+    if (line.length === 0) return;
+    let entry: { epoch?: unknown };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      throw new Error(`${store.where('log.jsonl')} line ${i + 1} is not JSON: ${line.slice(0, 60)}`);
+    }
+    if (typeof entry.epoch !== 'number') throw new Error(`${store.where('log.jsonl')} line ${i + 1} has no epoch number: ${line.slice(0, 60)}`);
+    if (entry.epoch < epoch) kept.push(line);
+    else dropped++;
+  });
+  if (dropped > 0) log(`${store.where('log.jsonl')}: dropped ${dropped} line(s) of epoch ${epoch + 1}, which the stopped run logged but never checkpointed; it is trained and logged again`);
+  return kept;
 }
 
 function summariseNames(names: string[]): string {

@@ -3,7 +3,7 @@
  * GPU: forward, loss, backward and the Adam update are encoded into one submit; the loss sum and
  * the number of correct predictions accumulate on the GPU and are read once per logging interval.
  * Everything random derives from (seed, epoch, step), so a run resumed from an epoch checkpoint
- * ends with bitwise the same weights as an uninterrupted one.
+ * (one file: run-checkpoint.ts) ends with bitwise the same weights as an uninterrupted one.
  */
 import type { Engine } from '../engine/engine.ts';
 import type { Tensor } from '../engine/tensor.ts';
@@ -15,8 +15,8 @@ import { axpyInPlace } from '../engine/ops/axpy.ts';
 import { softmax } from '../engine/ops/softmax.ts';
 import { Rng } from '../model/init.ts';
 import type { LrdifModel } from '../model/lrdif.ts';
-import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.ts';
-import { decodeSafetensors, encodeSafetensors, type StTensor } from '../model/safetensors.ts';
+import { loadIntoModel, saveCheckpoint } from '../model/checkpoint.ts';
+import { decodeSafetensors } from '../model/safetensors.ts';
 import type { Dataset } from './data/dataset.ts';
 import { BatchMaker, type Augment, type UdcSetting } from './batch.ts';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics.ts';
@@ -24,6 +24,7 @@ import { FeatureViews, type ViewPersistence } from './feature-cache.ts';
 import type { FrozenFeatures } from '../model/frozen-features.ts';
 import { usesFrozenFeatures } from '../model/config.ts';
 import type { RunStore } from './store.ts';
+import { CHECKPOINT_FILE, MODEL_FILE, encodeRunCheckpoint, readRunCheckpoint, type DataOrder } from './run-checkpoint.ts';
 
 export interface TrainOptions {
   epochs: number;
@@ -257,8 +258,9 @@ export class Trainer {
       const log: EpochLog = { epoch, trainLoss: epochLoss / steps, trainAccuracy: epochCorrect / Math.max(1, seen), test: test.metrics, lr, seconds: (performance.now() - t0) / 1000 };
       this.history.push(log);
       this.epoch = epoch + 1;
-      await this.saveState(log);
+      // The hook's outputs (the CLI's log.jsonl) are written before the checkpoint commits the epoch.
       await hooks.onEpoch?.(log);
+      await this.saveState(log);
     }
     return this.history;
   }
@@ -344,59 +346,61 @@ export class Trainer {
 
   // ------------------------------------------------------------------ checkpoints
 
+  /** What fixes the data order of every epoch (see order()): a resume must match it. */
+  private dataOrder(): DataOrder {
+    return { seed: this.opts.seed, batchSize: this.opts.batchSize, trainImages: this.train.length };
+  }
+
+  /**
+   * Writes the epoch's weights (model.safetensors, best.safetensors when the held-out accuracy
+   * improved) and then the checkpoint, all from one snapshot. The checkpoint goes last: a run stopped
+   * before it resumes from the previous epoch, which retrains this one and rewrites the same bytes.
+   */
   private async saveState(log: EpochLog): Promise<void> {
     if (!this.store) return;
     const m = this.model;
     const meta = { config: m.cfg, stage: m.stage, extra: { epoch: String(this.epoch), test_accuracy: String(log.test.accuracy), trained_with_landmarks: String(this.trainedWithLandmarks) } };
     const weights = await saveCheckpoint(m, meta);
-    await this.store.write('model.safetensors', weights);
-    if (log.test.accuracy > this.bestAccuracy) {
-      this.bestAccuracy = log.test.accuracy;
-      await this.store.write('best.safetensors', weights);
-    }
-    const tensors = new Map<string, StTensor>();
-    const optMeta: Record<string, string> = {};
-    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) {
-      if (!opt) continue;
-      const s = await opt.state();
-      s.m.forEach((d, i) => tensors.set(`${name}.m.${i}`, { dtype: 'F32', shape: [d.length], data: d }));
-      s.v.forEach((d, i) => tensors.set(`${name}.v.${i}`, { dtype: 'F32', shape: [d.length], data: d }));
-      optMeta[`${name}.step`] = String(s.step);
-      optMeta[`${name}.steps`] = JSON.stringify(s.steps);
-    }
-    await this.store.write(
-      'state.safetensors',
-      encodeSafetensors(tensors, { ...optMeta, epoch: String(this.epoch), global_step: String(this.globalStep), best_accuracy: String(this.bestAccuracy), options: JSON.stringify(this.opts), history: JSON.stringify(this.history) }),
-    );
+    const optimisers = new Map<string, AdamState>();
+    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) if (opt) optimisers.set(name, await opt.state());
+    const improved = log.test.accuracy > this.bestAccuracy;
+    if (improved) this.bestAccuracy = log.test.accuracy;
+    const checkpoint = encodeRunCheckpoint({
+      weights: decodeSafetensors(weights, MODEL_FILE), optimisers, epoch: this.epoch, globalStep: this.globalStep, bestAccuracy: this.bestAccuracy,
+      history: JSON.stringify(this.history), options: JSON.stringify(this.opts), dataOrder: this.dataOrder(),
+    });
+    if (improved) await this.store.write('best.safetensors', weights);
+    await this.store.write(MODEL_FILE, weights);
+    await this.store.write(CHECKPOINT_FILE, checkpoint);
   }
 
-  /** Restores weights, optimiser moments and progress from the store's last epoch checkpoint. */
-  async resume(): Promise<boolean> {
-    if (!this.store) return false;
-    const w = await this.store.read('model.safetensors');
-    const st = await this.store.read('state.safetensors');
-    if (!w || !st) return false;
-    const ck = readCheckpoint(w, 'model.safetensors');
-    if (ck.stage !== this.model.stage) throw new Error(`model.safetensors is a stage-${ck.stage} checkpoint; this run trains stage ${this.model.stage}`);
-    loadIntoModel(this.model, ck.file, 'model.safetensors');
-    const state = decodeSafetensors(st, 'state.safetensors');
-    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) {
-      if (!opt) continue;
-      const steps = JSON.parse(state.metadata[`${name}.steps`] ?? '[]') as number[];
-      const n = opt.params.length;
-      const s: AdamState = {
-        step: parseInt(state.metadata[`${name}.step`] ?? '0', 10),
-        steps,
-        m: Array.from({ length: n }, (_, i) => state.tensors.get(`${name}.m.${i}`)!.data as Float32Array),
-        v: Array.from({ length: n }, (_, i) => state.tensors.get(`${name}.v.${i}`)!.data as Float32Array),
-      };
-      opt.loadState(s);
+  /** Restores weights, optimiser moments and progress from the store's checkpoint; throws when it has none. */
+  async resume(): Promise<void> {
+    if (!this.store) throw new Error('resume: this trainer has no run store to resume from');
+    const ck = await readRunCheckpoint(this.store);
+    const where = this.store.where(CHECKPOINT_FILE);
+    if (!ck) throw new Error(`nothing to resume: ${where} is missing (the run never finished an epoch)`);
+    const stage = parseInt(ck.weights.metadata.stage ?? '0', 10);
+    if (stage !== this.model.stage) throw new Error(`${where} is a stage-${stage} checkpoint; this run trains stage ${this.model.stage}`);
+    const want = this.dataOrder();
+    const got = ck.dataOrder;
+    if (got && (got.seed !== want.seed || got.batchSize !== want.batchSize || got.trainImages !== want.trainImages)) {
+      throw new Error(
+        `${where}: the run was trained with seed ${got.seed}, batch size ${got.batchSize} on ${got.trainImages} images; this resume has seed ${want.seed}, batch size ${want.batchSize} and ${want.trainImages} images, ` +
+          'so its data order would differ: resume with the settings the run started with',
+      );
     }
-    this.epoch = parseInt(state.metadata.epoch ?? '0', 10);
-    this.globalStep = parseInt(state.metadata.global_step ?? '0', 10);
-    this.bestAccuracy = parseFloat(state.metadata.best_accuracy ?? '-1');
-    this.history = JSON.parse(state.metadata.history ?? '[]') as EpochLog[];
-    return true;
+    loadIntoModel(this.model, ck.weights, where);
+    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) {
+      const s = ck.optimisers.get(name);
+      if (opt && !s) throw new Error(`${where} holds no state for optimiser ${name} (${name === 'prior_opt' ? 'the run had no stage-2 warm-up: --warmup differs?' : 'not a training checkpoint'})`);
+      if (!opt && s) throw new Error(`${where} holds state for optimiser ${name}, which this run does not have (${name === 'prior_opt' ? 'the run had a stage-2 warm-up: --warmup differs?' : 'not a training checkpoint'})`);
+      if (opt && s) opt.loadState(s);
+    }
+    this.epoch = ck.epoch;
+    this.globalStep = ck.globalStep;
+    this.bestAccuracy = ck.bestAccuracy;
+    this.history = JSON.parse(ck.history) as EpochLog[];
   }
 
   dispose(): void {
