@@ -14,6 +14,7 @@ import { VERSION } from './cli/run-record.ts';
 import { trainCommand } from './cli/train.ts';
 import { evalCommand } from './cli/eval.ts';
 import { ablateCommand, runCommand } from './cli/experiments.ts';
+import { judgeSynthCommand } from './cli/synth-judge.ts';
 
 const program = new Command('lrdif')
   .description('LRDif (diffusion models for under-display-camera emotion recognition) on WebGPU')
@@ -51,7 +52,12 @@ program
   .addOption(seedOption())
   .addOption(difficultyOption())
   .addOption(numberOption('--label-noise <p>', 'probability of a wrong label', UNIT, 0))
-  .action((o) => {
+  .option('--judge', "instead of writing the split: judge its realism with face-api's expression net (trained on real photos, zero-shot), clean and through both UDC panels; writes judge.md, judge.json and synthfer-classes.png (example faces per class) to --out")
+  .action(async (o) => {
+    if (o.judge) {
+      await judgeSynthCommand(o.out, { count: o.count, split: o.split, size: o.size, seed: o.seed, difficulty: o.difficulty });
+      return;
+    }
     writeSynth(o.out, { count: o.count, split: o.split, size: o.size, seed: o.seed, difficulty: o.difficulty, labelNoise: o.labelNoise });
   });
 

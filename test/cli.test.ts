@@ -284,3 +284,28 @@ describe('eval tables', () => {
     });
   });
 });
+
+describe('synth --judge', () => {
+  it("judges a generated split with face-api's expression net and writes the report, its JSON and the class grid", { timeout: 180_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), 'lrdif-judge-'));
+    try {
+      const r = await lrdif(['synth', '--judge', '--count', '14', '--difficulty', '0', '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      const md = readFileSync(join(out, 'judge.md'), 'utf8');
+      for (const name of CLASS_NAMES.slice(0, 7)) expect(md).toContain(`| ${name} |`);
+      expect(md).toMatch(/\| \*\*overall\*\* \| \*\*\d+ %\*\* \| \*\*\d+ %\*\* \| \*\*\d+ %\*\* \|/);
+      const json = JSON.parse(readFileSync(join(out, 'judge.json'), 'utf8'));
+      expect(json.conditions.map((c: { name: string }) => c.name)).toEqual(['clean', 'toled', 'poled']);
+      for (const c of json.conditions) {
+        // Two faces per class: every row of the confusion matrix sums to 2.
+        expect(c.confusion.map((row: number[]) => row.reduce((a, b) => a + b, 0))).toEqual(Array(7).fill(2));
+      }
+      const png = readFileSync(join(out, 'synthfer-classes.png'));
+      expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+      // Nothing of the dataset itself is written in judge mode.
+      expect(existsSync(join(out, 'train'))).toBe(false);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
