@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AU_NAMES,
+  EXPRESSION_NAMES,
   EXPRESSION_PROTOTYPES,
   NUM_EXPRESSIONS,
   PART_COLORS,
@@ -9,6 +10,8 @@ import {
   generateSample,
   renderFace,
   sampleFaceParams,
+  type ActionUnits,
+  type FaceParams,
   type SynthFerSample,
 } from '../src/train/data/synthfer.ts';
 import { FLIP_PERMUTATION, flipLandmarks } from '../src/train/data/landmarks68.ts';
@@ -202,6 +205,77 @@ describe('SynthFER landmarks land on the rendered features', () => {
         expect(close(outside, PART_COLORS.skin, 0.05), `index ${index} jaw ${j} outside: ${outside}`).toBe(false);
       }
     }
+  });
+});
+
+describe('SynthFER expressions move the landmarks as the action units say', () => {
+  /**
+   * Each class's drawn AUs (difficulty 0) against the same face with every AU at rest, frontal, in
+   * units of the inter-ocular distance (y down): the displacement the FACS description of the class
+   * predicts, per sample.
+   */
+  const X = (l: Float32Array, k: number) => l[2 * k]!;
+  const Y = (l: Float32Array, k: number) => l[2 * k + 1]!;
+  function displacements(p: FaceParams) {
+    const frontal = { ...p, pose: { ...p.pose, roll: 0, yaw: 0 } };
+    const rest = { ...frontal, aus: Object.fromEntries(AU_NAMES.map((k) => [k, 0])) as ActionUnits, asymmetry: 0 };
+    const e = renderFace(frontal, 64, 'parts').landmarks;
+    const n = renderFace(rest, 64, 'parts').landmarks;
+    const iod = X(n, 45) - X(n, 36);
+    const f = (v: number) => v / iod;
+    return {
+      innerBrowDown: f((Y(e, 21) + Y(e, 22) - Y(n, 21) - Y(n, 22)) / 2),
+      innerBrowsCloser: f(X(n, 22) - X(n, 21) - (X(e, 22) - X(e, 21))),
+      midBrowUp: f((Y(n, 19) + Y(n, 24) - Y(e, 19) - Y(e, 24)) / 2),
+      upperLipUp: f(Y(n, 51) - Y(e, 51)),
+      noseToLipShorter: f(Y(n, 51) - Y(n, 33) - (Y(e, 51) - Y(e, 33))),
+      mouthWider: f(X(e, 54) - X(e, 48) - (X(n, 54) - X(n, 48))),
+      cornersUp: f((Y(n, 48) + Y(n, 54) - Y(e, 48) - Y(e, 54)) / 2),
+      chinDown: f(Y(e, 8) - Y(n, 8)),
+      mouthOpens: f(Y(e, 66) - Y(e, 62) - (Y(n, 66) - Y(n, 62))),
+    };
+  }
+  type D = ReturnType<typeof displacements>;
+  const expected: Record<string, (d: D) => [string, boolean][]> = {
+    surprise: (d) => [['brows raised', d.midBrowUp > 0.05], ['inner brows not drawn together', d.innerBrowsCloser < 0.03], ['jaw dropped', d.chinDown > 0.08], ['mouth open', d.mouthOpens > 0.12]],
+    fear: (d) => [['brows raised', d.midBrowUp > 0.005 && d.innerBrowDown < -0.01], ['and drawn together', d.innerBrowsCloser > 0.04], ['corners stretched sideways', d.mouthWider > 0.08]],
+    disgust: (d) => [['upper lip raised', d.upperLipUp > 0.03], ['toward the nose', d.noseToLipShorter > 0.003]],
+    happiness: (d) => [['corners up', d.cornersUp > 0.04], ['mouth wider', d.mouthWider > 0.05]],
+    sadness: (d) => [['inner brows raised', d.innerBrowDown < -0.03], ['corners down', d.cornersUp < -0.03]],
+    anger: (d) => [['inner brows lowered', d.innerBrowDown > 0.08], ['and drawn together', d.innerBrowsCloser > 0.08]],
+  };
+
+  it('anger lowers and draws the brows together, disgust lifts the upper lip, fear raises and knits the brows and stretches the lips, surprise drops the jaw', () => {
+    const seed = freshSeed('synthfer AU displacements');
+    for (let index = 0; index < 6 * 7; index++) {
+      const p = sampleFaceParams(index, { seed, split: 'test', difficulty: 0 });
+      const name = EXPRESSION_NAMES[p.trueLabel]!;
+      if (name === 'neutral') continue;
+      const d = displacements(p);
+      for (const [what, ok] of expected[name]!(d)) expect(ok, `index ${index} (${name}): ${what}; ${JSON.stringify(d, (_k, v) => (typeof v === 'number' ? +v.toFixed(3) : v))}`).toBe(true);
+    }
+  });
+
+  it('neutral faces keep every AU near rest at difficulty 0', () => {
+    const seed = freshSeed('synthfer neutral');
+    for (let index = 6; index < 70; index += 7) {
+      const p = sampleFaceParams(index, { seed, difficulty: 0 });
+      for (const k of AU_NAMES) expect(Math.abs(p.aus[k]), `index ${index} ${k}`).toBeLessThan(0.3);
+    }
+  });
+
+  it('asymmetry makes one side stronger: the image-right mouth corner rises more when asymmetry > 0', () => {
+    const seed = freshSeed('synthfer asymmetry');
+    const p = sampleFaceParams(3, { seed, difficulty: 0 }); // happiness
+    const lift = (asymmetry: number): [number, number] => {
+      const rest = renderFace({ ...p, aus: Object.fromEntries(AU_NAMES.map((k) => [k, 0])) as ActionUnits, asymmetry: 0, pose: { ...p.pose, roll: 0, yaw: 0 } }, 64, 'parts').landmarks;
+      const e = renderFace({ ...p, asymmetry, pose: { ...p.pose, roll: 0, yaw: 0 } }, 64, 'parts').landmarks;
+      return [Y(rest, 48) - Y(e, 48), Y(rest, 54) - Y(e, 54)];
+    };
+    const [left, right] = lift(0.4);
+    expect(right).toBeGreaterThan(left * 1.5);
+    const [left0, right0] = lift(0);
+    expect(Math.abs(right0 - left0)).toBeLessThan(0.1 * Math.abs(right0));
   });
 });
 

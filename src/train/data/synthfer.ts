@@ -17,7 +17,9 @@
  * synthfer/ (one module per job); this module is its public face.
  */
 export { hashKey, hashUniform } from './synthfer/random.ts';
-export { AU_NAMES, EXPRESSION_NAMES, EXPRESSION_PROTOTYPES, NUM_EXPRESSIONS, type ActionUnits, type AuName } from './synthfer/expressions.ts';
+export {
+  AU_NAMES, EXPRESSION_ASYMMETRY, EXPRESSION_NAMES, EXPRESSION_PROTOTYPES, EXPRESSION_VARIANTS, NUM_EXPRESSIONS, type ActionUnits, type AuName,
+} from './synthfer/expressions.ts';
 export {
   PART_COLORS, type FaceParams, type IdentityParams, type Pose, type RenderedFace, type RenderStyle, type Rgb, type Scene, type Split,
   type SynthFerOptions, type SynthFerSample,

@@ -60,60 +60,91 @@ export function faceGeometry(p: FaceParams, size: number) {
     return [x, y, 0];
   };
 
+  // Left/right asymmetry: the image-right half's AUs × (1 + asym), the image-left half's × (1 − asym);
+  // `side` is −1 … 1 across the face (sigma for the brows and eyes, sm for the mouth).
+  const asym = p.asymmetry;
+  const q = (side: number): number => 1 + asym * side;
+
   // ---- eyes. u ∈ [-1, 1] runs left → right in the face frame; sigma = -1 image-left eye, +1 image-right.
-  const openU = Math.max(0.008, id.eyeOpenU * (1 + 0.8 * A.eyeOpen) * (1 - 0.3 * A.lidTighten) * (1 - 0.12 * A.browLower));
-  const openL = Math.max(0.004, id.eyeOpenL * (1 - 0.7 * A.lidTighten) * (1 + 0.2 * Math.max(0, A.eyeOpen)));
+  const openU = (sigma: number): number => {
+    const k = q(sigma);
+    return Math.max(0.008, id.eyeOpenU * (1 + 0.8 * A.upperLidRaise * k) * (1 - 0.1 * A.lidTighten * k) * (1 - 0.2 * A.cheekRaise * k)
+      * (1 - 0.12 * A.browLower * k) * (1 - 0.2 * A.noseWrinkle * k));
+  };
+  const openL = (sigma: number): number => {
+    const k = q(sigma);
+    return Math.max(0.004, id.eyeOpenL * (1 - Math.min(0.8, (0.55 * A.lidTighten + 0.45 * A.cheekRaise + 0.2 * A.noseWrinkle) * k)) * (1 + 0.2 * Math.max(0, A.upperLidRaise * k)));
+  };
   const eyeBase = (sigma: number, u: number): number => id.eyeY - id.eyeTilt * sigma * u;
   const upperLid = (sigma: number, u: number): Point => {
     const cx = sigma * id.eyeX;
-    return onFace(cx + u * id.eyeW, eyeBase(sigma, u) - openU * (1 - u * u) * (1 - 0.15 * sigma * u));
+    return onFace(cx + u * id.eyeW, eyeBase(sigma, u) - openU(sigma) * (1 - u * u) * (1 - 0.15 * sigma * u));
   };
   const lowerLid = (sigma: number, u: number): Point => {
     const cx = sigma * id.eyeX;
-    return onFace(cx + u * id.eyeW, eyeBase(sigma, u) + openL * (1 - u * u) * (1 + 0.1 * sigma * u));
+    return onFace(cx + u * id.eyeW, eyeBase(sigma, u) + openL(sigma) * (1 - u * u) * (1 + 0.1 * sigma * u));
   };
   const irisCentre = (sigma: number): Point =>
     onFace(sigma * id.eyeX + p.pose.gazeX * id.eyeW * 0.35, id.eyeY - 0.012 + p.pose.gazeY * id.eyeOpenU);
 
-  // ---- brows. t ∈ [0, 1] from the inner end to the outer end.
+  // ---- brows. t ∈ [0, 1] from the inner end to the outer end. AU4 lowers the inner ends most (a V)
+  // and draws them together; with AU1 (fear, sadness) it mostly draws them together and flattens them.
   const browCentre = (sigma: number, t: number): Point => {
-    const x = sigma * (id.browIn + t * id.browLen - 0.05 * A.browLower * (1 - t));
-    const arch = id.browArch * (1 - ((t - 0.6) / 0.6) ** 2);
+    const k = q(sigma);
+    const au1 = A.innerBrowRaise * k, au2 = A.outerBrowRaise * k, au4 = A.browLower * k, au9 = A.noseWrinkle * k;
+    const lower = au4 * (1 - 0.7 * Math.min(1, au1));
+    const x = sigma * (id.browIn + t * id.browLen - (0.09 * au4 + 0.01 * au9) * (1 - t) ** 1.2);
+    const arch = id.browArch * (1 - ((t - 0.6) / 0.6) ** 2) * Math.max(0.2, 1 + 0.6 * au2 - 0.6 * au4);
     const y =
       id.eyeY - id.browGap - arch
-      - A.browRaise * (0.05 + 0.08 * t)
-      - A.innerBrowRaise * 0.11 * (1 - t) ** 1.5
-      + A.browLower * 0.075 * (1 - 0.5 * t);
+      - au2 * (0.03 + 0.09 * t)
+      - au1 * (0.02 + 0.11 * (1 - t) ** 1.5)
+      + lower * (0.02 + 0.16 * (1 - t) ** 1.4)
+      + au9 * 0.015 * (1 - t) ** 1.5;
     return onFace(x, y);
   };
 
-  // ---- nose
+  // ---- nose: AU9 lifts and widens the nostrils, AU10 a little.
   const noseTipY = id.eyeY + id.noseLen;
-  const nostrilY = noseTipY + 0.07 - 0.04 * A.noseWrinkle;
-  const nW = id.noseW * (1 + 0.12 * A.noseWrinkle);
+  const restNostrilY = noseTipY + 0.07;
+  const nostrilY = restNostrilY - 0.045 * A.noseWrinkle - 0.015 * A.upperLipRaise;
+  const nW = id.noseW * (1 + 0.15 * A.noseWrinkle + 0.08 * A.upperLipRaise);
   const nosePoints: Point3[] = [
     [0, id.eyeY, 0.05], [0, id.eyeY + id.noseLen / 3, 0.15], [0, id.eyeY + (2 * id.noseLen) / 3, 0.25], [0, noseTipY, 0.35],
     [-nW, nostrilY - 0.05, 0.05], [-nW * 0.5, nostrilY - 0.005, 0.15], [0, nostrilY, 0.2], [nW * 0.5, nostrilY - 0.005, 0.15], [nW, nostrilY - 0.05, 0.05],
   ];
   const nose = (i: number): Point => {
-    const q = nosePoints[i]!;
-    return project(q[0], q[1], zSurf(q[0]) + q[2]);
+    const v = nosePoints[i]!;
+    return project(v[0], v[1], zSurf(v[0]) + v[2]);
   };
 
-  // ---- mouth. sm ∈ [-1, 1] across the mouth (outer corners at ±1, inner corners at ±CI).
+  // ---- mouth. sm ∈ [-1, 1] across the mouth (outer corners at ±1, inner corners at ±CI). The lips part
+  // where the jaw drops (a round opening), where AU20 stretches them (a flat, rectangular one) and where
+  // AU10/AU16 lift the upper / lower lip (a squared window over the teeth).
   const CI = 0.88;
-  const mouthY = nostrilY + id.mouthDrop + 0.06 * A.jawDrop;
-  const mW = id.mouthW * (1 + 0.2 * A.lipCornerPull + 0.22 * A.lipStretch - 0.15 * A.lipPress - 0.12 * A.jawDrop);
-  const cornerDy = -0.1 * A.lipCornerPull + 0.085 * A.lipCornerDepress + 0.015 * A.lipStretch;
-  const gap = 0.36 * A.jawDrop + 0.05 * A.lipCornerPull + 0.05 * A.noseWrinkle + 0.03 * A.lipStretch - 0.03 * A.lipPress;
-  const gapU = Math.max(0, 0.3 * gap + 0.03 * A.noseWrinkle);
-  const gapL = Math.max(0, 0.7 * gap);
-  const tU = id.lipU * (1 - 0.55 * A.lipPress) * (1 - 0.25 * A.lipCornerPull) * (1 - 0.2 * A.lipStretch);
-  const tL = id.lipL * (1 - 0.55 * A.lipPress) * (1 - 0.2 * A.lipCornerPull) * (1 - 0.2 * A.lipStretch) * (1 + 0.1 * A.lipCornerDepress);
-  const mid = (sm: number): number => mouthY + cornerDy * sm * sm - 0.03 * A.noseWrinkle * (1 - sm * sm);
-  const profile = (sm: number): number => (Math.abs(sm) >= CI ? 0 : (1 - (sm / CI) ** 2) ** (0.75 - 0.25 * Math.min(1, A.jawDrop)));
-  const innerU = (sm: number): number => mid(sm) - gapU * profile(sm);
-  const innerL = (sm: number): number => mid(sm) + gapL * profile(sm);
+  const mouthY = restNostrilY + id.mouthDrop + 0.06 * A.jawDrop - 0.015 * A.noseWrinkle;
+  const mW = id.mouthW * (1 + 0.2 * A.lipCornerPull + 0.25 * A.lipStretch - 0.15 * A.lipPress - 0.12 * A.jawDrop - 0.04 * A.chinRaise);
+  const cornerDy = -0.11 * A.lipCornerPull + 0.085 * A.lipCornerDepress + 0.02 * A.lipStretch;
+  const jawGap = 0.36 * A.jawDrop;
+  const lipGap = Math.max(0, 0.05 * A.lipsPart - 0.015 * A.lipPress);
+  const tU = id.lipU * (1 - 0.75 * A.lipPress) * (1 - 0.25 * A.lipCornerPull) * (1 - 0.25 * A.lipStretch) * (1 - 0.2 * A.upperLipRaise);
+  const tL = id.lipL * (1 - 0.75 * A.lipPress) * (1 - 0.2 * A.lipCornerPull) * (1 - 0.25 * A.lipStretch) * (1 + 0.1 * A.lipCornerDepress) * (1 + 0.15 * A.lowerLipDepress);
+  const profile = (sm: number): number =>
+    Math.abs(sm) >= CI ? 0 : (1 - (sm / CI) ** 2) ** Math.max(0.12, 0.75 - 0.25 * Math.min(1, A.jawDrop) - 0.45 * A.lipStretch);
+  const window = (sm: number): number => (Math.abs(sm) >= CI ? 0 : (1 - (sm / CI) ** 4) ** 1.2);
+  // AU10 lifts the upper lip in a squared window; with AU17 the lower lip follows it (lips stay closed).
+  const upperLift = (sm: number): number => (0.075 * A.upperLipRaise + 0.02 * A.lipCornerPull) * q(sm) * window(sm);
+  const follow = Math.min(1, 1.5 * A.chinRaise);
+  const mid = (sm: number): number => mouthY + cornerDy * q(sm) * sm * sm - 0.025 * A.chinRaise * (1 - sm * sm) - follow * upperLift(sm);
+  const gapU = (sm: number): number =>
+    (0.3 * jawGap + 0.5 * lipGap) * profile(sm) + (1 - follow) * upperLift(sm);
+  const gapL = (sm: number): number =>
+    Math.max(0, (0.7 * jawGap + 0.5 * lipGap) * profile(sm) + 0.06 * A.lowerLipDepress * q(sm) * window(sm) - 0.02 * A.chinRaise * profile(sm));
+  const innerU = (sm: number): number => mid(sm) - gapU(sm);
+  const innerL = (sm: number): number => mid(sm) + gapL(sm);
+  /** Edge of the upper incisors (just below where the lips meet at rest) and top of the lower ones (apart by the jaw drop). */
+  const upperBite = (sm: number): number => mid(sm) + 0.008;
+  const lowerBite = (sm: number): number => upperBite(sm) + 0.7 * jawGap * profile(sm);
   const bow = (sm: number): number => 1 - 0.15 * Math.exp(-((sm / 0.13) ** 2)) + 0.08 * Math.exp(-(((Math.abs(sm) - 0.28) / 0.15) ** 2));
   const outerU = (sm: number): number => innerU(sm) - tU * Math.sqrt(Math.max(0, 1 - sm * sm)) * bow(sm);
   const outerL = (sm: number): number => innerL(sm) + tL * Math.max(0, 1 - sm * sm) ** 0.6;
@@ -122,10 +153,10 @@ export function faceGeometry(p: FaceParams, size: number) {
   return {
     W, depth, s, project, zSurf, onFace, toPx, polyline, toFace,
     jawTop, jawPoint, headPoint,
-    openU, openL, eyeBase, upperLid, lowerLid, irisCentre,
+    q, openU, openL, eyeBase, upperLid, lowerLid, irisCentre,
     browCentre,
     noseTipY, nostrilY, nW, nose,
-    CI, mW, gapU, gapL, mid, innerU, innerL, outerU, outerL, mouthPt,
+    CI, mouthY, mW, gapU, gapL, mid, innerU, innerL, upperBite, lowerBite, outerU, outerL, mouthPt,
   };
 }
 

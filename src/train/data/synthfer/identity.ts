@@ -1,6 +1,6 @@
 /** Identity parameters: face shape, feature placement and colouring of one person. */
 import { clampRgb, mixRgb, scaleRgb } from './color.ts';
-import { drawRestingFace } from './expressions.ts';
+import { restingFace } from './expressions.ts';
 import { CounterRng, hashKey, TAG_IDENTITY } from './random.ts';
 import type { IdentityParams, Rgb } from './types.ts';
 
@@ -23,7 +23,6 @@ export function identityParams(seed: number, identityId: number): IdentityParams
   const hairIdx = r.int(HAIR_COLORS.length);
   const hair = scaleRgb(HAIR_COLORS[hairIdx]!, r.range(0.85, 1.15));
   const brow = hairIdx >= 4 ? mixRgb(hair, [0.25, 0.18, 0.12], 0.5) : scaleRgb(hair, 0.9);
-  const resting = drawRestingFace(r);
   return {
     faceW: r.range(0.92, 1.08),
     jawH: r.range(1.05, 1.22),
@@ -33,7 +32,7 @@ export function identityParams(seed: number, identityId: number): IdentityParams
     eyeX: r.range(0.36, 0.44),
     eyeY: r.range(-0.16, -0.08),
     eyeW: r.range(0.15, 0.19),
-    eyeOpenU: r.range(0.085, 0.115),
+    eyeOpenU: r.range(0.07, 0.095),
     eyeOpenL: r.range(0.05, 0.07),
     eyeTilt: r.range(-0.015, 0.035),
     irisR: r.range(0.075, 0.09),
@@ -59,6 +58,6 @@ export function identityParams(seed: number, identityId: number): IdentityParams
     hairSide: r.range(0.12, 0.4),
     glasses: r.uniform() < 0.15,
     glassesColor: r.uniform() < 0.5 ? [0.05, 0.05, 0.06] : [0.55, 0.5, 0.45],
-    resting,
+    resting: restingFace(seed, identityId),
   };
 }

@@ -5,16 +5,17 @@ import { PART_COLORS } from './types.ts';
 
 export function paintEyes(c: Canvas): void {
   const { R, g, id, p, s, parts, col, darkSkin, skinShade } = c;
-  const { onFace, polyline, openU } = g;
+  const { onFace, polyline } = g;
   const eyeTs = params(20, [1 / 3, 2 / 3]).map((t) => 2 * t - 1);
   for (const sigma of [-1, 1]) {
     const upper = polyline(eyeTs, (u) => g.upperLid(sigma, u));
     const lower = polyline([...eyeTs].reverse(), (u) => g.lowerLid(sigma, u));
     const opening = [...upper, ...lower.slice(2, -2)];
     if (!parts) {
-      // Socket shadow and upper-lid crease.
+      // Socket shadow and upper-lid crease (hidden under a lowered brow).
+      const openU = g.openU(sigma);
       const crease = polyline(eyeTs, (u) => onFace(sigma * id.eyeX + u * id.eyeW * 1.05, g.eyeBase(sigma, u) - (openU + 0.045) * (1 - u * u) - 0.012));
-      R.fill([strokePolygon(crease, (t) => 0.01 * s * Math.sin(Math.PI * t))], darkSkin, 0.45, skinShade);
+      R.fill([strokePolygon(crease, (t) => 0.01 * s * Math.sin(Math.PI * t))], darkSkin, 0.45 * (1 - 0.6 * Math.min(1, c.A.browLower)), skinShade);
     }
     const box = R.cover([opening], R.clip);
     R.cover([opening], R.cov);
@@ -42,6 +43,8 @@ export function paintBrows(c: Canvas): void {
   for (const sigma of [-1, 1]) {
     const centre = g.polyline(params(16, [0.25, 0.5, 0.75]), (t) => g.browCentre(sigma, t));
     const thick = id.browThick * s;
-    R.fill([strokePolygon(centre, (t) => thick * (1.15 - 0.6 * t) * Math.min(1, 0.35 + 3 * (1 - t)))], col(id.brow, PART_COLORS.brow), parts ? 1 : 0.92);
+    // AU4 bunches the inner brow heads: thicker there.
+    const bunch = 0.35 * c.A.browLower * g.q(sigma);
+    R.fill([strokePolygon(centre, (t) => thick * (1.15 - 0.6 * t) * (1 + bunch * (1 - t) ** 2) * Math.min(1, 0.35 + 3 * (1 - t)))], col(id.brow, PART_COLORS.brow), parts ? 1 : 0.92);
   }
 }

@@ -29,7 +29,7 @@ export function sampleFaceParams(index: number, opts: SynthFerOptions): FacePara
   const identityId = SPLIT_ID_BASE[split] + r.int(identityCount(split, opts));
   const identity = identityParams(opts.seed, identityId);
   const trueLabel = cleanLabel(index);
-  const a = drawExpression(r, trueLabel, d, identity.resting);
+  const expression = drawExpression(opts.seed, SPLIT_TAG[split], index, trueLabel, d, identity.resting);
 
   const poseAmp = 0.5 + d;
   const pose: Pose = {
@@ -66,5 +66,5 @@ export function sampleFaceParams(index: number, opts: SynthFerOptions): FacePara
   const noise = opts.labelNoise ?? 0;
   if (!(noise >= 0 && noise <= 1)) throw new Error(`SynthFER: labelNoise must be in [0, 1], got ${noise}`);
   const label = r.uniform() < noise ? (trueLabel + 1 + r.int(NUM_EXPRESSIONS - 1)) % NUM_EXPRESSIONS : trueLabel;
-  return { identityId, identity, aus: a, pose, scene, noiseKey: hashKey(opts.seed, TAG_PIXELS, SPLIT_TAG[split], index), label, trueLabel };
+  return { identityId, identity, aus: expression.aus, asymmetry: expression.asymmetry, pose, scene, noiseKey: hashKey(opts.seed, TAG_PIXELS, SPLIT_TAG[split], index), label, trueLabel };
 }

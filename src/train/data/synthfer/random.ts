@@ -51,3 +51,5 @@ export class CounterRng {
 export const TAG_IDENTITY = 0x1d;
 export const TAG_SAMPLE = 0x5a;
 export const TAG_PIXELS = 0x9c;
+export const TAG_EXPRESSION = 0x3e;
+export const TAG_RESTING = 0x71;
