@@ -89,7 +89,8 @@ describe('browser demo', () => {
       const [first, last] = ends(xs);
       expect(last).toBeLessThan(first);
     }
-    expect(await page.locator('#loss-chart svg polyline').count()).toBeGreaterThanOrEqual(6);
+    // Train and held-out series for each of the two stages.
+    expect(await page.locator('#loss-chart svg polyline').count()).toBeGreaterThanOrEqual(4);
     // Held-out accuracy of the label-free stage 2, above chance (1/7).
     const heldOut = h.epochs.filter((e) => e.stage === 2).map((e) => e.heldOut.accuracy);
     const final = heldOut[heldOut.length - 1]!;
@@ -146,8 +147,8 @@ describe('browser demo', () => {
     expect(probe.logits.length).toBe(4 * 7);
     expect(maxDiff / scale).toBeLessThan(1e-4);
     // Checked last so a run that learns too little still exercises everything above: stage 1 (its EPR
-    // carries the label) and the label-free stage 2 (its UDCformer pretrained by the baseline phase)
-    // beat chance on the 28 held-out faces (measured: stage 2 ends at 9 of 28 right; chance is 4).
+    // carries the label) and the label-free stage 2 beat chance on the 28 held-out faces (measured:
+    // stage 2 ends at 18 of 28 right on face-api's frozen features; chance is 4).
     const stage1 = h.epochs.filter((e) => e.stage === 1).map((e) => e.heldOut.accuracy);
     console.log(`held-out accuracy: stage 1 ${stage1.map((a) => a.toFixed(3)).join(' → ')}, stage 2 ${final.toFixed(3)}`);
     expect(Math.max(...stage1)).toBeGreaterThan(1 / 7);
