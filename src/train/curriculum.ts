@@ -33,7 +33,7 @@ export interface CurriculumSpec {
   skipBaseline?: boolean;
   store: (run: CurriculumRun) => RunStore;
   /** Progress and log hooks per run. */
-  hooks?: (run: CurriculumRun) => Pick<StageSpec, 'onStep' | 'onEpoch' | 'log' | 'onTask'>;
+  hooks?: (run: CurriculumRun) => Pick<StageSpec, 'onStep' | 'onEpoch' | 'onProgress' | 'log' | 'onTask'>;
   viewCache?: StageSpec['viewCache'];
   /** Called with each finished run (before its model is released by the caller). */
   onResult?: (run: CurriculumRun, r: StageResult, store: RunStore) => Promise<void> | void;

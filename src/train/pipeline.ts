@@ -15,7 +15,7 @@ import { FACE_LANDMARK_MANIFEST } from '../model/landmarks/face-landmark-net.ts'
 import { FACE_RECOGNITION_MANIFEST } from '../model/landmarks/face-recognition-net.ts';
 import type { ViewPersistence } from './feature-cache.ts';
 import { CLASS_NAMES, type Dataset } from './data/dataset.ts';
-import { Trainer, type EpochLog, type StepLog, type TrainOptions } from './trainer.ts';
+import { Trainer, type EpochLog, type StepLog, type TrainHooks, type TrainOptions } from './trainer.ts';
 import type { RunStore } from './store.ts';
 import { confusionSvg, imageGridSvg, lineChartSvg, metricsMarkdown, type GridItem } from './report.ts';
 import { degradeUdc } from './data/udc.ts';
@@ -40,6 +40,8 @@ export interface StageSpec {
   seed?: number;
   onStep?: (log: StepLog, p: { stepInEpoch: number; stepsPerEpoch: number; epoch: number; epochs: number }) => void;
   onEpoch?: (log: EpochLog) => void;
+  /** Every queued training step and evaluation batch (see TrainHooks.onProgress). */
+  onProgress?: TrainHooks['onProgress'];
   log?: (line: string) => void;
   /** Progress of one-off work (running the frozen networks over a dataset's views). */
   onTask?: (task: string, done: number, total: number) => void;
@@ -101,8 +103,9 @@ export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResul
       lines.push(JSON.stringify({ type: 'step', stage: spec.stage, ...l }));
       spec.onStep?.(l, { ...p, epoch: l.epoch, epochs: trainer.opts.epochs });
     },
+    onProgress: spec.onProgress,
     onEpoch: async (l) => {
-      lines.push(JSON.stringify({ type: 'epoch', stage: spec.stage, epoch: l.epoch, trainLoss: l.trainLoss, trainAccuracy: l.trainAccuracy, testAccuracy: l.test.accuracy, macroF1: l.test.macroF1, lr: l.lr, seconds: l.seconds }));
+      lines.push(JSON.stringify({ type: 'epoch', stage: spec.stage, epoch: l.epoch, trainLoss: l.trainLoss, trainAccuracy: l.trainAccuracy, testAccuracy: l.test.accuracy, testLoss: l.testLoss, macroF1: l.test.macroF1, lr: l.lr, seconds: l.seconds }));
       await spec.store.write('log.jsonl', `${lines.join('\n')}\n`);
       spec.onEpoch?.(l);
     },
@@ -176,16 +179,22 @@ export function loadModel(e: Engine, bytes: Uint8Array, name: string): LrdifMode
 /** Writes curves, confusion matrix, a sample grid and report.md for one trained stage. */
 export async function writeReport(e: Engine, r: StageResult, store: RunStore, title: string, test: Dataset, prefix = ''): Promise<void> {
   const names = CLASS_NAMES.slice(0, r.model.cfg.numClasses);
-  const epochs = r.history.map((h) => h.epoch + 1);
+  // Per logged window of steps for training, at each epoch's end for held-out: a one-epoch stage still draws a curve.
+  const windows = r.history.flatMap((h) => h.steps ?? []);
+  const epochEnd = (i: number) => (r.history[i]!.steps?.at(-1)?.step ?? (i + 1) * r.trainer.stepsPerEpoch);
+  const heldOut = (value: (h: EpochLog) => number): [number, number][] => r.history.map((h, i) => [epochEnd(i), value(h)]);
   await store.write(
     `${prefix}curves.svg`,
-    lineChartSvg(`${title}: loss`, 'epoch', [{ name: 'train loss', color: '#1f77b4', points: r.history.map((h, i) => [epochs[i]!, h.trainLoss]) }]),
+    lineChartSvg(`${title}: loss`, 'step', [
+      { name: 'train (per logged window)', color: '#1f77b4', points: windows.map((w) => [w.step, w.loss]) },
+      { name: 'held-out (end of each epoch)', color: '#d62728', points: heldOut((h) => h.testLoss), markers: true },
+    ]),
   );
   await store.write(
     `${prefix}accuracy.svg`,
-    lineChartSvg(`${title}: accuracy`, 'epoch', [
-      { name: 'train', color: '#1f77b4', points: r.history.map((h, i) => [epochs[i]!, h.trainAccuracy]) },
-      { name: 'held-out', color: '#d62728', points: r.history.map((h, i) => [epochs[i]!, h.test.accuracy]) },
+    lineChartSvg(`${title}: accuracy`, 'step', [
+      { name: 'train (per logged window)', color: '#1f77b4', points: windows.map((w) => [w.step, w.accuracy]) },
+      { name: 'held-out (end of each epoch)', color: '#d62728', points: heldOut((h) => h.test.accuracy), markers: true },
     ], { yMin: 0, yMax: 1 }),
   );
   await store.write(`${prefix}confusion.svg`, confusionSvg(r.final, names, `${title}: confusion matrix`));

@@ -11,6 +11,25 @@ export interface Series {
   points: [number, number][];
   /** Half-widths of error bars, one per point (e.g. 95 % intervals). */
   errors?: number[];
+  /** Draw a dot at every point (sparse series, e.g. one per epoch, that a line alone would hide). */
+  markers?: boolean;
+}
+
+/**
+ * Round tick positions covering [lo, hi]: steps of 1, 2 or 5 × 10^k, about `count` of them, with
+ * labels printed to the step's precision (0, 0.5, 1, 1.5 rather than 0.496, 0.992).
+ */
+export function niceTicks(lo: number, hi: number, count = 5): { ticks: number[]; label: (v: number) => string; lo: number; hi: number } {
+  if (!(hi > lo)) hi = lo + 1;
+  const raw = (hi - lo) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((f) => f * mag).find((st) => st >= raw * (1 - 1e-9))!;
+  const first = Math.floor(lo / step + 1e-9) * step;
+  const last = Math.ceil(hi / step - 1e-9) * step;
+  const ticks: number[] = [];
+  for (let v = first; v <= last + step * 1e-6; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return { ticks, label: (v) => v.toFixed(decimals), lo: first, hi: last };
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -23,23 +42,23 @@ export function lineChartSvg(title: string, xLabel: string, series: Series[], op
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]).filter(Number.isFinite);
-  const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1);
-  const y0 = opts.yMin ?? Math.min(...ys, 0), y1 = opts.yMax ?? Math.max(...ys, 1e-6);
+  // Axes span round numbers so the ticks are round (a fixed range such as accuracy's [0, 1] stays).
+  const xt = niceTicks(Math.min(...xs, 0), Math.max(...xs, 1));
+  const yt = niceTicks(opts.yMin ?? Math.min(...ys, 0), opts.yMax ?? Math.max(...ys, 1e-6));
+  const x0 = xt.lo, x1 = xt.hi;
+  const y0 = opts.yMin ?? yt.lo, y1 = opts.yMax ?? yt.hi;
   const sx = (x: number) => L + ((x - x0) / (x1 - x0 || 1)) * (W - L - R);
   const sy = (y: number) => P - B - ((y - y0) / (y1 - y0 || 1)) * (P - T - B);
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`];
-  for (let i = 0; i <= 4; i++) {
-    const y = y0 + ((y1 - y0) * i) / 4;
-    parts.push(`<line x1="${L}" x2="${W - R}" y1="${sy(y)}" y2="${sy(y)}" stroke="#ddd"/>`, `<text x="${L - 6}" y="${sy(y) + 4}" text-anchor="end">${y.toPrecision(3)}</text>`);
+  for (const y of yt.ticks.filter((v) => v >= y0 - 1e-9 && v <= y1 + 1e-9)) {
+    parts.push(`<line x1="${L}" x2="${W - R}" y1="${sy(y)}" y2="${sy(y)}" stroke="#ddd"/>`, `<text x="${L - 6}" y="${sy(y) + 4}" text-anchor="end">${yt.label(y)}</text>`);
   }
   parts.push(`<text x="${W / 2}" y="${P - 8}" text-anchor="middle">${esc(xLabel)}</text>`);
-  for (let i = 0; i <= 4; i++) {
-    const x = x0 + ((x1 - x0) * i) / 4;
-    parts.push(`<text x="${sx(x)}" y="${P - B + 16}" text-anchor="middle">${Number.isInteger(x) ? x : x.toFixed(1)}</text>`);
-  }
+  for (const x of xt.ticks) parts.push(`<text x="${sx(x)}" y="${P - B + 16}" text-anchor="middle">${xt.label(x)}</text>`);
   series.forEach((s, k) => {
     const pts = s.points.filter((p) => Number.isFinite(p[1]));
     if (pts.length > 0) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ')}"/>`);
+    if (s.markers) for (const p of pts) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3.5" fill="${s.color}"/>`);
     s.points.forEach(([x, y], i) => {
       const e = s.errors?.[i];
       if (!e || !Number.isFinite(y)) return;
@@ -56,8 +75,10 @@ export function lineChartSvg(title: string, xLabel: string, series: Series[], op
 /** Confusion matrix heat map (rows = true class, columns = predicted), row-normalised colours with counts. */
 export function confusionSvg(m: Metrics, classNames: readonly string[], title = 'Confusion matrix'): string {
   const k = m.confusion.length;
-  const cell = 44, L = 100, T = 56;
-  const W = L + k * cell + 16, H = T + k * cell + 40;
+  // Room for the longest class name: beside the rows, and above the columns where names are rotated 30°.
+  const longest = Math.max(...classNames.slice(0, k).map((n) => n.length), 1) * 6.5;
+  const cell = 44, L = 28 + longest, T = 36 + longest / 2;
+  const W = L + k * cell + 16 + longest / 2, H = T + k * cell + 40;
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`, `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)} (accuracy ${(100 * m.accuracy).toFixed(1)} %)</text>`];
   for (let i = 0; i < k; i++) {
     const rowSum = m.confusion[i]!.reduce((a, b) => a + b, 0) || 1;
@@ -71,7 +92,7 @@ export function confusionSvg(m: Metrics, classNames: readonly string[], title = 
       parts.push(`<text x="${L + j * cell + cell / 2}" y="${T + i * cell + cell / 2 + 4}" text-anchor="middle" fill="${f > 0.5 ? 'white' : 'black'}">${v}</text>`);
     }
   }
-  parts.push(`<text x="${L + (k * cell) / 2}" y="${H - 10}" text-anchor="middle">predicted</text>`, '</svg>');
+  parts.push(`<text x="${L + (k * cell) / 2}" y="${H - 10}" text-anchor="middle">predicted</text>`, `<text x="12" y="${T + (k * cell) / 2}" text-anchor="middle" transform="rotate(-90 12 ${T + (k * cell) / 2})">true</text>`, '</svg>');
   return parts.join('\n');
 }
 

@@ -78,11 +78,23 @@ export interface StepLog {
   lr: number;
 }
 
+/** One logged window of steps (every `logEvery` steps): what the report's per-step curves draw. */
+export interface StepPoint {
+  /** Global step at the window's end. */
+  step: number;
+  loss: number;
+  accuracy: number;
+}
+
 export interface EpochLog {
   epoch: number;
   trainLoss: number;
   trainAccuracy: number;
   test: Metrics;
+  /** Held-out cross-entropy (mean −log p of the true class, stage 2 from its seeded starts). */
+  testLoss: number;
+  /** The epoch's logged windows (absent in logs written before they were recorded). */
+  steps?: StepPoint[];
   lr: number;
   seconds: number;
 }
@@ -91,10 +103,22 @@ export interface TrainHooks {
   /** Awaited, so a caller can pause between steps or run queued GPU work there (the browser demo). */
   onStep?: (log: StepLog, progress: { stepInEpoch: number; stepsPerEpoch: number }) => void | Promise<void>;
   onEpoch?: (log: EpochLog) => void | Promise<void>;
+  /**
+   * Every step as it is queued (no readback, so it costs nothing) and every evaluation batch: for
+   * progress bars that move from the first step, between the `logEvery` windows.
+   */
+  onProgress?: (p: { what: 'train' | 'eval'; epoch: number; epochs: number; done: number; total: number }) => void;
 }
 
 /** Thrown when `stopAfterSteps` ends a run early (the test's stand-in for a killed process). */
 export class StoppedEarly extends Error {}
+
+/** Mean −log p(true class) over rows of class probabilities (clamped so a zero does not give ∞). */
+export function heldOutLoss(probabilities: Float32Array, labels: readonly number[], numClasses: number): number {
+  let nll = 0;
+  for (let i = 0; i < labels.length; i++) nll -= Math.log(Math.max(1e-12, probabilities[i * numClasses + labels[i]!]!));
+  return nll / Math.max(1, labels.length);
+}
 
 function hash(...xs: number[]): number {
   let h = 0x811c9dc5;
@@ -221,11 +245,13 @@ export class Trainer {
       let windowSeen = 0;
       const t0 = performance.now();
       const steps = this.stepsPerEpoch;
+      const points: StepPoint[] = [];
       for (let s = 0; s < steps; s++) {
         const indices = order.slice(s * this.opts.batchSize, (s + 1) * this.opts.batchSize);
         this.step(indices, epoch, s, warm, opt, lossAcc, correctAcc, views);
         this.globalStep++;
         stepsThisRun++;
+        hooks.onProgress?.({ what: 'train', epoch, epochs: this.opts.epochs, done: s + 1, total: steps });
         seen += indices.length;
         windowSeen += indices.length;
         const last = s === steps - 1;
@@ -236,8 +262,10 @@ export class Trainer {
           epochLoss += l;
           epochCorrect += c;
           const now = performance.now();
+          const point: StepPoint = { step: this.globalStep, loss: l / Math.ceil(windowSeen / this.opts.batchSize), accuracy: c / windowSeen };
+          points.push(point);
           await hooks.onStep?.(
-            { epoch, step: this.globalStep, loss: l / Math.ceil(windowSeen / this.opts.batchSize), accuracy: c / windowSeen, imagesPerSecond: (windowSeen * 1000) / (now - windowStart), lr },
+            { epoch, ...point, imagesPerSecond: (windowSeen * 1000) / (now - windowStart), lr },
             { stepInEpoch: s + 1, stepsPerEpoch: steps },
           );
           this.e.fill(lossAcc, 0);
@@ -254,8 +282,11 @@ export class Trainer {
       }
       lossAcc.dispose();
       correctAcc.dispose();
-      const test = await this.evaluate(this.test);
-      const log: EpochLog = { epoch, trainLoss: epochLoss / steps, trainAccuracy: epochCorrect / Math.max(1, seen), test: test.metrics, lr, seconds: (performance.now() - t0) / 1000 };
+      const test = await this.evaluate(this.test, { onProgress: hooks.onProgress && ((done, total) => hooks.onProgress!({ what: 'eval', epoch, epochs: this.opts.epochs, done, total })) });
+      const log: EpochLog = {
+        epoch, trainLoss: epochLoss / steps, trainAccuracy: epochCorrect / Math.max(1, seen), test: test.metrics, testLoss: heldOutLoss(test.probabilities, test.labels, this.model.cfg.numClasses),
+        steps: points, lr, seconds: (performance.now() - t0) / 1000,
+      };
       this.history.push(log);
       this.epoch = epoch + 1;
       // The hook's outputs (the CLI's log.jsonl) are written before the checkpoint commits the epoch.
@@ -309,7 +340,7 @@ export class Trainer {
   }
 
   /** Evaluates on a dataset through the inference path (stage 2: no labels, seeded Gaussian starts). */
-  async evaluate(ds: Dataset, opts: { draws?: number; seed?: number } = {}): Promise<{ metrics: Metrics; predictions: number[]; probabilities: Float32Array }> {
+  async evaluate(ds: Dataset, opts: { draws?: number; seed?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<{ metrics: Metrics; predictions: number[]; probabilities: Float32Array; labels: number[] }> {
     const e = this.e;
     const m = this.model;
     const draws = opts.draws ?? this.opts.evalDraws;
@@ -337,11 +368,12 @@ export class Trainer {
         }),
       );
       probs.set(p, start * K);
+      opts.onProgress?.(Math.min(ds.length, start + B), ds.length);
     }
     const scale = m.stage === 2 ? draws : 1;
     for (let i = 0; i < probs.length; i++) probs[i]! /= scale;
     const predictions = argmaxRows(probs, K);
-    return { metrics: computeMetrics(labels, predictions, K), predictions, probabilities: probs };
+    return { metrics: computeMetrics(labels, predictions, K), predictions, probabilities: probs, labels };
   }
 
   // ------------------------------------------------------------------ checkpoints
