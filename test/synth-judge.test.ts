@@ -51,7 +51,7 @@ describe('judgeSynthFer', () => {
     const r = await judgeSynthFer(net, { count: 14, seed, difficulty: 0, panels: [] });
     const clean = r.conditions[0]!;
     console.log(`[synth judge] clean accuracy ${(100 * clean.accuracy).toFixed(0)} % on 14 faces; recall ${clean.recall.map((v) => v.toFixed(1)).join(' ')}`);
-    // Measured on 700 faces: about 3/4 (scripts/synth-judge.ts); chance is 1/7.
+    // Measured on 700 faces: about 3/4 (`lrdif synth --judge`); chance is 1/7.
     expect(clean.accuracy).toBeGreaterThanOrEqual(0.5);
   });
 

@@ -15,7 +15,7 @@ export interface SynthFerOptions {
    * 1 = many subtle (near-neutral) intensities, blends with another class, large per-AU jitter and resting
    * faces, wider pose range. Test accuracy of a linear classifier on the exact landmarks: ≈ 1.0 / 0.89 / 0.48
    * at 0 / 0.5 / 1 (scripts/synthfer-difficulty.ts); of face-api's expression net (trained on real photos,
-   * zero-shot) on 700 test faces: 76 / 65 / 52 % at 0 / 0.3 / 0.6 (scripts/synth-judge.ts).
+   * zero-shot) on 700 test faces: 76 / 65 / 52 % at 0 / 0.3 / 0.6 (`lrdif synth --judge`).
    */
   difficulty?: number;
   /** Probability of replacing the label by a uniformly drawn other class (default 0). */
