@@ -161,6 +161,8 @@ export class DemoSession {
   /** Whether a loaded heatmap-stem checkpoint was trained with landmarks (then given predicted points). */
   private trainedWithLandmarks = false;
   private lastHookStep = 0;
+  /** Set when the frozen networks finished a dataset's views: the pool is trimmed at the next step boundary. */
+  private trimPool = false;
   private readonly readWeights: WeightReader;
   private readonly createEngine: () => Promise<Engine>;
 
@@ -334,7 +336,11 @@ export class DemoSession {
     this.trainer = trainer;
     const stage = this.phase;
     this.trainedWithLandmarks = false;
-    trainer.onViewProgress = (what, done, total) => this.on.status(`${phaseName(stage)}: frozen networks on the ${what} ${done}/${total} (once; cached for every epoch)`);
+    trainer.onViewProgress = (what, done, total) => {
+      this.on.status(`${phaseName(stage)}: frozen networks on the ${what} ${done}/${total} (once; cached for every epoch)`);
+      // The extraction's activations (hundreds of MiB at batch 32) are not needed again: hand them back to the driver.
+      if (done >= total) this.trimPool = true;
+    };
     this.setState('training', phaseName(stage));
     this.on.status(`training ${phaseName(stage)}: ${trainer.opts.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${trainer.opts.batchSize})`);
     this.lastHookEnd = performance.now();
@@ -365,6 +371,10 @@ export class DemoSession {
 
   /** Between steps: run queued GPU jobs, let the UI paint, wait while paused, stop on reset. */
   private async betweenSteps(trainer: Trainer): Promise<void> {
+    if (this.trimPool) {
+      this.trimPool = false;
+      this.engine?.pool.trim();
+    }
     await this.drain();
     await yieldToUi();
     if (this.paused && !this.stopRequested) this.setState('paused');
