@@ -46,7 +46,6 @@ export const abs = (x: Tensor) => unary('abs', x);
 export const affine = (x: Tensor, a: number, b: number) => unary('affine', x, a, b);
 export const neg = (x: Tensor) => unary('affine', x, -1, 0);
 export const addScalar = (x: Tensor, s: number) => unary('affine', x, 1, s);
-export const subScalar = (x: Tensor, s: number) => unary('affine', x, 1, -s);
 export const mulScalar = (x: Tensor, s: number) => unary('affine', x, s, 0);
 export const divScalar = (x: Tensor, s: number) => unary('affine', x, 1 / s, 0);
 

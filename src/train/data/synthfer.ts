@@ -27,4 +27,4 @@ export {
 export { identityParams } from './synthfer/identity.ts';
 export { cleanLabel, sampleFaceParams } from './synthfer/params.ts';
 export { renderFace } from './synthfer/render.ts';
-export { SynthFerDataset, flipImageChw, flipSample, generateBatch, generateSample } from './synthfer/dataset.ts';
+export { SynthFerDataset, flipImageChw, flipSample, generateSample } from './synthfer/dataset.ts';

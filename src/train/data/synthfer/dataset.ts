@@ -1,6 +1,6 @@
 /** SynthFER samples from (seed, split, index): single samples, flips, batches, and the Dataset view. */
 import type { Dataset, Sample } from '../dataset.ts';
-import { flipLandmarks, LANDMARK_COUNT } from '../landmarks68.ts';
+import { flipLandmarks } from '../landmarks68.ts';
 import { NUM_EXPRESSIONS } from './expressions.ts';
 import { sampleFaceParams } from './params.ts';
 import { renderFace } from './render.ts';
@@ -35,29 +35,6 @@ export function flipSample(sample: SynthFerSample): SynthFerSample {
     landmarks: flipLandmarks(sample.landmarks),
     pupils: new Float32Array([1 - pu[2]!, pu[3]!, 1 - pu[0]!, pu[1]!]),
   };
-}
-
-/** A batch of consecutive samples packed as [N, 3, S, S] images, [N, 136] landmarks and labels. */
-export function generateBatch(start: number, count: number, opts: SynthFerOptions): {
-  images: Float32Array;
-  landmarks: Float32Array;
-  labels: Int32Array;
-  identities: Int32Array;
-} {
-  const size = opts.size ?? 112;
-  const per = 3 * size * size;
-  const images = new Float32Array(count * per);
-  const landmarks = new Float32Array(count * 2 * LANDMARK_COUNT);
-  const labels = new Int32Array(count);
-  const identities = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const smp = generateSample(start + i, opts);
-    images.set(smp.image, i * per);
-    landmarks.set(smp.landmarks, i * 2 * LANDMARK_COUNT);
-    labels[i] = smp.label;
-    identities[i] = smp.identity;
-  }
-  return { images, landmarks, labels, identities };
 }
 
 /** SynthFER as a `Dataset` of `length` samples (generated on demand, nothing cached). */
