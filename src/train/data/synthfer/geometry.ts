@@ -7,6 +7,9 @@
 import { LANDMARK_COUNT } from '../landmarks68.ts';
 import type { FaceParams } from './types.ts';
 
+/** The least half-distance between the inner brow ends, in face units (brow heads never meet). */
+const BROW_MIN_HALF_GAP = 0.015;
+
 export type Point = [number, number];
 export type Point3 = [number, number, number];
 
@@ -93,7 +96,10 @@ export function faceGeometry(p: FaceParams, size: number) {
     const k = q(sigma);
     const au1 = A.innerBrowRaise * k, au2 = A.outerBrowRaise * k, au4 = A.browLower * k, au9 = A.noseWrinkle * k;
     const lower = au4 * (1 - 0.7 * Math.min(1, au1));
-    const x = sigma * (id.browIn + t * id.browLen - (0.09 * au4 + 0.01 * au9) * (1 - t) ** 1.2);
+    // Drawn together, the inner ends stop short of the midline (a strong, one-sided AU4 would
+    // otherwise cross them over the glabella).
+    const pull = Math.min(0.09 * au4 + 0.01 * au9, id.browIn - BROW_MIN_HALF_GAP);
+    const x = sigma * (id.browIn + t * id.browLen - pull * (1 - t) ** 1.2);
     const arch = id.browArch * (1 - ((t - 0.6) / 0.6) ** 2) * Math.max(0.2, 1 + 0.6 * au2 - 0.6 * au4);
     const y =
       id.eyeY - id.browGap - arch
@@ -107,11 +113,15 @@ export function faceGeometry(p: FaceParams, size: number) {
   // ---- nose: AU9 lifts and widens the nostrils, AU10 a little.
   const noseTipY = id.eyeY + id.noseLen;
   const restNostrilY = noseTipY + 0.07;
-  const nostrilY = restNostrilY - 0.045 * A.noseWrinkle - 0.015 * A.upperLipRaise;
+  const lift = 0.045 * A.noseWrinkle + 0.015 * A.upperLipRaise;
+  const nostrilY = restNostrilY - lift;
+  // The alae rise with AU9/AU10; the columella's base (subnasale) is tethered to the lip and rises
+  // less, so it stays below the tip.
+  const baseY = restNostrilY - 0.4 * lift;
   const nW = id.noseW * (1 + 0.15 * A.noseWrinkle + 0.08 * A.upperLipRaise);
   const nosePoints: Point3[] = [
     [0, id.eyeY, 0.05], [0, id.eyeY + id.noseLen / 3, 0.15], [0, id.eyeY + (2 * id.noseLen) / 3, 0.25], [0, noseTipY, 0.35],
-    [-nW, nostrilY - 0.05, 0.05], [-nW * 0.5, nostrilY - 0.005, 0.15], [0, nostrilY, 0.2], [nW * 0.5, nostrilY - 0.005, 0.15], [nW, nostrilY - 0.05, 0.05],
+    [-nW, nostrilY - 0.05, 0.05], [-nW * 0.5, (nostrilY + baseY) / 2 - 0.005, 0.15], [0, baseY, 0.2], [nW * 0.5, (nostrilY + baseY) / 2 - 0.005, 0.15], [nW, nostrilY - 0.05, 0.05],
   ];
   const nose = (i: number): Point => {
     const v = nosePoints[i]!;
