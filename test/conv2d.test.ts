@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { CONV2D_VARIANTS, conv2d, globalAvgPool, type Conv2dVariant } from '../src/engine/ops/conv2d.ts';
+import { CONV2D_VARIANTS, conv2d, type Conv2dVariant } from '../src/engine/ops/conv2d.ts';
+import { globalAvgPool } from '../src/engine/ops/pooling.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
 

@@ -6,15 +6,15 @@
 import { BindGroupCache, type BindGroupStats } from './bind-groups.ts';
 import { getDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
 import { KernelRegistry, type Constants, type Kernel } from './kernel.ts';
-import { releaseBindGroup, releaseCommandBuffer, releaseComputePass } from './native-release.ts';
+import { releaseCommandBuffer, releaseComputePass } from './native-release.ts';
 import { BufferPool } from './pool.ts';
+import { KernelProfiler } from './profiler.ts';
 import { StagingBuffers } from './staging.ts';
 import { UniformArena } from './uniforms.ts';
 import { Storage, Tensor, numel, type DType, type TapeNode } from './tensor.ts';
 
 const COPY_DST = 0x08;
 const COPY_SRC = 0x04;
-const UNIFORM = 0x40;
 const MAP_MODE_READ = 0x01;
 
 export type BindingValue = Tensor | GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
@@ -60,12 +60,11 @@ export class Engine {
   /** Dynamic uniform offsets of the dispatch being encoded: views of one array this engine keeps alive (bun-webgpu passes them by raw pointer). */
   private offsetStore = new Uint32Array(8);
   private offsetViews = Array.from({ length: 9 }, (_, n) => this.offsetStore.subarray(0, n));
-  private zeroOffsetViews = Array.from({ length: 9 }, (_, n) => new Uint32Array(n));
   private error: Error | null = null;
   private stats = { dispatches: 0, submits: 0 };
 
-  /** Per-kernel profile: dispatches recorded while profiling, replayed one by one and timed. */
-  private profiling: { name: string; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; entries: GPUBindGroupEntry[]; uniform: Uint8Array | null; uniformCount: number; workgroups: [number, number, number] }[] | null = null;
+  /** Per-kernel profile (startProfile … stopProfile). */
+  private profiler: KernelProfiler | null = null;
 
   /** Tensors created inside each open scope. */
   private scopes: Set<Tensor>[] = [];
@@ -354,82 +353,25 @@ export class Engine {
     else this.pass.setBindGroup(0, bg);
     this.pass.dispatchWorkgroups(x, y, z);
     this.stats.dispatches++;
-    if (this.profiling) this.recordForProfile(kernel, entries, uniforms, [x, y, z]);
-  }
-
-  /** Keeps a copy of the dispatch's uniform values (the last uniform binding's; kernels have one), replayed from offset 0 of a buffer of its own. */
-  private recordForProfile(kernel: Kernel, entries: GPUBindGroupEntry[], uniformCount: number, workgroups: [number, number, number]): void {
-    let uniform: Uint8Array | null = null;
-    let u = 0;
-    const copied = entries.map((en) => {
-      const b = kernel.bindings.find((k) => k.binding === en.binding)!;
-      if (b.kind !== 'uniform') return en;
-      uniform = this.uniforms.slot(this.offsetStore[u++]!, b.size);
-      return { binding: en.binding, resource: { buffer: this.profileUniform, offset: 0, size: b.size } };
-    });
-    this.profiling!.push({ name: `${kernel.shader}:${kernel.entry}`, pipeline: kernel.pipeline, layout: kernel.layout, entries: copied, uniform, uniformCount, workgroups });
-  }
-
-  private profileUniformBuffer: GPUBuffer | null = null;
-  private get profileUniform(): GPUBuffer {
-    this.profileUniformBuffer ??= this.device.createBuffer({ size: 4096, usage: UNIFORM | COPY_DST, label: 'profile-uniform' });
-    return this.profileUniformBuffer;
+    if (this.profiler?.active) this.profiler.record(kernel, entries, (u, size) => this.uniforms.slot(this.offsetStore[u]!, size), uniforms, [x, y, z]);
   }
 
   /**
    * Starts per-kernel profiling: dispatches run normally and are also recorded; stopProfile()
-   * replays each one alone, synchronised, and reports time per kernel entry point. (Adapters
-   * without timestamp queries allow nothing finer; the replay includes one submit round trip per
-   * dispatch, which is measured and subtracted.)
+   * replays each one alone, synchronised, and reports time per kernel entry point (profiler.ts).
    */
   async startProfile(): Promise<void> {
     await this.sync();
-    this.profiling = [];
+    this.profiler ??= new KernelProfiler(this.device);
+    this.profiler.start();
   }
 
   async stopProfile(): Promise<{ kernel: string; count: number; ms: number }[]> {
-    const recs = this.profiling;
-    if (!recs) throw new Error('stopProfile() without startProfile()');
-    this.profiling = null;
+    if (!this.profiler?.active) throw new Error('stopProfile() without startProfile()');
     await this.sync();
-    const q = this.device.queue;
-    // Round-trip cost of an empty submit, subtracted from every measurement.
-    let overhead = Infinity;
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      const empty = this.device.createCommandEncoder().finish();
-      q.submit([empty]);
-      await q.onSubmittedWorkDone();
-      releaseCommandBuffer(empty);
-      overhead = Math.min(overhead, performance.now() - t0);
-    }
-    const byKernel = new Map<string, { count: number; ms: number }>();
-    for (const r of recs) {
-      if (r.uniform) q.writeBuffer(this.profileUniform, 0, r.uniform.buffer, r.uniform.byteOffset, r.uniform.byteLength);
-      const bg = this.device.createBindGroup({ layout: r.layout, entries: r.entries });
-      const enc = this.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(r.pipeline);
-      // The replay binds its uniform copy at offset 0 of the profile buffer: dynamic offsets 0.
-      if (r.uniformCount > 0) pass.setBindGroup(0, bg, this.zeroOffsetViews[r.uniformCount]!);
-      else pass.setBindGroup(0, bg);
-      pass.dispatchWorkgroups(...r.workgroups);
-      pass.end();
-      releaseComputePass(pass);
-      const commands = enc.finish();
-      const t0 = performance.now();
-      q.submit([commands]);
-      await q.onSubmittedWorkDone();
-      releaseCommandBuffer(commands);
-      releaseBindGroup(bg);
-      const ms = Math.max(0, performance.now() - t0 - overhead);
-      const rec = byKernel.get(r.name) ?? { count: 0, ms: 0 };
-      rec.count++;
-      rec.ms += ms;
-      byKernel.set(r.name, rec);
-    }
+    const r = await this.profiler.replay();
     this.checkError();
-    return [...byKernel].map(([kernel, r]) => ({ kernel, ...r })).sort((a, b) => b.ms - a.ms);
+    return r;
   }
 
   /** Encodes a buffer-to-buffer copy in order with the dispatches. */
@@ -511,8 +453,8 @@ export class Engine {
     this.uniforms.destroy();
     this.dummyBuffer?.destroy();
     this.dummyBuffer = null;
-    this.profileUniformBuffer?.destroy();
-    this.profileUniformBuffer = null;
+    this.profiler?.destroy();
+    this.profiler = null;
   }
 
   /** Live-tensor bookkeeping for leak checks. */

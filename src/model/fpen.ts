@@ -6,7 +6,7 @@ import type { Tensor } from '../engine/tensor.ts';
 import { add, leakyRelu } from '../engine/ops/elementwise.ts';
 import { concat, pixelUnshuffle } from '../engine/ops/layout.ts';
 import { gather } from '../engine/ops/gather.ts';
-import { globalAvgPool } from '../engine/ops/conv2d.ts';
+import { globalAvgPool } from '../engine/ops/pooling.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { Conv2d, LayerNorm, Linear } from './layers.ts';
 import { normalInit } from './init.ts';

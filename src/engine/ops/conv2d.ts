@@ -1,6 +1,6 @@
 /**
  * 2-D convolution over NCHW tensors (PyTorch semantics: weight [Co, Ci/groups, kh, kw], zero
- * padding, stride, groups) with gradients for input, weight and bias, and global average pooling.
+ * padding, stride, groups) with gradients for input, weight and bias.
  *
  * Two strategies per pass, chosen per adapter and shape class by a short autotune (tuneConv2d):
  * - 'direct': one kernel per pass in shaders/conv2d.wgsl (tiles chosen here as override constants);
@@ -15,7 +15,7 @@ import type { Engine } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
 import { add } from './elementwise.ts';
 import { matmul } from './matmul.ts';
-import { mean, sum } from './reduce.ts';
+import { sum } from './reduce.ts';
 import { assertF32, fmt } from './shape-util.ts';
 import { TuningCache, adapterKey, bestMs } from './tune.ts';
 
@@ -493,15 +493,4 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOpt
     needs[1] ? pass('gradWeight', dy) : null,
     ...(bias ? [needs[2] ? convGradBias(dy, g) : null] : []),
   ]);
-}
-
-/** Global average pooling: [N, C, H, W] → [N, C], the mean over H·W (differentiable). */
-export function globalAvgPool(x: Tensor): Tensor {
-  if (x.rank !== 4) throw new Error(`globalAvgPool: x ${fmt(x.shape)} must be [N, C, H, W]`);
-  assertF32('globalAvgPool', x);
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  const flat = x.view([n, c, h * w]);
-  const y = mean(flat, 2);
-  flat.dispose();
-  return y;
 }

@@ -7,6 +7,7 @@
 import type { Tensor } from '../tensor.ts';
 import { add, maximum, mulScalar } from './elementwise.ts';
 import { slice } from './layout.ts';
+import { mean } from './reduce.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
 type Pair = number | readonly [number, number];
@@ -74,4 +75,15 @@ export function avgPool2d(x: Tensor, kernel: Pair, stride: Pair = kernel): Tenso
   const out = mulScalar(sum, 1 / (g.kh * g.kw));
   if (!x.engine.gradEnabled || !x.requiresGrad) sum.dispose();
   return out;
+}
+
+/** Global average pooling: [N, C, H, W] → [N, C], the mean over H·W (differentiable). */
+export function globalAvgPool(x: Tensor): Tensor {
+  if (x.rank !== 4) throw new Error(`globalAvgPool: x ${fmt(x.shape)} must be [N, C, H, W]`);
+  assertF32('globalAvgPool', x);
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const flat = x.view([n, c, h * w]);
+  const y = mean(flat, 2);
+  flat.dispose();
+  return y;
 }

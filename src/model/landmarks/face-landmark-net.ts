@@ -22,7 +22,8 @@
  */
 import type { Engine } from '../../engine/engine.ts';
 import type { Tensor } from '../../engine/tensor.ts';
-import { conv2d, globalAvgPool } from '../../engine/ops/conv2d.ts';
+import { conv2d } from '../../engine/ops/conv2d.ts';
+import { globalAvgPool } from '../../engine/ops/pooling.ts';
 import { add, relu, sub } from '../../engine/ops/elementwise.ts';
 import { linear } from '../../engine/ops/matmul.ts';
 import { softmax } from '../../engine/ops/softmax.ts';
