@@ -7,7 +7,12 @@ import type { Tensor } from '../src/engine/tensor.ts';
 import type { Batch, LrdifModel, Stage } from '../src/model/lrdif.ts';
 import { Rng } from '../src/model/init.ts';
 import { BatchMaker } from '../src/train/batch.ts';
-import { MemoryDataset, type Sample } from '../src/train/data/dataset.ts';
+import { MemoryDataset, type Dataset, type Sample } from '../src/train/data/dataset.ts';
+import type { UdcSetting } from '../src/train/batch.ts';
+import type { FeatureViews } from '../src/train/feature-cache.ts';
+import { degradeUdc } from '../src/train/data/udc.ts';
+import { softmax } from '../src/engine/ops/softmax.ts';
+import { IMAGENET_NORMALISATION } from '../src/model/landmarks/normalisation.ts';
 
 export interface GridItem {
   clean: Float32Array;
@@ -85,4 +90,44 @@ export function argmax(xs: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
   return best;
+}
+
+/**
+ * Held-out faces (clean | as the model saw them) with predictions, and the EPR chain of the first.
+ * With `views` (cached frozen features) their degraded pixels and features are used as they are;
+ * otherwise the faces are degraded afresh with `udcSeed` and the model's extractor runs.
+ */
+export async function heldOutSnapshot(e: Engine, m: LrdifModel, test: Dataset, batches: BatchMaker, udc: UdcSetting | null, views: FeatureViews | null, o: { gridSize: number; udcSeed: number; inferSeed: number }): Promise<Snapshot> {
+  const S = m.cfg.inputSize;
+  const n = Math.min(o.gridSize, test.length);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  return e.noGrad(() =>
+    e.scope(async () => {
+      const samples = idx.map((i) => test.get(i));
+      let batch: Batch;
+      let udcPixels: Float32Array;
+      if (views) {
+        batch = views.batch(e, idx);
+        udcPixels = views.rgbImages(idx, IMAGENET_NORMALISATION.mean, IMAGENET_NORMALISATION.std);
+      } else {
+        const clean = new Float32Array(n * 3 * S * S);
+        samples.forEach((s, i) => clean.set(s.image, i * 3 * S * S));
+        // The same degradation (seed, offset 0) BatchMaker applies below, read back for display.
+        const seen = udc ? degradeUdc(e, e.tensor(clean, [n, 3, S, S]), { ...udc, seed: o.udcSeed }) : null;
+        batch = batches.make(test, idx, { flip: false, erase: false }, new Rng(1), udc, o.udcSeed);
+        udcPixels = seen ? ((await seen.read()) as Float32Array) : clean;
+      }
+      const { logits, rows, rowLabels, note } = forwardWithChain(m, batch, o.inferSeed);
+      const probs = (await softmax(logits).read()) as Float32Array;
+      const chainRows = await readFirstRows(rows);
+      const K = m.cfg.numClasses;
+      const grid: GridItem[] = samples.map((s, i) => ({
+        clean: s.image,
+        udc: udcPixels.slice(i * 3 * S * S, (i + 1) * 3 * S * S),
+        label: s.label,
+        predicted: argmax(probs.subarray(i * K, (i + 1) * K)),
+      }));
+      return { stage: m.stage, size: S, grid, chain: { rows: chainRows, rowLabels, probabilities: [...probs.subarray(0, K)], note } };
+    }),
+  );
 }

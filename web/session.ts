@@ -9,7 +9,7 @@ import { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { softmax } from '../src/engine/ops/softmax.ts';
 import { FROM_SCRATCH, makeConfig, usesFrozenFeatures, type LrdifConfig } from '../src/model/config.ts';
-import { LrdifModel, initFromCheckpoint, type Batch, type Stage } from '../src/model/lrdif.ts';
+import { LrdifModel, initFromCheckpoint, type Stage } from '../src/model/lrdif.ts';
 import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { Rng } from '../src/model/init.ts';
 import { Trainer, StoppedEarly, type EpochLog, type StepLog, type TrainOptions } from '../src/train/trainer.ts';
@@ -19,9 +19,8 @@ import { SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { degradeUdc, type UdcPanel } from '../src/train/data/udc.ts';
 import { landmarksOfSquareImages } from '../src/model/landmarks/face-landmark-net.ts';
 import type { FaceApiFeatureExtractor } from '../src/model/landmarks/frozen-extractor.ts';
-import { IMAGENET_NORMALISATION } from '../src/model/landmarks/normalisation.ts';
 import { fetchFromPage, loadFaceApiExtractor, type WeightReader } from './face-api-weights.ts';
-import { argmax, forwardWithChain, probeLogits, readFirstRows, type EprChain, type GridItem, type Snapshot } from './inspect.ts';
+import { argmax, forwardWithChain, heldOutSnapshot, probeLogits, readFirstRows, type EprChain, type Snapshot } from './inspect.ts';
 import { DEFAULT_SETTINGS, phaseName, type DemoEvents, type DemoSettings, type DemoState, type EpochInfo, type Phase, type StepInfo } from './settings.ts';
 
 export type { EprChain, GridItem, Snapshot } from './inspect.ts';
@@ -346,45 +345,9 @@ export class DemoSession {
 
   /** Held-out faces (clean | as the model saw them), predictions, and the EPR chain of the first one. */
   private async computeSnapshot(): Promise<Snapshot> {
-    const e = this.engine!;
-    const m = this.model!;
-    const test = this.test!;
-    const S = m.cfg.inputSize;
-    const n = Math.min(GRID_SIZE, test.length);
-    const idx = Array.from({ length: n }, (_, i) => i);
-    const udc = this.udc();
-    // While training on cached frozen features, the held-out views the evaluation just used (one per
-    // image: its degraded pixels and features) fill the grid, so nothing is extracted again.
-    const views = this.trainer?.cached ? await this.trainer.viewsOf(test) : null;
-    return e.noGrad(() =>
-      e.scope(async () => {
-        const samples = idx.map((i) => test.get(i));
-        let batch: Batch;
-        let udcPixels: Float32Array;
-        if (views) {
-          batch = views.batch(e, idx);
-          udcPixels = views.rgbImages(idx, IMAGENET_NORMALISATION.mean, IMAGENET_NORMALISATION.std);
-        } else {
-          const clean = new Float32Array(n * 3 * S * S);
-          samples.forEach((s, i) => clean.set(s.image, i * 3 * S * S));
-          // The same degradation (seed, offset 0) BatchMaker applies below, read back for display.
-          const seen = udc ? degradeUdc(e, e.tensor(clean, [n, 3, S, S]), { ...udc, seed: SNAPSHOT_UDC_SEED }) : null;
-          batch = this.batches!.make(test, idx, { flip: false, erase: false }, new Rng(1), udc, SNAPSHOT_UDC_SEED);
-          udcPixels = seen ? ((await seen.read()) as Float32Array) : clean;
-        }
-        const { logits, rows, rowLabels, note } = forwardWithChain(m, batch, INFER_SEED);
-        const probs = (await softmax(logits).read()) as Float32Array;
-        const chainRows = await readFirstRows(rows);
-        const K = m.cfg.numClasses;
-        const grid: GridItem[] = samples.map((s, i) => ({
-          clean: s.image,
-          udc: udcPixels.slice(i * 3 * S * S, (i + 1) * 3 * S * S),
-          label: s.label,
-          predicted: argmax(probs.subarray(i * K, (i + 1) * K)),
-        }));
-        return { stage: m.stage, size: S, grid, chain: { rows: chainRows, rowLabels, probabilities: [...probs.subarray(0, K)], note } };
-      }),
-    );
+    // While training on cached frozen features, the held-out views the evaluation just used fill the grid.
+    const views = this.trainer?.cached ? await this.trainer.viewsOf(this.test!) : null;
+    return heldOutSnapshot(this.engine!, this.model!, this.test!, this.batches!, this.udc(), views, { gridSize: GRID_SIZE, udcSeed: SNAPSHOT_UDC_SEED, inferSeed: INFER_SEED });
   }
 
   snapshot(): Promise<Snapshot | null> {
