@@ -12,6 +12,22 @@ function sample(seed: number): Map<string, StTensor> {
   ]);
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/** A safetensors file's JSON header, and a function that writes the same data under another header. */
+function headerOf(bytes: Uint8Array): { header: Record<string, any>; rebuild: (h: unknown) => Uint8Array } {
+  const hlen = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
+  const rebuild = (h: unknown) => {
+    const hb = new TextEncoder().encode(JSON.stringify(h));
+    const out = new Uint8Array(8 + hb.length + (bytes.length - 8 - hlen));
+    new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+    out.set(hb, 8);
+    out.set(bytes.subarray(8 + hlen), 8 + hb.length);
+    return out;
+  };
+  return { header, rebuild };
+}
+
 describe('safetensors', () => {
   it('round trip is bitwise, with metadata, and the data section is 8-byte aligned', () => {
     const t = sample(freshSeed('safetensors'));
@@ -34,16 +50,7 @@ describe('safetensors', () => {
     expect(() => decodeSafetensors(bytes.subarray(0, 5), 'a.safetensors')).toThrow(/a\.safetensors: truncated/);
     expect(() => decodeSafetensors(bytes.subarray(0, 40), 'b.safetensors')).toThrow(/b\.safetensors: header length \d+ runs past the end/);
     expect(() => decodeSafetensors(bytes.subarray(0, bytes.length - 4), 'c.safetensors')).toThrow(/c\.safetensors: tensor .* lie outside|cover/);
-    const hlen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
-    const rebuild = (h: unknown) => {
-      const hb = new TextEncoder().encode(JSON.stringify(h));
-      const out = new Uint8Array(8 + hb.length + (bytes.length - 8 - hlen));
-      new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-      out.set(hb, 8);
-      out.set(bytes.subarray(8 + hlen), 8 + hb.length);
-      return out;
-    };
+    const { header, rebuild } = headerOf(bytes);
     const lie = structuredClone(header);
     lie['fusion.head.bias'].data_offsets = [0, 28]; // overlaps the first tensor
     expect(() => decodeSafetensors(rebuild(lie), 'd.safetensors')).toThrow(/d\.safetensors: tensor .* starts at byte|overlapping/);
@@ -61,16 +68,7 @@ describe('safetensors', () => {
 
   it('rejects null or mistyped entries and metadata, bad header lengths and non-UTF-8 headers, naming the file', () => {
     const bytes = encodeSafetensors(sample(2), { a: 'b' });
-    const hlen = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hlen)));
-    const rebuild = (h: unknown) => {
-      const hb = new TextEncoder().encode(JSON.stringify(h));
-      const out = new Uint8Array(8 + hb.length + (bytes.length - 8 - hlen));
-      new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-      out.set(hb, 8);
-      out.set(bytes.subarray(8 + hlen), 8 + hb.length);
-      return out;
-    };
+    const { header, rebuild } = headerOf(bytes);
     const cases: [unknown, string][] = [
       [{ ...header, step: null }, 'x.safetensors: tensor step: header entry is null, expected {dtype, shape, data_offsets}'],
       [{ ...header, __metadata__: null }, 'x.safetensors: __metadata__ is null, expected an object of strings'],
