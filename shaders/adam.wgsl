@@ -6,6 +6,7 @@
 //
 // Global-norm gradient clipping: norm_partial writes Σ g² of each chunk, norm_finalize sums those
 // into (norm, scale) on the GPU, and update multiplies every gradient by the scale; no readback.
+// #include "lib/workgroup_sum.wgsl"
 struct UpdateParams {
   // 1 − β1 and 1 − β2 from the host in float64: 1 − f32(0.999) is 1.3e-5 off 0.001.
   one_minus_beta1: f32,
@@ -92,18 +93,6 @@ fn update(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 @group(0) @binding(7) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(8) var<storage, read_write> clip_out: array<f32>;
 @group(0) @binding(9) var<uniform> q: NormParams;
-
-var<workgroup> red: array<f32, WG>;
-
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
 
 // Σ g² over chunks w, w + G, w + 2G, … (G = the number of workgroups, at most a few hundred so
 // the tree reductions stay few) into partials[partial_base + w].

@@ -17,6 +17,8 @@
 //   backward_dkdv:    one invocation per key, streaming queries.
 //   backward_dtable:  one invocation per (offset, head) sums the ds_sum entries of every pair with
 //                     that offset: deterministic, no atomics, no recomputation.
+// #include "lib/neg_big.wgsl"
+// #include "lib/hsum.wgsl"
 struct Params {
   nq: u32, nk: u32, dh: u32, heads: u32,
   q_share: u32, window: u32, batch: u32, stride: u32,
@@ -30,8 +32,6 @@ override TILE: u32 = 32u;      // rows per streamed tile, ≤ MAX_TILE
 override TILE_VEC4: u32 = 256u; // TILE · DH4
 const MAX_DH4: u32 = 32u;      // head dim ≤ 128
 const MAX_TILE: u32 = 32u;
-// Finite stand-in for -inf: the running max starts here, so exp(start − m) is 0, never NaN.
-const NEG_BIG: f32 = -3.0e38;
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -79,7 +79,6 @@ fn dout4(base: u32, c: u32) -> vec4<f32> {
   for (var t = 0u; t < 4u; t++) { let d = 4u * c + t; if (d < p.dh) { r[t] = dout[base + d]; } }
   return r;
 }
-fn hsum(x: vec4<f32>) -> f32 { return (x.x + x.y) + (x.z + x.w); }
 
 // Bias index of the pair (i, j) = query_pos(i) − key_pos(j), with (row-major y, x) window positions:
 // (yi − yj + w − 1)(2w − 1) + (xi − xj + w − 1). Splitting it keeps one subtraction per score.

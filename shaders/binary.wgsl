@@ -2,7 +2,9 @@
 // vec4 pairs; a stride of 0 marks a broadcast dimension. Each invocation writes 4 consecutive
 // outputs with one vec4 store; a last, partial group of 4 is computed whole into the output's
 // padding (see unary.wgsl; out-of-range operand reads are clamped by robust buffer access).
-// The broadcast index decomposition is strided_offsets (shaders/strided_index.wgsl, prepended).
+// The broadcast index decomposition is strided_offsets from lib/strided_index.wgsl.
+// #include "lib/strided_index.wgsl"
+// #include "gen/binary_ops.wgsl"
 override RANK: u32 = 8u; // dimensions of the (merged) iteration shape
 struct Params {
   n: u32, stride: u32, pad0: u32, pad1: u32,
@@ -10,8 +12,7 @@ struct Params {
   sa_lo: vec4<u32>, sa_hi: vec4<u32>,
   sb_lo: vec4<u32>, sb_hi: vec4<u32>,
 }
-override OP: u32 = 0u;
-const ADD = 0u; const SUB = 1u; const MUL = 2u; const DIV = 3u; const MAXIMUM = 4u; const MINIMUM = 5u;
+override OP: u32 = OP_ADD;
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
@@ -20,12 +21,12 @@ const ADD = 0u; const SUB = 1u; const MUL = 2u; const DIV = 3u; const MAXIMUM = 
 
 fn apply(u: f32, v: f32) -> f32 {
   switch OP {
-    case ADD: { return u + v; }
-    case SUB: { return u - v; }
-    case MUL: { return u * v; }
-    case DIV: { return u / v; }
-    case MAXIMUM: { return max(u, v); }
-    case MINIMUM: { return min(u, v); }
+    case OP_ADD: { return u + v; }
+    case OP_SUB: { return u - v; }
+    case OP_MUL: { return u * v; }
+    case OP_DIV: { return u / v; }
+    case OP_MAXIMUM: { return max(u, v); }
+    case OP_MINIMUM: { return min(u, v); }
     default: { return u; }
   }
 }

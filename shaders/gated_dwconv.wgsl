@@ -10,6 +10,7 @@
 //   backward_input_params: dx = depthwise transposed conv of gy, and per-workgroup partial sums
 //                          of dweight (9 taps) and dbias over its share of the B·H·W pixels
 //   reduce_params:         dweight, dbias = sums of the partials (no atomics, fixed order)
+// #include "lib/normal_cdf.wgsl"
 struct Params {
   hidden: u32,          // Hd (output channels); x has 2·Hd
   channels: u32,        // channels of the launch: Hd (forward, gates) or 2·Hd (input/params)
@@ -41,20 +42,6 @@ const WG: u32 = 256u; // = @workgroup_size of forward, backward_gates, backward_
 @group(0) @binding(10) var<storage, read_write> dweight: array<f32>;
 @group(0) @binding(11) var<storage, read_write> dbias: array<f32>;
 @group(0) @binding(12) var<uniform> p: Params;
-
-// Standard normal CDF Φ(v) = ½·erfc(−v/√2) with the Numerical Recipes erfc fit, exactly as
-// shaders/unary.wgsl (so the fused GELU agrees with the core gelu), on four values at once.
-fn erfc_pos(z: vec4<f32>) -> vec4<f32> {
-  let t = 1.0 / (1.0 + 0.5 * z);
-  return t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-         t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-         t * (-0.82215223 + t * 0.17087277)))))))));
-}
-
-fn normal_cdf(v: vec4<f32>) -> vec4<f32> {
-  let r = 0.5 * erfc_pos(abs(v) * 0.70710678118654752);
-  return select(r, 1.0 - r, v >= vec4<f32>(0.0));
-}
 
 // Position of a tile: channel-major plane index (b·channels + c), row, first column.
 struct Tile { plane: u32, row: u32, col: u32 }
@@ -152,7 +139,7 @@ fn backward_gates(@builtin(global_invocation_id) gid: vec3<u32>) {
   var g = vec4<f32>(0.0);
   for (var k = 0u; k < TW; k++) { if (t.col + k < p.w) { g[k] = dy[at + k]; } }
   let cdf = normal_cdf(y1);
-  let d_gelu = cdf + y1 * 0.3989422804014327 * exp(-0.5 * y1 * y1);
+  let d_gelu = cdf + y1 * normal_pdf(y1);
   let plane_size = p.h * p.w;
   let at1 = ((b * 2u * p.hidden + c) * p.h + t.row) * p.w + t.col;
   store_gy(at1, t.col, g * y2 * d_gelu);

@@ -3,6 +3,10 @@
 // torch.nn.LayerNorm over the last axis; inner = H·W normalises NCHW over channels per pixel.
 // Biased variance (÷ C). The forward writes mean and rstd per position after y's values (at
 // stats_at and stats_at + positions of the same buffer) so the backward can reuse them.
+// LANES invocations share a position in forward and backward_input (reduce_row combines them).
+// #include "lib/row_reduce.wgsl"
+// #include "lib/channel_base.wgsl"
+// #include "lib/hsum.wgsl"
 struct Params { outer: u32, C: u32, inner: u32, eps: f32, row_stride: u32, stats_at: u32 }
 override HAS_WEIGHT: u32 = 1u;
 override HAS_BIAS: u32 = 1u;
@@ -23,29 +27,6 @@ const WG: u32 = 256u; // = @workgroup_size below
 @group(0) @binding(8) var<storage, read_write> dbias: array<f32>;
 @group(0) @binding(9) var<uniform> p: Params;
 
-var<workgroup> red: array<vec2<f32>, WG>;
-
-// Sums v over the LANES invocations of each position. Every invocation must call it (barriers).
-fn reduce_lanes(v: vec2<f32>, lid: u32) -> vec2<f32> {
-  if (LANES == 1u) { return v; }
-  let lane = lid % LANES;
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = LANES / 2u; s > 0u; s = s / 2u) {
-    if (lane < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[lid - lane];
-}
-
-fn position_of(wid: vec3<u32>, lid: u32) -> u32 {
-  return wid.x * (WG / LANES) + wid.y * p.row_stride + lid / LANES;
-}
-
-fn base_of(pos: u32) -> u32 {
-  return (pos / p.inner) * p.C * p.inner + pos % p.inner;
-}
-
 fn weight_at(c: u32) -> f32 {
   if (HAS_WEIGHT == 1u) { return weight[c]; }
   return 1.0;
@@ -54,10 +35,10 @@ fn weight_at(c: u32) -> f32 {
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % LANES;
-  let pos = position_of(wid, lid);
+  let pos = row_of(wid, lid, p.row_stride);
   let positions = p.outer * p.inner;
   let valid = pos < positions;
-  let base = base_of(pos);
+  let base = channel_base(pos, p.C, p.inner);
   // Sums of (x − shift) and its square, shifted by the position's first value so that the
   // variance stays accurate when |mean| ≫ std; one pass over x instead of two.
   var s = vec2<f32>(0.0);
@@ -69,7 +50,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       s += vec2<f32>(d, d * d);
     }
   }
-  s = reduce_lanes(s, lid);
+  s = reduce_row(s, lid, ROW_SUM);
   if (!valid) { return; }
   let inv_c = 1.0 / f32(p.C);
   let dmean = s.x * inv_c;
@@ -92,10 +73,10 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 @compute @workgroup_size(256)
 fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % LANES;
-  let pos = position_of(wid, lid);
+  let pos = row_of(wid, lid, p.row_stride);
   let positions = p.outer * p.inner;
   let valid = pos < positions;
-  let base = base_of(pos);
+  let base = channel_base(pos, p.C, p.inner);
   var mean = 0.0;
   var rstd = 0.0;
   var s = vec2<f32>(0.0);
@@ -108,7 +89,7 @@ fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
       s += vec2<f32>(g, g * (x[i] - mean) * rstd);
     }
   }
-  s = reduce_lanes(s, lid);
+  s = reduce_row(s, lid, ROW_SUM);
   if (!valid) { return; }
   let inv_c = 1.0 / f32(p.C);
   let mean_g = s.x * inv_c;
@@ -121,7 +102,8 @@ fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
 }
 
 // dweight[c] = Σ_pos dy ⊙ x̂ and dbias[c] = Σ_pos dy: each workgroup owns CB channels and reduces
-// over every position with WG / CB lanes per channel (no atomics, deterministic order). Lanes step
+// over every position with WG / CB lanes per channel (no atomics, deterministic order) in `red`
+// (lib/workgroup_sum.wgsl's scratch). Lanes step
 // through consecutive positions, so reads are contiguous for inner > 1; CB > 1 makes neighbouring
 // invocations read neighbouring channels when inner = 1.
 @compute @workgroup_size(256)
@@ -132,7 +114,7 @@ fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
   var s = vec2<f32>(0.0);
   if (c < p.C) {
     for (var pos = lane; pos < positions; pos += WG / CB) {
-      let i = (pos / p.inner) * p.C * p.inner + c * p.inner + pos % p.inner;
+      let i = channel_base(pos, p.C, p.inner) + c * p.inner;
       let g = dy[i];
       s += vec2<f32>(g * (x[i] - saved[p.stats_at + pos]) * saved[p.stats_at + positions + pos], g);
     }
@@ -171,8 +153,6 @@ fn weight4_at(k: u32) -> vec4<f32> {
   if (HAS_WEIGHT == 1u) { return weight4[k]; }
   return vec4<f32>(1.0);
 }
-
-fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 
 @compute @workgroup_size(64)
 fn forward_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -6,6 +6,8 @@
 // workgroup, sum_partials adds those partial sums (a second, one-workgroup dispatch).
 // Row statistics (max, log Σ exp) are kept separately, not as one log-sum-exp, so backward's
 // exp((x − max) − log Σ) stays exact for logits of any magnitude.
+// #include "lib/row_reduce.wgsl"
+// #include "lib/neg_big.wgsl"
 struct Params {
   rows: u32,
   L: u32,
@@ -21,8 +23,6 @@ struct Params {
 override LANES: u32 = 1u; // power of two, divides WG
 const WG: u32 = 256u; // = @workgroup_size below
 override RPW: u32 = WG / LANES; // rows per workgroup (derived; not set by the host)
-// Finite stand-in for -inf as the start of a running max.
-const NEG_BIG: f32 = -3.0e38;
 // Elements per workgroup of l1_forward.
 const FLAT_CHUNK: u32 = 4096u;
 
@@ -42,42 +42,11 @@ const FLAT_CHUNK: u32 = 4096u;
 @group(0) @binding(13) var<storage, read_write> count: array<atomic<u32>>;
 @group(0) @binding(14) var<uniform> p: Params;
 
-var<workgroup> red: array<vec2<f32>, WG>;
 var<workgroup> hits: atomic<u32>;
 
 // A NaN the compiler cannot fold away (a constant NaN is a shader-creation error).
 fn nan_of(lid: u32) -> f32 {
   return bitcast<f32>(0x7fc00000u + min(lid, 0u));
-}
-
-// Max (take_max) or sum of v over the LANES invocations of a row; every invocation must call it.
-fn row_reduce(v: vec2<f32>, lid: u32, take_max: bool) -> vec2<f32> {
-  if (LANES == 1u) { return v; }
-  let lane = lid % LANES;
-  workgroupBarrier(); // earlier readers of red are done
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = LANES / 2u; s > 0u; s = s / 2u) {
-    if (lane < s) {
-      let x = red[lid];
-      let y = red[lid + s];
-      red[lid] = select(x + y, max(x, y), take_max);
-    }
-    workgroupBarrier();
-  }
-  return red[lid - lane];
-}
-
-// Sum of v over the whole workgroup; every invocation must call it.
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  workgroupBarrier();
-  red[lid] = vec2<f32>(v, 0.0);
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  return red[0].x;
 }
 
 fn first_row(wid: vec3<u32>) -> u32 {
@@ -97,7 +66,7 @@ fn ce_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   if (valid) {
     for (var k = lane; k < p.L; k += LANES) { mx = max(mx, logits[base + k]); }
   }
-  mx = row_reduce(vec2<f32>(mx, 0.0), lid, true).x;
+  mx = reduce_row(vec2<f32>(mx, 0.0), lid, ROW_MAX).x;
   var acc = vec2<f32>(0.0, 0.0);
   if (valid) {
     for (var k = lane; k < p.L; k += LANES) {
@@ -105,7 +74,7 @@ fn ce_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
       acc += vec2<f32>(exp(-z), z);
     }
   }
-  acc = row_reduce(acc, lid, false);
+  acc = reduce_row(acc, lid, ROW_SUM);
   var loss = 0.0;
   if (valid && lane == 0u) {
     let y = labels[row];
@@ -149,7 +118,7 @@ fn kl_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
   if (valid) {
     for (var k = lane; k < p.L; k += LANES) { mx = max(mx, vec2<f32>(tlogits[base + k], logits[base + k])); }
   }
-  mx = row_reduce(mx, lid, true);
+  mx = reduce_row(mx, lid, ROW_MAX);
   var sums = vec2<f32>(0.0, 0.0);
   if (valid) {
     for (var k = lane; k < p.L; k += LANES) {
@@ -158,7 +127,7 @@ fn kl_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
       sums += exp(z);
     }
   }
-  sums = row_reduce(sums, lid, false);
+  sums = reduce_row(sums, lid, ROW_SUM);
   let ls = log(sums);
   var kl = 0.0;
   if (valid) {
@@ -168,7 +137,7 @@ fn kl_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
       kl += exp(lp) * (lp - lq);
     }
   }
-  kl = row_reduce(vec2<f32>(kl, 0.0), lid, false).x;
+  kl = reduce_row(vec2<f32>(kl, 0.0), lid, ROW_SUM).x;
   var loss = 0.0;
   if (valid && lane == 0u) {
     loss = kl;

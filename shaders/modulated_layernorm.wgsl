@@ -9,6 +9,7 @@
 //   backward_params: one workgroup per (b, c) plane: A = Σ_p dy ⊙ x̂, D = Σ_p dy → partials
 //   reduce_params:   one invocation per c: dscale = w·A + lb·D, dshift = D,
 //                    dw = Σ_b scale·A, dlb = Σ_b scale·D (no atomics, fixed order)
+// #include "lib/channel_base.wgsl"
 struct Params { batch: u32, C: u32, hw: u32, eps: f32, stride: u32, stats_at: u32, has_bias: u32, pad0: u32 }
 const PWG: u32 = 128u; // = @workgroup_size of backward_params
 
@@ -29,17 +30,12 @@ const PWG: u32 = 128u; // = @workgroup_size of backward_params
 @group(0) @binding(14) var<storage, read_write> dln_bias: array<f32>;
 @group(0) @binding(15) var<uniform> p: Params;
 
-// Index of channel 0 of pixel `pos` (pos over B·H·W); channel c sits c·hw further.
-fn base_of(pos: u32) -> u32 {
-  return (pos / p.hw) * p.C * p.hw + pos % p.hw;
-}
-
 @compute @workgroup_size(256)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let pos = gid.x + gid.y * p.stride;
   let positions = p.batch * p.hw;
   if (pos >= positions) { return; }
-  let base = base_of(pos);
+  let base = channel_base(pos, p.C, p.hw); // pos over B·H·W
   // Sums of (x − first value) and its square: one pass, and the variance stays accurate when
   // |mean| ≫ std.
   let first = x[base];
@@ -68,7 +64,7 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   let pos = gid.x + gid.y * p.stride;
   let positions = p.batch * p.hw;
   if (pos >= positions) { return; }
-  let base = base_of(pos);
+  let base = channel_base(pos, p.C, p.hw); // pos over B·H·W
   let bc = (pos / p.hw) * p.C;
   let mean = saved[p.stats_at + pos];
   let rstd = saved[p.stats_at + positions + pos];

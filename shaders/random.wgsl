@@ -7,8 +7,9 @@ struct Params {
   seed_hi: u32, off_lo: u32, off_hi: u32, pad0: u32,
   mean: f32, scale: f32, pad1: f32, pad2: f32,
 }
-// 0: raw u32 words, 1: uniform in [0, 1), 2: normal(mean, std) by Box–Muller.
-override MODE: u32 = 0u;
+// #include "gen/random_modes.wgsl"
+// Raw u32 words, uniform in [0, 1), or normal(mean, std) by Box–Muller.
+override MODE: u32 = MODE_BITS;
 
 @group(0) @binding(0) var<storage, read_write> out: array<u32>;
 @group(0) @binding(1) var<uniform> p: Params;
@@ -91,9 +92,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b_hi = (p.off_hi >> 2u) + select(0u, 1u, b_lo < j);
   let x = philox(vec4<u32>(b_lo, b_hi, 0u, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
   var words = x;
-  if (MODE == 1u) {
+  if (MODE == MODE_UNIFORM) {
     words = bitcast<vec4<u32>>(vec4<f32>(unit(x.x), unit(x.y), unit(x.z), unit(x.w)));
-  } else if (MODE == 2u) {
+  } else if (MODE == MODE_NORMAL) {
     let z = vec4<f32>(box_muller(x.x, x.y), box_muller(x.z, x.w));
     words = bitcast<vec4<u32>>(p.mean + p.scale * z);
   }

@@ -1,8 +1,10 @@
 // Reductions over one axis of a tensor viewed as [outer, n, inner]: sum (mean = sum · scale) and
 // max with its argmax (for backward). Two strategies: one invocation per output looping over the
 // axis (short axes), or one workgroup per output with a tree reduction (long axes).
+// #include "gen/reduce_ops.wgsl"
+// #include "lib/channel_base.wgsl"
 struct Params { outer: u32, n: u32, inner: u32, scale: f32, stride: u32 }
-override OP: u32 = 0u; // 0 = sum, 1 = max
+override OP: u32 = OP_SUM;
 const WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -12,23 +14,23 @@ const WG: u32 = 64u;
 
 fn combine(a: f32, ia: u32, b: f32, ib: u32) -> vec2<f32> {
   // Returns (value, index bits); ties keep the lower index so results are deterministic.
-  if (OP == 0u) { return vec2<f32>(a + b, 0.0); }
+  if (OP == OP_SUM) { return vec2<f32>(a + b, 0.0); }
   if (b > a || (b == a && ib < ia)) { return vec2<f32>(b, bitcast<f32>(ib)); }
   return vec2<f32>(a, bitcast<f32>(ia));
 }
 
 fn store_result(o: u32, v: f32, i: u32) {
-  if (OP == 0u) { out[o] = v * p.scale; } else { out[o] = v; arg[o] = i; }
+  if (OP == OP_SUM) { out[o] = v * p.scale; } else { out[o] = v; arg[o] = i; }
 }
 
 @compute @workgroup_size(64)
 fn per_thread(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o = gid.x + gid.y * p.stride;
   if (o >= p.outer * p.inner) { return; }
-  let base = (o / p.inner) * p.n * p.inner + o % p.inner;
-  var v = select(0.0, x[base], OP == 1u);
+  let base = channel_base(o, p.n, p.inner);
+  var v = select(0.0, x[base], OP == OP_MAX);
   var vi = 0u;
-  for (var k = select(0u, 1u, OP == 1u); k < p.n; k++) {
+  for (var k = select(0u, 1u, OP == OP_MAX); k < p.n; k++) {
     let c = combine(v, vi, x[base + k * p.inner], k);
     v = c.x;
     vi = bitcast<u32>(c.y);
@@ -46,8 +48,8 @@ fn per_workgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   var v = 0.0;
   var vi = 0u;
   if (valid) {
-    let base = (o / p.inner) * p.n * p.inner + o % p.inner;
-    if (OP == 1u) { v = x[base + min(lid, p.n - 1u) * p.inner]; vi = min(lid, p.n - 1u); }
+    let base = channel_base(o, p.n, p.inner);
+    if (OP == OP_MAX) { v = x[base + min(lid, p.n - 1u) * p.inner]; vi = min(lid, p.n - 1u); }
     for (var k = lid; k < p.n; k += WG) {
       let c = combine(v, vi, x[base + k * p.inner], k);
       v = c.x;

@@ -1,8 +1,9 @@
 // Sums a tensor down to a broadcast-compatible smaller shape (the backward of broadcasting). One
 // invocation per output element. The host splits the input's dimensions into kept ones (the
 // output's, in order, so the output index walks them) and reduced ones, merges each list where it
-// can, and passes both with the input's strides; strided_offsets (shaders/strided_index.wgsl,
-// prepended) decomposes an index over either, unrolled by KEEP_RANK and RED_RANK.
+// can, and passes both with the input's strides; strided_offsets decomposes an index over
+// either, unrolled by KEEP_RANK and RED_RANK.
+// #include "lib/strided_index.wgsl"
 override KEEP_RANK: u32 = 8u;
 override RED_RANK: u32 = 8u;
 struct Params {

@@ -1,13 +1,14 @@
 // Softmax and log-softmax over the last axis of a tensor viewed as [rows, L], forward and backward.
 // LANES invocations share one row: each strides over it, then a tree reduction in workgroup memory
-// combines them. LANES = 1 gives one invocation per row (short rows, no barriers do any work);
-// LANES = WG gives one workgroup per row (long rows). The host picks LANES from the shape.
+// (reduce_row) combines them. LANES = 1 gives one invocation per row (short rows, no barriers do
+// any work); LANES = WG gives one workgroup per row (long rows). The host picks LANES from the shape.
+// #include "lib/row_reduce.wgsl"
+// #include "lib/neg_big.wgsl"
+// #include "lib/hsum.wgsl"
 struct Params { rows: u32, L: u32, row_stride: u32 }
 override LOG: u32 = 0u; // 0 = softmax, 1 = log-softmax
 override LANES: u32 = 1u; // power of two, divides WG
 const WG: u32 = 256u; // = @workgroup_size below
-// Finite stand-in for -inf: the start of a running max, so exp(start - m) is 0, never NaN.
-const NEG_BIG: f32 = -3.0e38;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
@@ -16,40 +17,10 @@ const NEG_BIG: f32 = -3.0e38;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-var<workgroup> red: array<vec2<f32>, WG>;
-
-// (max, Σ exp(v - max)) of two partial rows, rescaled to the larger max.
-fn merge_stats(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-  let m = max(a.x, b.x);
-  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
-}
-
-// Combines the values of a row's LANES invocations (online-softmax stats or plain sums). Every
-// invocation of the workgroup must call it: it contains barriers.
-fn reduce_row(v: vec2<f32>, lid: u32, stats: bool) -> vec2<f32> {
-  if (LANES == 1u) { return v; }
-  let lane = lid % LANES;
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = LANES / 2u; s > 0u; s = s / 2u) {
-    if (lane < s) {
-      let a = red[lid];
-      let b = red[lid + s];
-      red[lid] = select(a + b, merge_stats(a, b), stats);
-    }
-    workgroupBarrier();
-  }
-  return red[lid - lane];
-}
-
-fn row_of(wid: vec3<u32>, lid: u32) -> u32 {
-  return wid.x * (WG / LANES) + wid.y * p.row_stride + lid / LANES;
-}
-
 @compute @workgroup_size(256)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % LANES;
-  let row = row_of(wid, lid);
+  let row = row_of(wid, lid, p.row_stride);
   let valid = row < p.rows;
   let base = row * p.L;
   // One pass for max and sum (online softmax): the sum is rescaled only when the max grows.
@@ -64,7 +35,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       }
     }
   }
-  st = reduce_row(st, lid, true);
+  st = reduce_row(st, lid, ROW_SOFTMAX_STATS);
   if (!valid) { return; }
   let inv_sum = 1.0 / st.y;
   let log_sum = log(st.y);
@@ -79,7 +50,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 @compute @workgroup_size(256)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let lane = lid % LANES;
-  let row = row_of(wid, lid);
+  let row = row_of(wid, lid, p.row_stride);
   let valid = row < p.rows;
   let base = row * p.L;
   var acc = 0.0;
@@ -88,7 +59,7 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
       if (LOG == 1u) { acc += dy[base + k]; } else { acc += dy[base + k] * yv[base + k]; }
     }
   }
-  let total = reduce_row(vec2<f32>(acc, 0.0), lid, false).x;
+  let total = reduce_row(vec2<f32>(acc, 0.0), lid, ROW_SUM).x;
   if (!valid) { return; }
   for (var k = lane; k < p.L; k += LANES) {
     let g = dy[base + k];
@@ -106,8 +77,6 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
 @group(0) @binding(8) var<storage, read> yv4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> dy4: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read_write> dx4: array<vec4<f32>>;
-
-fn hsum(v: vec4<f32>) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 
 @compute @workgroup_size(64)
 fn forward_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -3,7 +3,8 @@
 //   dst[dst_base + Σ c·dst_stride] = src[src_base + Σ c·src_stride]
 // Permute and slice read strided and write densely; concat and slice-backward read densely and
 // write strided into a region. Words move as u32, so every 32-bit dtype copies bit-exactly.
-// The index decomposition is strided_offsets (shaders/strided_index.wgsl, prepended).
+// The index decomposition is strided_offsets from lib/strided_index.wgsl.
+// #include "lib/strided_index.wgsl"
 override RANK: u32 = 8u; // dimensions of the (merged) iteration shape
 // 4: each invocation copies 4 consecutive elements of the innermost dimension (its extent is a
 // multiple of 4), so the index decomposition is shared by 4 copies.

@@ -82,7 +82,9 @@ export class Engine {
     // Groups that bind a buffer are released before the pool destroys it.
     this.pool = new BufferPool(this.device, Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize), (b) => this.bindGroups.forget(b));
     this.staging = new StagingBuffers(this.device);
-    this.kernels = new KernelRegistry(this.device, this.maxInvocations);
+    // A kernel's compile error replaces a device error seen before it arrived: dispatches of its
+    // invalid pipeline (an invalid command buffer) are consequences, not the cause.
+    this.kernels = new KernelRegistry(this.device, this.maxInvocations, (err) => { this.error = err; });
     this.poison = options.poison ?? false;
     this.device.addEventListener('uncapturederror', this.onDeviceError);
     void this.device.lost.then((l) => {
@@ -297,7 +299,7 @@ export class Engine {
   }
 
   encodeDispatch(kernel: Kernel, spec: DispatchSpec): void {
-    const where = `shaders/${kernel.shader}.wgsl:${kernel.entry}`;
+    const where = `${kernel.path}:${kernel.entry}`;
     const given = new Set(Object.keys(spec.bindings));
     const entries: GPUBindGroupEntry[] = [];
     const bufferIds: number[] = [];
@@ -401,6 +403,7 @@ export class Engine {
   async sync(): Promise<void> {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
+    await this.kernels.settled();
     this.checkError();
   }
 
@@ -427,6 +430,7 @@ export class Engine {
     });
     staging.unmap();
     this.staging.returnReadback(staging);
+    await this.kernels.settled();
     this.checkError();
     return out;
   }

@@ -39,7 +39,7 @@ export class UniformArena {
   fits(kernel: Kernel): boolean {
     let bytes = 0;
     for (const b of kernel.bindings) if (b.kind === 'uniform') bytes += this.stride(b.size);
-    if (bytes > this.bytes) throw new Error(`shaders/${kernel.shader}.wgsl: uniforms of ${bytes} bytes exceed the ${this.bytes}-byte uniform arena`);
+    if (bytes > this.bytes) throw new Error(`${kernel.path}: uniforms of ${bytes} bytes exceed the ${this.bytes}-byte uniform arena`);
     return this.used + bytes <= this.bytes;
   }
 

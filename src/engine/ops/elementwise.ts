@@ -2,16 +2,13 @@
  * Elementwise ops: unary functions (one table, one shader), broadcasting binary ops, scalar
  * variants, and sumToShape (the reduction that undoes broadcasting in backward passes).
  */
+import { BINARY_OPS as BINARY, UNARY_OPS as UNARY } from '../op-codes.ts';
 import type { Tensor } from '../tensor.ts';
 import { broadcastCopy } from './layout.ts';
 import { assertF32, broadcastShapes, broadcastStrides, coalesceDims, fmt, pad8, sameShape, stridesOf } from './shape-util.ts';
 
 // ------------------------------------------------------------------ unary
 
-/** Op codes of shaders/unary.wgsl. */
-const UNARY = {
-  affine: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, sigmoid: 6, gelu: 7, relu: 8, leakyRelu: 9, square: 10, recip: 11, abs: 12,
-} as const;
 export type UnaryOp = keyof typeof UNARY;
 
 /** Runs a unary op (with parameters a, b for affine / leaky slope) and records its backward. */
@@ -51,7 +48,6 @@ export const divScalar = (x: Tensor, s: number) => unary('affine', x, 1 / s, 0);
 
 // ------------------------------------------------------------------ binary
 
-const BINARY = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 } as const;
 export type BinaryOp = keyof typeof BINARY;
 
 function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {

@@ -15,10 +15,10 @@
  * bit-exactly and the float conversions in float64.
  */
 import type { Engine } from '../engine.ts';
+import { RANDOM_MODES } from '../op-codes.ts';
 import type { Tensor } from '../tensor.ts';
 import { fmt } from './shape-util.ts';
 
-const MODE = { bits: 0, uniform: 1, normal: 2 } as const;
 const TWO32 = 4294967296;
 
 function checkCounter(op: string, shape: readonly number[], seed: number, offset: number): void {
@@ -26,7 +26,7 @@ function checkCounter(op: string, shape: readonly number[], seed: number, offset
   if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`${op}: offset must be an integer in [0, 2^53), got ${offset} (shape ${fmt(shape)})`);
 }
 
-function launch(e: Engine, op: keyof typeof MODE, shape: readonly number[], seed: number, offset: number, mean: number, std: number): Tensor {
+function launch(e: Engine, op: keyof typeof RANDOM_MODES, shape: readonly number[], seed: number, offset: number, mean: number, std: number): Tensor {
   const name = `random${op[0]!.toUpperCase()}${op.slice(1)}`;
   checkCounter(name, shape, seed, offset);
   const out = e.empty(shape, op === 'bits' ? 'u32' : 'f32');
@@ -36,7 +36,7 @@ function launch(e: Engine, op: keyof typeof MODE, shape: readonly number[], seed
   const blocks = Math.ceil((n + skip) / 4);
   const g = e.grid(blocks, 256);
   e.dispatch('random', {
-    constants: { MODE: MODE[op] },
+    constants: { MODE: RANDOM_MODES[op] },
     bindings: { out },
     params: {
       n, stride: g.stride, blocks, seed_lo: seed % TWO32,

@@ -1,4 +1,5 @@
 /** Reductions over one axis: sum, mean, max (with argmax for backward), and sumAll. */
+import { REDUCE_OPS } from '../op-codes.ts';
 import type { Tensor } from '../tensor.ts';
 import { expandTo, mulScalar } from './elementwise.ts';
 import { assertF32, normAxis } from './shape-util.ts';
@@ -18,7 +19,7 @@ function outShape(shape: readonly number[], axis: number, keepDims: boolean): nu
   return s;
 }
 
-function launch(op: 'sum' | 'max', x: Tensor, axis: number, keepDims: boolean, scale: number): { out: Tensor; arg: Tensor | null } {
+function launch(op: keyof typeof REDUCE_OPS, x: Tensor, axis: number, keepDims: boolean, scale: number): { out: Tensor; arg: Tensor | null } {
   const e = x.engine;
   const { outer, n, inner } = split(x.shape, axis);
   if (n === 0) throw new Error(`${op}: axis ${axis} of ${x.describe()} is empty`);
@@ -30,7 +31,7 @@ function launch(op: 'sum' | 'max', x: Tensor, axis: number, keepDims: boolean, s
   const stride = perWorkgroup ? g.workgroups[0] : g.stride;
   e.dispatch('reduce', {
     entry: perWorkgroup ? 'per_workgroup' : 'per_thread',
-    constants: { OP: op === 'sum' ? 0 : 1 },
+    constants: { OP: REDUCE_OPS[op] },
     bindings: { x, out, arg: arg ?? e.dummy },
     params: { outer, n, inner, scale, stride },
     workgroups: g.workgroups,
@@ -77,7 +78,7 @@ export function max(x: Tensor, axis: number, keepDims = false): Tensor {
   return e.record('max', [x], out, (dy) => {
     const dx = e.empty(x.shape);
     const g = e.grid(x.size, 64);
-    e.dispatch('reduce', { entry: 'max_backward', constants: { OP: 1 }, bindings: { dy, argv: arg!, dx }, params: { outer, n, inner, scale: 1, stride: g.stride }, workgroups: g.workgroups });
+    e.dispatch('reduce', { entry: 'max_backward', constants: { OP: REDUCE_OPS.max }, bindings: { dy, argv: arg!, dx }, params: { outer, n, inner, scale: 1, stride: g.stride }, workgroups: g.workgroups });
     return [dx];
   });
 }

@@ -1,5 +1,5 @@
-// Strided index decomposition shared by the strided kernels (src/engine/shaders.ts prepends this
-// file to each of them). A linear index i over an iteration shape of rank `rank` (at most 8; the
+// Strided index decomposition shared by the strided kernels (binary, reduce_to_shape,
+// strided_copy include it). A linear index i over an iteration shape of rank `rank` (at most 8; the
 // host merges what it can and packs the shape innermost-last into two vec4s with leading 1s)
 // becomes element offsets into two operands with their own strides.
 //
