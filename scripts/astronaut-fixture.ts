@@ -6,14 +6,15 @@
  *
  * The crop is the square (x 150, y 42, side 150) around the face, area-averaged down to 112×112.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { decodePng, encodePng } from '../src/train/data/png.ts';
+import { writeFileSync } from 'node:fs';
+import { readImageFileRgb } from '../src/train/data/images.ts';
+import { encodePng } from '../src/train/data/png.ts';
 
 export const ASTRONAUT_FACE_BOX = { x: 150, y: 42, side: 150 } as const;
 const OUT = 112;
 
 const src = process.argv[2] ?? '/usr/lib/python3/dist-packages/skimage/data/astronaut.png';
-const img = decodePng(new Uint8Array(readFileSync(src)));
+const img = await readImageFileRgb(src);
 const { x: bx, y: by, side } = ASTRONAUT_FACE_BOX;
 const out = new Uint8Array(4 * OUT * OUT);
 const scale = side / OUT;
@@ -28,8 +29,8 @@ for (let oy = 0; oy < OUT; oy++) {
       const wy = Math.min(sy + 1, y0 + scale) - Math.max(sy, y0);
       for (let sx = Math.floor(x0); sx < Math.ceil(x0 + scale); sx++) {
         const wx = Math.min(sx + 1, x0 + scale) - Math.max(sx, x0);
-        const p = 4 * ((by + sy) * img.width + bx + sx);
-        for (let c = 0; c < 3; c++) acc[c]! += wx * wy * img.data[p + c]!;
+        const p = 3 * ((by + sy) * img.width + bx + sx);
+        for (let c = 0; c < 3; c++) acc[c]! += wx * wy * img.rgb[p + c]!;
         wsum += wx * wy;
       }
     }

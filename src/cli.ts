@@ -6,7 +6,6 @@
  */
 import { Command, Option } from 'commander';
 import { convertUdc, predictImages, writeSynth } from './train/commands.ts';
-import { landmarksCommand } from './model/landmarks/command.ts';
 import type { AdapterChoice } from './engine/device.ts';
 import { chooseAdapter, engine } from './cli/common.ts';
 import { COUNT, difficultyOption, numberOption, seedOption, UNIT, udcStrengthOption } from './cli/options.ts';
@@ -15,6 +14,7 @@ import { trainCommand } from './cli/train.ts';
 import { evalCommand } from './cli/eval.ts';
 import { ablateCommand, runCommand } from './cli/experiments.ts';
 import { judgeSynthCommand } from './cli/synth-judge.ts';
+import { landmarksCommand } from './cli/landmarks.ts';
 
 const program = new Command('lrdif')
   .description('LRDif (diffusion models for under-display-camera emotion recognition) on WebGPU')

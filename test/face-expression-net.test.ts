@@ -5,7 +5,7 @@
  * class mapping; loading errors; and the zero-shot judge's bookkeeping.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faceApiModelDir, loadFaceExpressionNet, loadTfjsWeights } from '../src/model/landmarks/face-api-files.ts';
@@ -17,10 +17,10 @@ import { FACE_API_EXPRESSION_TO_OURS, expressionProbabilitiesInOurOrder, judgeDa
 import { CLASS_NAMES } from '../src/train/data/dataset.ts';
 import { SynthFerDataset, generateSample } from '../src/train/data/synthfer.ts';
 import { degradeUdc } from '../src/train/data/udc.ts';
-import { decodePngChw } from '../src/train/data/png.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import { referenceNet } from './face-api-reference.ts';
 import { freshSeed, getEngine, read, relErr } from './helpers.ts';
+import { astronautFace } from './face-images.ts';
 
 // ------------------------------------------------------------------ the reference: face-api itself
 
@@ -79,7 +79,7 @@ describe('face expression network', () => {
     const n = 112;
     const plane = 3 * n * n;
     const faces: { name: string; image: Float32Array }[] = [
-      { name: 'astronaut', image: decodePngChw(new Uint8Array(readFileSync('test/fixtures/astronaut-face.png'))).image },
+      { name: 'astronaut', image: astronautFace().image },
       ...[0, 1, 2].map((i) => ({ name: `synthfer ${seed}/${i}`, image: generateSample(i, { seed, size: 112 }).image })),
     ];
     const clean = new Float32Array(faces.length * plane);

@@ -1,12 +1,15 @@
 /** Test images of faces: the astronaut fixture and faces pasted into larger canvases. */
-import { readFileSync } from 'node:fs';
 import type { ChwImage } from '../src/model/landmarks/face-landmark-net.ts';
-import { decodePngChw } from '../src/train/data/png.ts';
+import { readImageChw } from '../src/train/data/images.ts';
 import { rng } from './helpers.ts';
 
-/** The 112×112 astronaut fixture (8-bit values, what face-api gets too). */
+export const ASTRONAUT_FACE_PNG = 'test/fixtures/astronaut-face.png';
+/** Decoded once per test file, by the decoder every image file goes through. */
+const astronaut = await readImageChw(ASTRONAUT_FACE_PNG);
+
+/** The 112×112 astronaut fixture (8-bit values, what face-api gets too); a fresh copy per call. */
 export function astronautFace(): ChwImage {
-  return decodePngChw(new Uint8Array(readFileSync('test/fixtures/astronaut-face.png')));
+  return { width: astronaut.width, height: astronaut.height, image: astronaut.image.slice() };
 }
 
 /**

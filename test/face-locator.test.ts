@@ -1,5 +1,5 @@
 /**
- * Finding and framing faces in photos (src/model/landmarks/face-locator.ts) and the two commands
+ * Finding and framing faces in photos (src/model/landmarks/face-locator.ts, src/train/data/face-crops.ts) and the two commands
  * that use it: the training-face framing constants against SynthFER, the aligned square's
  * geometry, the crop/resize, the astronaut pasted off-centre into a larger photo (the detected box
  * covers the face; landmarks through detection + crop land where they land on the aligned crop; the
@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { loadFaceLandmarkNet, loadTinyFaceDetector } from '../src/model/landmarks/face-api-files.ts';
 import { iou, type PixelBox, type TinyFaceDetector } from '../src/model/landmarks/face-detector.ts';
 import type { ChwImage, FaceLandmarkNet } from '../src/model/landmarks/face-landmark-net.ts';
-import {
-  TRAINING_FACE_FRAMING, alignedSquare, cropResized, detectAndAlignFaces, detectLandmarks, landmarkFraming, locateFaces,
-} from '../src/model/landmarks/face-locator.ts';
-import { runLandmarks } from '../src/model/landmarks/command.ts';
+import { TRAINING_FACE_FRAMING, alignedSquare, detectLandmarks, landmarkFraming, locateFaces } from '../src/model/landmarks/face-locator.ts';
+import { runLandmarks } from '../src/cli/landmarks.ts';
+import { cropResized } from '../src/train/data/images.ts';
+import { detectAndAlignFaces } from '../src/train/data/face-crops.ts';
 import { predictImages } from '../src/train/commands.ts';
 import { generateSample, renderFace, sampleFaceParams } from '../src/train/data/synthfer.ts';
 import { encodePngChw } from '../src/train/data/png.ts';

@@ -9,7 +9,6 @@
  * checked to give exactly face-api's descriptor.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faceApiModelDir, loadFaceRecognitionNet, loadTfjsWeights } from '../src/model/landmarks/face-api-files.ts';
 import {
@@ -18,11 +17,11 @@ import {
 import type { ChwImage } from '../src/model/landmarks/face-landmark-net.ts';
 import { generateSample } from '../src/train/data/synthfer.ts';
 import { degradeUdc } from '../src/train/data/udc.ts';
-import { decodePngChw } from '../src/train/data/png.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { sumAll } from '../src/engine/ops/reduce.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import { referenceNet, referenceWeightMap } from './face-api-reference.ts';
+import { astronautFace } from './face-images.ts';
 import { expectClose, freshSeed, getEngine, read, relErr, rng } from './helpers.ts';
 
 // ------------------------------------------------------------------ the reference: face-api itself
@@ -122,10 +121,6 @@ function quantise(img: ChwImage): { hwc: Uint8Array; chw: ChwImage } {
     }
   }
   return { hwc, chw: { width: img.width, height: img.height, image: chw } };
-}
-
-function astronautFace(): ChwImage {
-  return decodePngChw(new Uint8Array(readFileSync('test/fixtures/astronaut-face.png')));
 }
 
 function cropChw(img: ChwImage, x: number, y: number, w: number, h: number): ChwImage {

@@ -5,7 +5,6 @@
  * the same model extracting them itself, and the cached views the trainer uses.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { readFileSync } from 'node:fs';
 import type { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import { sumAll } from '../src/engine/ops/reduce.ts';
@@ -20,10 +19,10 @@ import { LrdifModel } from '../src/model/lrdif.ts';
 import { FROZEN_EMBEDDING_DIM } from '../src/model/frozen-features.ts';
 import { generateSample, SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { CachedDataset } from '../src/train/data/dataset.ts';
-import { decodePngChw } from '../src/train/data/png.ts';
 import { BatchMaker } from '../src/train/batch.ts';
 import { FeatureViews, PART_NAMES, type ViewPersistence } from '../src/train/feature-cache.ts';
 import { expectClose, getEngine, read } from './helpers.ts';
+import { astronautFace } from './face-images.ts';
 
 let e: Engine;
 let recognition: FaceRecognitionNet;
@@ -47,7 +46,7 @@ function normalised(rgb: Float32Array, b: number, s: number): Float32Array {
 }
 
 function faces(size: number): Float32Array {
-  const astronaut = decodePngChw(new Uint8Array(readFileSync('test/fixtures/astronaut-face.png'))).image;
+  const astronaut = astronautFace().image;
   const synth = generateSample(3, { seed: 17, size }).image;
   if (size !== 112) return Float32Array.from([...synth, ...generateSample(4, { seed: 17, size }).image]);
   return Float32Array.from([...astronaut, ...synth]);

@@ -9,6 +9,7 @@ import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { mul } from '../src/engine/ops/elementwise.ts';
 import { sumAll } from '../src/engine/ops/reduce.ts';
+import { Rng } from '../src/model/init.ts';
 
 let engine: Promise<Engine> | null = null;
 
@@ -18,16 +19,10 @@ export function getEngine(): Promise<Engine> {
   return engine;
 }
 
-/** mulberry32: small, fast, seedable. */
+/** Uniform draws in [0, 1) from the project's seeded generator (src/model/init.ts). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** A fresh seed per call (override with TEST_SEED), printed so a failure can be replayed. */

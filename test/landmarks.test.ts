@@ -13,16 +13,16 @@ import { faceApiModelDir, loadFaceLandmarkNet, loadTfjsWeights } from '../src/mo
 import {
   FACE_LANDMARK_MANIFEST, FaceLandmarkNet, landmarksOfSquareImages, landmarksToPixels, prepareCrop, type ChwImage,
 } from '../src/model/landmarks/face-landmark-net.ts';
-import { overlayPng } from '../src/model/landmarks/command.ts';
-
+import { overlayPng } from '../src/cli/landmarks.ts';
 import { makeConfig } from '../src/model/config.ts';
 import { Rng } from '../src/model/init.ts';
 import { generateSample } from '../src/train/data/synthfer.ts';
-import { decodePng, decodePngChw } from '../src/train/data/png.ts';
+import { decodeImage, readImageFileRgb } from '../src/train/data/images.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { sumAll } from '../src/engine/ops/reduce.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import { referenceNet } from './face-api-reference.ts';
+import { ASTRONAUT_FACE_PNG, astronautFace } from './face-images.ts';
 import { expectClose, freshSeed, getEngine, read, relErr, rng } from './helpers.ts';
 
 // ------------------------------------------------------------------ the reference: face-api itself
@@ -63,10 +63,6 @@ function quantise(img: ChwImage): { hwc: Uint8Array; chw: ChwImage } {
     }
   }
   return { hwc, chw: { width: img.width, height: img.height, image: chw } };
-}
-
-function astronautFace(): ChwImage {
-  return decodePngChw(new Uint8Array(readFileSync('test/fixtures/astronaut-face.png')));
 }
 
 function synthFace(i: number, seed: number): { image: ChwImage; landmarks: Float32Array } {
@@ -208,13 +204,13 @@ describe('face landmark network', () => {
   });
 
   it('maps a non-square crop to image pixels as face-api does (pad to square, bilinear resize)', async () => {
-    const png = decodePng(new Uint8Array(readFileSync('test/fixtures/astronaut-face.png')));
-    const full = decodePngChw(new Uint8Array(readFileSync('test/fixtures/astronaut-face.png')));
+    const png = await readImageFileRgb(ASTRONAUT_FACE_PNG);
+    const full = astronautFace();
     // 112×112 fixture: take a 90×70 window (even size difference, so face-api's postprocess shift is exact).
     const box = { x: 10, y: 20, width: 90, height: 70 };
     const crop = cropChw(full, box.x, box.y, box.width, box.height);
     const hwc = new Uint8Array(3 * box.width * box.height);
-    for (let r = 0; r < box.height; r++) for (let c = 0; c < box.width; c++) for (let k = 0; k < 3; k++) hwc[3 * (r * box.width + c) + k] = png.data[4 * ((box.y + r) * png.width + box.x + c) + k]!;
+    for (let r = 0; r < box.height; r++) for (let c = 0; c < box.width; c++) for (let k = 0; k < 3; k++) hwc[3 * (r * box.width + c) + k] = png.rgb[3 * ((box.y + r) * png.width + box.x + c) + k]!;
     const ref = await referenceLandmarks(hwc, box.width, box.height);
     const refPx = Array.from(ref, (v, i) => (i % 2 === 0 ? box.x + v * box.width : box.y + v * box.height));
     const { input, mapping } = prepareCrop(full, box);
@@ -272,13 +268,13 @@ describe('face landmark network', () => {
     expect(() => prepareCrop(astronautFace(), { x: 100, y: 0, width: 20, height: 20 })).toThrow(/not an integer box inside the 112×112 image/);
   });
 
-  it('is frozen and draws an overlay', () => {
+  it('is frozen and draws an overlay', async () => {
     expect(net.trainable()).toEqual([]);
     expect(net.numParameters()).toBeGreaterThan(350_000);
     const png = overlayPng(astronautFace(), new Float64Array(136).fill(56));
-    const img = decodePng(png);
+    const img = await decodeImage(png, 'overlay');
     expect([img.width, img.height]).toEqual([448, 448]);
-    const p = 4 * (226 * 448 + 226); // the centre pixel (56.5 · 4) carries the marker colour
-    expect([img.data[p], img.data[p + 1], img.data[p + 2]]).toEqual([0, 255, 0]);
+    const p = 3 * (226 * 448 + 226); // the centre pixel (56.5 · 4) carries the marker colour
+    expect([img.rgb[p], img.rgb[p + 1], img.rgb[p + 2]]).toEqual([0, 255, 0]);
   });
 });

@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { loadFaceExpressionNet } from '../src/model/landmarks/face-api-files.ts';
 import type { FaceExpressionNet } from '../src/model/landmarks/face-landmark-net.ts';
 import { EXPRESSION_NAMES, SynthFerDataset } from '../src/train/data/synthfer.ts';
-import { decodePngChw } from '../src/train/data/png.ts';
+import { decodeImageChw } from '../src/train/data/images.ts';
 import { judgeDataset } from '../src/train/expression-judge.ts';
 import { judgeSynthFer, synthClassGridPng, synthJudgeMarkdown } from '../src/train/synth-judge.ts';
 import { freshSeed, getEngine } from './helpers.ts';
@@ -64,10 +64,10 @@ describe('judgeSynthFer', () => {
 });
 
 describe('synthClassGridPng', () => {
-  it('lays out one row per class and `columns` faces per row, each face exactly as generated', () => {
+  it('lays out one row per class and `columns` faces per row, each face exactly as generated', async () => {
     const seed = freshSeed('synth grid');
     const size = 32, columns = 3, gap = 2;
-    const png = decodePngChw(synthClassGridPng({ seed, difficulty: 0, columns, size, gap }));
+    const png = await decodeImageChw(synthClassGridPng({ seed, difficulty: 0, columns, size, gap }));
     expect([png.width, png.height]).toEqual([columns * (size + gap) + gap, 7 * (size + gap) + gap]);
     const ds = new SynthFerDataset(7 * columns, { seed, size, split: 'test', difficulty: 0 });
     const plane = png.width * png.height;

@@ -15,7 +15,8 @@ import {
   type SynthFerSample,
 } from '../src/train/data/synthfer.ts';
 import { FLIP_PERMUTATION, flipLandmarks } from '../src/train/data/landmarks68.ts';
-import { decodePngChw, encodePngChw } from '../src/train/data/png.ts';
+import { encodePngChw } from '../src/train/data/png.ts';
+import { decodeImageChw } from '../src/train/data/images.ts';
 
 /** A fresh seed per run (override with TEST_SEED), printed so a failure can be replayed. */
 function freshSeed(label: string): number {
@@ -399,12 +400,12 @@ describe('SynthFER splits, classes and labels', () => {
 });
 
 describe('PNG helpers', () => {
-  it('round-trips a rendered face through PNG with 8-bit quantisation', () => {
+  it('round-trips a rendered face through PNG with 8-bit quantisation', async () => {
     const seed = freshSeed('synthfer png');
     const s: SynthFerSample = generateSample(4, { seed, size: 64 });
     const png = encodePngChw(s.image, 64, 64);
     expect([...png.slice(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
-    const back = decodePngChw(png);
+    const back = await decodeImageChw(png);
     expect([back.width, back.height]).toEqual([64, 64]);
     for (let i = 0; i < s.image.length; i++) expect(Math.abs(back.image[i]! - s.image[i]!)).toBeLessThanOrEqual(0.5 / 255 + 1e-6);
     expect(() => encodePngChw(s.image, 63, 64)).toThrow(/chwToRgba8/);

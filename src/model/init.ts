@@ -2,6 +2,13 @@
  * Host-side parameter initialisation (seeded, so a seed gives bit-identical weights on every
  * adapter). Matches PyTorch's defaults where the reference says so.
  */
+
+/**
+ * The project's seeded host generator (mulberry32): parameter initialisation, data order and
+ * augmentation, train/test splits, test inputs. SynthFER keeps its own counter-based hash
+ * (src/train/data/synthfer/random.ts: any sample drawn on its own, in any order) and the GPU
+ * streams are Philox (src/engine/ops/random.ts, with a host twin for checks).
+ */
 export class Rng {
   private s: number;
   constructor(seed: number) {

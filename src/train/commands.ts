@@ -8,13 +8,14 @@ import { add, div, sub } from '../engine/ops/elementwise.ts';
 import { writeSynthFolder, type SynthFolderOptions } from './data/synth-folder.ts';
 import { convertUdcDataset, udcSummary } from './data/udc-dataset.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
-import { decodeImageFile } from './data/images.ts';
+import { readImageFile } from './data/images.ts';
+import { detectAndAlignFaces } from './data/face-crops.ts';
 import { CLASS_NAMES, MemoryDataset, type Dataset } from './data/dataset.ts';
 import { withPredictedLandmarks } from './data/predicted-landmarks.ts';
 import { readCheckpoint } from '../model/checkpoint.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from './batch.ts';
 import { loadModel } from './pipeline.ts';
-import { detectAndAlignFaces, noFaceMessage } from '../model/landmarks/face-locator.ts';
+import { noFaceMessage } from '../model/landmarks/face-locator.ts';
 
 function bar(label: string, total: number): cliProgress.SingleBar {
   const b = new cliProgress.SingleBar({ format: `${label} |{bar}| {value}/{total} | {rate}/s | ETA {eta_formatted}`, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 5000 }, cliProgress.Presets.shades_classic);
@@ -77,13 +78,9 @@ export async function predictImages(
   if (model.stage === 1 && model.fpenS1) throw new Error(`${checkpoint} is a stage-1 LRDif model: it needs the label to form its EPR, so it cannot classify; use a stage-2 (or baseline) checkpoint`);
   const S = model.cfg.inputSize;
   const names = CLASS_NAMES.slice(0, model.cfg.numClasses);
-  const faces = opts.detect === false ? await Promise.all(images.map(async (file) => {
-    try {
-      return Float32Array.from(await decodeImageFile(new Uint8Array(readFileSync(file)), { size: S }), (v) => v / 255);
-    } catch (err) {
-      throw new Error(`${file}: cannot read image (${(err as Error).message})`);
-    }
-  })) : await detectAndAlignFaces(e, images, S);
+  const faces = opts.detect === false
+    ? await Promise.all(images.map(async (file) => Float32Array.from(await readImageFile(file, { size: S }), (v) => v / 255)))
+    : await detectAndAlignFaces(e, images, S);
   const missing = images.filter((_, i) => !faces[i]);
   for (const file of missing) console.error(noFaceMessage(file));
   if (missing.length === images.length) throw new Error(`no face found in ${images.length === 1 ? images[0] : `any of the ${images.length} images`}`);

@@ -254,6 +254,9 @@ export interface CropMapping {
  */
 export function prepareCrop(img: ChwImage, box: CropBox = { x: 0, y: 0, width: img.width, height: img.height }, size = FACE_LANDMARK_INPUT, centred = true): { input: Float32Array; mapping: CropMapping } {
   const { x: bx, y: by, width: bw, height: bh } = box;
+  if (!Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1 || img.image.length !== 3 * img.width * img.height) {
+    throw new Error(`prepareCrop: image ${img.width}×${img.height} must have positive integer sides and 3·${img.width}·${img.height} values, got ${img.image.length}`);
+  }
   if (![bx, by, bw, bh].every(Number.isInteger) || bw < 1 || bh < 1 || bx < 0 || by < 0 || bx + bw > img.width || by + bh > img.height) {
     throw new Error(`prepareCrop: crop ${JSON.stringify(box)} is not an integer box inside the ${img.width}×${img.height} image`);
   }

@@ -7,16 +7,13 @@
  *      detectAllFaces().withFaceLandmarks() crops it), giving 68 points in image pixels;
  *   3. the aligned square: the square in which those points' centroid and RMS radius are where
  *      SynthFER puts its faces' (TRAINING_FACE_FRAMING) — SynthFER is framed like RAF-DB's aligned
- *      crops, the real data the model trains on — resized to the model's input size.
+ *      crops, the real data the model trains on; src/train/data/face-crops.ts cuts it out of the
+ *      photo at the model's input size.
  *
  * No rotation: training faces keep their in-plane roll (SynthFER draws up to ±0.3 rad), so a photo's
  * face keeps its own. Only translation and scale come from the fit, so the three framing numbers
  * (centroid x, y and radius, as fractions of the image side) are all of the template there is.
  */
-import { readFileSync } from 'node:fs';
-import sharp from 'sharp';
-import type { Engine } from '../../engine/engine.ts';
-import { loadFaceLandmarkNet, loadTinyFaceDetector } from './face-api-files.ts';
 import type { FaceLandmarkNet } from './face-landmark-net.ts';
 import { FACE_LANDMARK_INPUT, landmarksToPixels, prepareCrop, type ChwImage, type CropBox } from './face-landmark-net.ts';
 import { FACE_DETECTOR_DEFAULTS, largestFace, type FaceDetection, type FaceDetectorOptions, type PixelBox, type TinyFaceDetector } from './face-detector.ts';
@@ -71,55 +68,6 @@ export function detectionCrop(box: PixelBox, width: number, height: number): Cro
   return crop.width > 0 && crop.height > 0 ? crop : null;
 }
 
-/** Decodes an image file (PNG, JPEG, WebP …; EXIF orientation applied) at its own size to CHW RGB in [0, 1]. */
-export async function readImageRgb(path: string): Promise<ChwImage> {
-  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
-  try {
-    decoded = await sharp(readFileSync(path), { autoOrient: true }).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  } catch (err) {
-    throw new Error(`${path}: cannot read image (${(err as Error).message})`);
-  }
-  const { data, info } = decoded;
-  if (info.channels !== 3) throw new Error(`${path}: decoder returned ${info.channels} channels, expected 3`);
-  const plane = info.width * info.height;
-  const image = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) image[c * plane + i] = data[3 * i + c]! / 255;
-  return { width: info.width, height: info.height, image };
-}
-
-/**
- * A square region of the image (it may reach past the borders: edge pixels are repeated there),
- * rounded to whole pixels and resized to size×size with libvips' linear kernel as the dataset
- * loaders resize (src/train/data/images.ts): CHW in [0, 1], quantised to 8 bits like a decoded file.
- */
-export async function cropResized(img: ChwImage, box: PixelBox, size: number): Promise<Float32Array> {
-  const x0 = Math.round(box.x);
-  const y0 = Math.round(box.y);
-  const side = Math.max(1, Math.round(box.width));
-  const ix = Math.max(0, x0);
-  const iy = Math.max(0, y0);
-  const iw = Math.min(img.width, x0 + side) - ix;
-  const ih = Math.min(img.height, y0 + side) - iy;
-  if (iw < 1 || ih < 1) throw new Error(`cropResized: square ${JSON.stringify(box)} does not overlap the ${img.width}×${img.height} image`);
-  const plane = img.width * img.height;
-  const hwc = new Uint8Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) hwc[3 * i + c] = Math.round(255 * Math.min(1, Math.max(0, img.image[c * plane + i]!)));
-  // Two passes: libvips extends after resizing within one pipeline.
-  const raw = { width: img.width, height: img.height, channels: 3 as const };
-  const square = await sharp(hwc, { raw })
-    .extract({ left: ix, top: iy, width: iw, height: ih })
-    .extend({ left: ix - x0, top: iy - y0, right: x0 + side - (ix + iw), bottom: y0 + side - (iy + ih), extendWith: 'copy' })
-    .raw()
-    .toBuffer();
-  const { data } = await sharp(square, { raw: { width: side, height: side, channels: 3 } })
-    .resize(size, size, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false })
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  const out = new Float32Array(3 * size * size);
-  for (let i = 0; i < size * size; i++) for (let c = 0; c < 3; c++) out[c * size * size + i] = data[3 * i + c]! / 255;
-  return out;
-}
-
 /** 68 points (interleaved x, y in image pixels) per image; crops are run through the network in batches. */
 export async function detectLandmarks(net: FaceLandmarkNet, items: { image: ChwImage; crop?: CropBox }[], batch = 16): Promise<Float64Array[]> {
   const e = net.e;
@@ -167,22 +115,4 @@ export async function locateFaces(detector: TinyFaceDetector, landmarkNet: FaceL
 export function noFaceMessage(file: string): string {
   const { scoreThreshold, inputSize } = FACE_DETECTOR_DEFAULTS;
   return `${file}: no face found (face-api's tiny face detector, score > ${scoreThreshold} at input ${inputSize}); for an image that is already an aligned face crop, pass --no-detect`;
-}
-
-/**
- * Image files → each one's largest face, framed like a training face and resized to size×size
- * (CHW in [0, 1]), or null where no face was found. Loads face-api's detector and landmark network
- * for the call.
- */
-export async function detectAndAlignFaces(e: Engine, files: string[], size: number, modelDir?: string): Promise<(Float32Array | null)[]> {
-  const detector = loadTinyFaceDetector(e, modelDir);
-  const landmarkNet = loadFaceLandmarkNet(e, modelDir);
-  try {
-    const images = await Promise.all(files.map(readImageRgb));
-    const located = await locateFaces(detector, landmarkNet, images);
-    return Promise.all(located.map((f, i) => (f ? cropResized(images[i]!, f.aligned, size) : null)));
-  } finally {
-    detector.dispose();
-    landmarkNet.dispose();
-  }
 }

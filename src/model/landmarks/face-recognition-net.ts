@@ -31,7 +31,7 @@ import { avgPool2d, maxPool2d } from '../../engine/ops/pooling.ts';
 import { fmt } from '../../engine/ops/shape-util.ts';
 import { Module } from '../module.ts';
 import { Rng } from '../init.ts';
-import { FACE_API_MEAN_RGB, type ChwImage } from './face-landmark-net.ts';
+import { FACE_API_MEAN_RGB, prepareCrop, type ChwImage } from './face-landmark-net.ts';
 import type { TfjsWeight } from './tfjs-weights.ts';
 
 export const FACE_RECOGNITION_MANIFEST = 'face_recognition_model-weights_manifest.json';
@@ -206,46 +206,9 @@ export class FaceRecognitionNet extends Module {
 }
 
 /**
- * One face image prepared as face-api's NetInput.toBatchTensor(150, true) does: zero-padded to a
- * square (round(diff/2) rows or columns after, the rest before) and resized to 150×150 with
- * tf.image.resizeBilinear semantics (no corner alignment, no half-pixel centres; source = out·side/150).
- * Returns CHW RGB [3, 150, 150] in the image's scale.
+ * One face image prepared as face-api's NetInput.toBatchTensor(150, true) does (prepareCrop of the
+ * whole image at 150×150): CHW RGB [3, 150, 150] in the image's scale.
  */
 export function prepareRecognitionInput(img: ChwImage): Float32Array {
-  const { width: w, height: h } = img;
-  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1 || img.image.length !== 3 * w * h) {
-    throw new Error(`prepareRecognitionInput: image ${w}×${h} must have positive integer sides and 3·${w}·${h} values, got ${img.image.length}`);
-  }
-  const side = Math.max(w, h);
-  const diff = side - Math.min(w, h);
-  const before = diff - Math.round(diff * 0.5);
-  const padLeft = w < h ? before : 0;
-  const padTop = h < w ? before : 0;
-  const plane = w * h;
-  const at = (c: number, sy: number, sx: number): number => {
-    const x = sx - padLeft;
-    const y = sy - padTop;
-    return x < 0 || y < 0 || x >= w || y >= h ? 0 : img.image[c * plane + y * w + x]!;
-  };
-  const n = FaceRecognitionNet.INPUT;
-  const out = new Float32Array(3 * n * n);
-  const scale = side / n;
-  for (let oy = 0; oy < n; oy++) {
-    const sy = oy * scale;
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(Math.ceil(sy), side - 1);
-    const fy = sy - y0;
-    for (let ox = 0; ox < n; ox++) {
-      const sx = ox * scale;
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(Math.ceil(sx), side - 1);
-      const fx = sx - x0;
-      for (let c = 0; c < 3; c++) {
-        const top = at(c, y0, x0) + (at(c, y0, x1) - at(c, y0, x0)) * fx;
-        const bottom = at(c, y1, x0) + (at(c, y1, x1) - at(c, y1, x0)) * fx;
-        out[(c * n + oy) * n + ox] = top + (bottom - top) * fy;
-      }
-    }
-  }
-  return out;
+  return prepareCrop(img, undefined, FaceRecognitionNet.INPUT).input;
 }

@@ -1,6 +1,8 @@
 /**
  * Image decoding/resizing (sharp/libvips), the packed in-memory dataset the loaders return, and the
- * on-disk cache of decoded, resized images.
+ * on-disk cache of decoded, resized images. Every image file the Bun side reads (datasets, `predict`,
+ * `landmarks`, `udc`, tests, fixture scripts) is decoded here; the browser demo decodes through the
+ * page's canvas (web/images.ts), since libvips is a native library.
  *
  * Pixels are kept as 8-bit CHW: sharp's output is 8-bit anyway, so this is exact and a quarter of the
  * memory of float (FERPlus at 112×112 would be 4.3 GB as float32); `get()` converts to float [0, 1].
@@ -9,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { PixelBox } from '../../model/landmarks/face-detector.ts';
+import type { ChwImage } from '../../model/landmarks/face-landmark-net.ts';
 import type { Dataset, Sample } from './dataset.ts';
 import type { SkippedItem } from './source.ts';
 
@@ -24,8 +28,11 @@ export interface ResizeOptions {
  * resized to size×size with bilinear interpolation (libvips' linear kernel, which widens when
  * downscaling, so large reductions are antialiased). Corrupt or truncated files throw.
  */
+/** The one decoder: sharp/libvips; a truncated or corrupt file fails instead of decoding partly. */
+const decoder = (bytes: Uint8Array) => sharp(bytes, { failOn: 'warning', autoOrient: true });
+
 export async function decodeImageFile(bytes: Uint8Array, opts: ResizeOptions): Promise<Uint8Array> {
-  let img = sharp(bytes, { failOn: 'warning', autoOrient: true });
+  let img = decoder(bytes);
   if (opts.centerCrop !== undefined) {
     const meta = await img.metadata();
     const w = meta.autoOrient?.width ?? meta.width;
@@ -70,19 +77,73 @@ export async function readImageFile(path: string, opts: ResizeOptions): Promise<
   }
 }
 
+/** An image at its own size, 8-bit RGB, HWC. */
+export interface Rgb8Image {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
 /**
- * Reads and decodes an image file at its own size (EXIF orientation applied) to 8-bit RGB, HWC;
- * corrupt, truncated or empty files throw an error naming the file.
+ * Decodes encoded image bytes (PNG, JPEG, WebP, TIFF; EXIF orientation applied) at their own size to
+ * 8-bit RGB, HWC; a corrupt, truncated or empty image throws `<what>: cannot decode image (<cause>)`.
  */
-export async function readImageFileRgb(path: string): Promise<{ width: number; height: number; rgb: Uint8Array }> {
-  const bytes = await readImageBytes(path);
+export async function decodeImage(bytes: Uint8Array, what = 'image data'): Promise<Rgb8Image> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'warning', autoOrient: true }).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await decoder(bytes).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoder returned ${info.channels} channels, expected 3`);
     return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (err) {
-    throw imageFileError(path, 'decode', err);
+    throw imageFileError(what, 'decode', err);
   }
+}
+
+/** decodeImage as CHW RGB float in [0, 1] (what the landmark and recognition networks take). */
+export async function decodeImageChw(bytes: Uint8Array, what?: string): Promise<ChwImage> {
+  const { width, height, rgb } = await decodeImage(bytes, what);
+  const plane = width * height;
+  return { width, height, image: Float32Array.from(hwcToChw(rgb, plane), (v) => v / 255) };
+}
+
+/** Reads and decodes an image file at its own size to 8-bit RGB, HWC; every error names the file. */
+export async function readImageFileRgb(path: string): Promise<Rgb8Image> {
+  return decodeImage(await readImageBytes(path), path);
+}
+
+/** Reads and decodes an image file at its own size to CHW RGB float in [0, 1]; every error names the file. */
+export async function readImageChw(path: string): Promise<ChwImage> {
+  return decodeImageChw(await readImageBytes(path), path);
+}
+
+/**
+ * A square region of the image (it may reach past the borders: edge pixels are repeated there),
+ * rounded to whole pixels and resized to size×size with libvips' linear kernel as the dataset
+ * loaders resize: CHW in [0, 1], quantised to 8 bits like a decoded file.
+ */
+export async function cropResized(img: ChwImage, box: PixelBox, size: number): Promise<Float32Array> {
+  const x0 = Math.round(box.x);
+  const y0 = Math.round(box.y);
+  const side = Math.max(1, Math.round(box.width));
+  const ix = Math.max(0, x0);
+  const iy = Math.max(0, y0);
+  const iw = Math.min(img.width, x0 + side) - ix;
+  const ih = Math.min(img.height, y0 + side) - iy;
+  if (iw < 1 || ih < 1) throw new Error(`cropResized: square ${JSON.stringify(box)} does not overlap the ${img.width}×${img.height} image`);
+  const plane = img.width * img.height;
+  const hwc = new Uint8Array(3 * plane);
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) hwc[3 * i + c] = Math.round(255 * Math.min(1, Math.max(0, img.image[c * plane + i]!)));
+  // Two passes: libvips extends after resizing within one pipeline.
+  const raw = { width: img.width, height: img.height, channels: 3 as const };
+  const square = await sharp(hwc, { raw })
+    .extract({ left: ix, top: iy, width: iw, height: ih })
+    .extend({ left: ix - x0, top: iy - y0, right: x0 + side - (ix + iw), bottom: y0 + side - (iy + ih), extendWith: 'copy' })
+    .raw()
+    .toBuffer();
+  const { data } = await sharp(square, { raw: { width: side, height: side, channels: 3 } })
+    .resize(size, size, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  return Float32Array.from(hwcToChw(data, size * size), (v) => v / 255);
 }
 
 /** Space-separated grey values (0..255) of a width×height image → bytes; throws naming the first bad value. */

@@ -1,6 +1,7 @@
 /**
- * PNG encode/decode helpers around `pngjs` (pure JavaScript; uses Node's zlib, so Node/Bun only).
- * Images in this project are CHW float RGB in [0, 1]; PNGs are 8-bit RGBA.
+ * PNG encoding around `pngjs` (pure JavaScript, synchronous; uses Node's zlib, so Node/Bun only).
+ * Images in this project are CHW float RGB in [0, 1]; PNGs are 8-bit RGBA. Decoding goes through
+ * images.ts (sharp), the one decoder for every image file.
  */
 import { PNG } from 'pngjs';
 
@@ -28,15 +29,6 @@ export function chwToRgba8(image: Float32Array, width: number, height: number): 
   return out;
 }
 
-/** 8-bit RGBA → float CHW RGB [3, H, W] in [0, 1] (alpha is dropped). */
-export function rgba8ToChw(data: Uint8Array, width: number, height: number): Float32Array {
-  const plane = width * height;
-  if (data.length !== 4 * plane) throw new Error(`rgba8ToChw: data has ${data.length} bytes, expected 4×${height}×${width}`);
-  const out = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[c * plane + i] = data[4 * i + c]! / 255;
-  return out;
-}
-
 /** Encodes 8-bit RGBA to PNG bytes. */
 export function encodePng(img: Rgba8Image): Uint8Array {
   if (img.data.length !== 4 * img.width * img.height) {
@@ -47,27 +39,7 @@ export function encodePng(img: Rgba8Image): Uint8Array {
   return new Uint8Array(PNG.sync.write(png));
 }
 
-/**
- * Decodes any PNG (grey, palette, 16-bit, with or without alpha) to 8-bit RGBA. `what` (the file's
- * path) names the source in the error a corrupt, truncated or empty PNG throws.
- */
-export function decodePng(bytes: Uint8Array, what = 'PNG data'): Rgba8Image {
-  let png: PNG;
-  try {
-    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (err) {
-    throw new Error(`${what}: cannot decode PNG (${(err as Error).message})`);
-  }
-  return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
-}
-
 /** Float CHW RGB [3, H, W] in [0, 1] → PNG bytes. */
 export function encodePngChw(image: Float32Array, width: number, height: number): Uint8Array {
   return encodePng({ width, height, data: chwToRgba8(image, width, height) });
-}
-
-/** PNG bytes → float CHW RGB [3, H, W] in [0, 1]; `what` as for decodePng. */
-export function decodePngChw(bytes: Uint8Array, what?: string): { width: number; height: number; image: Float32Array } {
-  const img = decodePng(bytes, what);
-  return { width: img.width, height: img.height, image: rgba8ToChw(img.data, img.width, img.height) };
 }

@@ -3,6 +3,7 @@
  * collector that either throws on a bad item or records it (skipBad), so nothing is dropped silently.
  */
 import { readdir } from 'node:fs/promises';
+import { Rng } from '../../model/init.ts';
 import { CLASS_NAMES } from './dataset.ts';
 
 /** One bad input item: `file` is relative to the dataset directory; `line` is 1-based. */
@@ -115,26 +116,15 @@ export function stratifiedSplit<T extends { label: number }>(items: T[], split: 
   });
   const inTrain = new Uint8Array(items.length);
   for (const [label, idx] of [...byClass].sort((a, b) => a[0] - b[0])) {
-    const rng = mulberry32((seed ^ Math.imul(label + 1, 0x9e3779b1)) >>> 0);
+    const rng = new Rng((seed ^ Math.imul(label + 1, 0x9e3779b1)) >>> 0);
     for (let i = idx.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
+      const j = Math.floor(rng.next() * (i + 1));
       [idx[i], idx[j]] = [idx[j]!, idx[i]!];
     }
     const nTrain = Math.round(trainFraction * idx.length);
     for (let k = 0; k < nTrain; k++) inTrain[idx[k]!] = 1;
   }
   return items.filter((_, i) => (inTrain[i] === 1) === (split === 'train'));
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff']);

@@ -8,17 +8,17 @@
  *
  * An image without a detected face is reported on stderr (and as null in JSON); the command fails
  * only when no image had a face.
- * Wire into src/cli.ts with `program.addCommand(landmarksCommand(engine))`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { Command } from 'commander';
-import type { Engine } from '../../engine/engine.ts';
-import { encodePng } from '../../train/data/png.ts';
-import type { ChwImage, CropBox } from './face-landmark-net.ts';
-import type { PixelBox } from './face-detector.ts';
-import { loadFaceLandmarkNet, loadTinyFaceDetector } from './face-api-files.ts';
-import { detectLandmarks, locateFaces, noFaceMessage, readImageRgb } from './face-locator.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { ChwImage, CropBox } from '../model/landmarks/face-landmark-net.ts';
+import type { PixelBox } from '../model/landmarks/face-detector.ts';
+import { loadFaceLandmarkNet, loadTinyFaceDetector } from '../model/landmarks/face-api-files.ts';
+import { detectLandmarks, locateFaces, noFaceMessage } from '../model/landmarks/face-locator.ts';
+import { readImageChw } from '../train/data/images.ts';
+import { encodePng } from '../train/data/png.ts';
 
 /** "x,y,w,h" → a crop box. */
 export function parseCrop(text: string): CropBox {
@@ -119,7 +119,7 @@ export async function runLandmarks(e: Engine, paths: string[], o: LandmarksRunOp
   const net = loadFaceLandmarkNet(e, o.modelDir);
   const detector = detect ? loadTinyFaceDetector(e, o.modelDir) : null;
   try {
-    const images = await Promise.all(paths.map(readImageRgb));
+    const images = await Promise.all(paths.map(readImageChw));
     const t0 = performance.now();
     const found: ({ points: Float64Array; boxes: OverlayBox[] } | null)[] = detector
       ? (await locateFaces(detector, net, images)).map((f) => f && {
