@@ -18,7 +18,6 @@ import gated_dwconv from '../../shaders/gated_dwconv.wgsl' with { type: 'text' }
 import gather from '../../shaders/gather.wgsl' with { type: 'text' };
 import heatmap from '../../shaders/heatmap.wgsl' with { type: 'text' };
 import layernorm from '../../shaders/layernorm.wgsl' with { type: 'text' };
-import losses from '../../shaders/losses.wgsl' with { type: 'text' };
 import mask from '../../shaders/mask.wgsl' with { type: 'text' };
 import matmul from '../../shaders/matmul.wgsl' with { type: 'text' };
 import modulated_layernorm from '../../shaders/modulated_layernorm.wgsl' with { type: 'text' };
@@ -29,6 +28,11 @@ import softmax from '../../shaders/softmax.wgsl' with { type: 'text' };
 import strided_copy from '../../shaders/strided_copy.wgsl' with { type: 'text' };
 import udc from '../../shaders/udc.wgsl' with { type: 'text' };
 import unary from '../../shaders/unary.wgsl' with { type: 'text' };
+import losses_accuracy from '../../shaders/losses/accuracy.wgsl' with { type: 'text' };
+import losses_cross_entropy from '../../shaders/losses/cross_entropy.wgsl' with { type: 'text' };
+import losses_kl_divergence from '../../shaders/losses/kl_divergence.wgsl' with { type: 'text' };
+import losses_l1 from '../../shaders/losses/l1.wgsl' with { type: 'text' };
+import losses_sum_partials from '../../shaders/losses/sum_partials.wgsl' with { type: 'text' };
 import lib_channel_base from '../../shaders/lib/channel_base.wgsl' with { type: 'text' };
 import lib_hsum from '../../shaders/lib/hsum.wgsl' with { type: 'text' };
 import lib_neg_big from '../../shaders/lib/neg_big.wgsl' with { type: 'text' };
@@ -50,7 +54,6 @@ const SHADER_FILES: Record<string, string> = {
   'gather.wgsl': gather,
   'heatmap.wgsl': heatmap,
   'layernorm.wgsl': layernorm,
-  'losses.wgsl': losses,
   'mask.wgsl': mask,
   'matmul.wgsl': matmul,
   'modulated_layernorm.wgsl': modulated_layernorm,
@@ -61,6 +64,11 @@ const SHADER_FILES: Record<string, string> = {
   'strided_copy.wgsl': strided_copy,
   'udc.wgsl': udc,
   'unary.wgsl': unary,
+  'losses/accuracy.wgsl': losses_accuracy,
+  'losses/cross_entropy.wgsl': losses_cross_entropy,
+  'losses/kl_divergence.wgsl': losses_kl_divergence,
+  'losses/l1.wgsl': losses_l1,
+  'losses/sum_partials.wgsl': losses_sum_partials,
   'lib/channel_base.wgsl': lib_channel_base,
   'lib/hsum.wgsl': lib_hsum,
   'lib/neg_big.wgsl': lib_neg_big,
@@ -95,7 +103,7 @@ export function shaderFile(path: string): WgslFile | undefined {
 /** Every bundled file's path under shaders/. */
 export const SHADER_PATHS: readonly string[] = Object.keys(SHADER_FILES);
 
-/** Kernel shaders by name: "softmax", "unary" (every file but the included lib/ files). */
+/** Kernel shaders by name: "softmax", "losses/l1" (every file but the included lib/ files). */
 export const SHADER_NAMES: readonly string[] = SHADER_PATHS
   .filter((p) => !p.startsWith('lib/'))
   .map((p) => p.slice(0, -'.wgsl'.length));

@@ -1,36 +1,20 @@
 /**
- * Fused losses (shaders/losses.wgsl): cross-entropy with label smoothing, the LRDif KL term,
- * mean absolute error, and an on-GPU count of correct predictions. Each loss is one row-parallel
- * forward that reduces to a [1] scalar (plus a one-workgroup sum when it needed several
- * workgroups) and a one-dispatch backward.
+ * Fused losses (shaders/losses/, one file per loss): cross-entropy with label smoothing, the
+ * LRDif KL term, mean absolute error, and an on-GPU count of correct predictions. Each loss is one
+ * row-parallel forward that reduces to a [1] scalar (plus a one-workgroup sum, sum_partials.wgsl,
+ * when it needed several workgroups) and a one-dispatch backward.
  */
 import type { Engine } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
 import { lanesPerRow } from './softmax.ts';
 import { assertF32, fmt, sameShape } from './shape-util.ts';
 
-/** Invocations per workgroup of shaders/losses.wgsl. */
+/** Invocations per workgroup of the shaders in shaders/losses/. */
 const WG = 256;
-/** Elements per workgroup of l1_forward (FLAT_CHUNK in the shader). */
+/** Elements per workgroup of losses/l1.wgsl's forward (FLAT_CHUNK in the shader). */
 const FLAT_CHUNK = 4096;
 
 type Labels = Tensor | ArrayLike<number>;
-
-interface LossParams {
-  rows?: number;
-  L?: number;
-  row_stride?: number;
-  n?: number;
-  scale?: number;
-  smoothing?: number;
-  inv_tau?: number;
-  flags?: number;
-}
-
-/** Every member of the shader's one uniform struct (entries that do not use one get 0). */
-function params(p: LossParams): Record<string, number> {
-  return { rows: 0, L: 0, row_stride: 0, n: 0, scale: 0, smoothing: 0, inv_tau: 0, flags: 0, ...p };
-}
 
 function checkLogits(op: string, logits: Tensor): { B: number; K: number } {
   assertF32(op, logits);
@@ -62,28 +46,29 @@ function labelTensor(op: string, e: Engine, labels: Labels, B: number, K: number
 }
 
 /**
- * Launches a row kernel that writes one partial sum per workgroup, then adds the partials into a
- * [1] result with `scale` (directly when one workgroup covered every row).
+ * Launches the forward of row loss `shader` (a file of shaders/losses/), which writes one partial
+ * sum per workgroup, then adds the partials into a [1] result with `scale` (directly when one
+ * workgroup covered every row). `p` holds the shader's own uniform members.
  */
-function rowLoss(e: Engine, entry: string, rows: number, L: number, bindings: Record<string, Tensor>, p: LossParams, scale: number): Tensor {
+function rowLoss(e: Engine, shader: string, rows: number, L: number, bindings: Record<string, Tensor>, p: Record<string, number>, scale: number): Tensor {
   const lanes = lanesPerRow(e, L, rows);
   const g = e.grid(rows, WG / lanes);
   const workgroups = g.workgroups[0] * g.workgroups[1];
   const constants = { LANES: lanes };
-  const base = { ...p, rows, L, row_stride: g.stride };
+  const base = { ...p, rows, L, n: rows * L, row_stride: g.stride };
   if (workgroups === 1) {
     const out = e.empty([1]);
-    e.dispatch('losses', { entry, constants, bindings: { ...bindings, out }, params: params({ ...base, scale }), workgroups: g.workgroups });
+    e.dispatch(shader, { entry: 'forward', constants, bindings: { ...bindings, out }, params: { ...base, scale }, workgroups: g.workgroups });
     return out;
   }
-  return reducePartials(e, workgroups, scale, (out) => e.dispatch('losses', { entry, constants, bindings: { ...bindings, out }, params: params({ ...base, scale: 1 }), workgroups: g.workgroups }));
+  return reducePartials(e, workgroups, scale, (out) => e.dispatch(shader, { entry: 'forward', constants, bindings: { ...bindings, out }, params: { ...base, scale: 1 }, workgroups: g.workgroups }));
 }
 
 function reducePartials(e: Engine, count: number, scale: number, fill: (partials: Tensor) => void): Tensor {
   const partials = e.empty([count]);
   fill(partials);
   const out = e.empty([1]);
-  e.dispatch('losses', { entry: 'sum_partials', bindings: { part: partials, out }, params: params({ n: count, scale }), workgroups: [1] });
+  e.dispatch('losses/sum_partials', { bindings: { part: partials, out }, params: { n: count, scale }, workgroups: [1] });
   partials.dispose();
   return out;
 }
@@ -106,14 +91,14 @@ export function crossEntropy(logits: Tensor, labels: Labels, options: CrossEntro
   const e = logits.engine;
   const y = labelTensor(op, e, labels, B, K);
   const stats = e.empty([B, 2]);
-  const loss = rowLoss(e, 'ce_forward', B, K, { logits, labels: y, stats }, { smoothing }, 1 / B);
+  const loss = rowLoss(e, 'losses/cross_entropy', B, K, { logits, labels: y, stats }, { smoothing }, 1 / B);
   return e.record(op, [logits], loss, (dy) => {
     const dx = e.empty(logits.shape);
     const g = e.grid(B * K, WG);
-    e.dispatch('losses', {
-      entry: 'ce_backward',
+    e.dispatch('losses/cross_entropy', {
+      entry: 'backward',
       bindings: { logits, labels: y, stats_r: stats, dy, dx },
-      params: params({ rows: B, L: K, n: B * K, row_stride: g.stride, scale: 1 / B, smoothing }),
+      params: { rows: B, L: K, n: B * K, row_stride: g.stride, scale: 1 / B, smoothing },
       workgroups: g.workgroups,
     });
     return [dx];
@@ -140,15 +125,15 @@ export function klDivergence(targetLogits: Tensor, predLogits: Tensor, options: 
   if (!(tau > 0) || !Number.isFinite(tau)) throw new Error(`${op}: tau ${tau} must be a positive number`);
   const e = predLogits.engine;
   const stats = e.empty([B, 4]);
-  const loss = rowLoss(e, 'kl_forward', B, K, { tlogits: targetLogits, logits: predLogits, stats }, { inv_tau: 1 / tau }, 1 / B);
+  const loss = rowLoss(e, 'losses/kl_divergence', B, K, { tlogits: targetLogits, logits: predLogits, stats }, { inv_tau: 1 / tau }, 1 / B);
   // Only the prediction is an input on the tape: the target is detached by definition.
   return e.record(op, [predLogits], loss, (dy) => {
     const dx = e.empty(predLogits.shape);
     const g = e.grid(B * K, WG);
-    e.dispatch('losses', {
-      entry: 'kl_backward',
+    e.dispatch('losses/kl_divergence', {
+      entry: 'backward',
       bindings: { tlogits: targetLogits, logits: predLogits, stats_r: stats, dy, dx },
-      params: params({ rows: B, L: K, n: B * K, row_stride: g.stride, scale: 1 / (B * tau), inv_tau: 1 / tau }),
+      params: { rows: B, L: K, n: B * K, row_stride: g.stride, scale: 1 / (B * tau), inv_tau: 1 / tau },
       workgroups: g.workgroups,
     });
     return [dx];
@@ -169,7 +154,7 @@ export function l1Loss(a: Tensor, b: Tensor): Tensor {
   const chunks = Math.ceil(n / FLAT_CHUNK);
   const g = e.grid(chunks, 1);
   const launch = (out: Tensor, scale: number) =>
-    e.dispatch('losses', { entry: 'l1_forward', bindings: { a, b, out }, params: params({ n, row_stride: g.stride, scale }), workgroups: g.workgroups });
+    e.dispatch('losses/l1', { entry: 'forward', bindings: { a, b, out }, params: { n, stride: g.stride, scale, flags: 0 }, workgroups: g.workgroups });
   let loss: Tensor;
   if (chunks === 1) {
     loss = e.empty([1]);
@@ -179,10 +164,10 @@ export function l1Loss(a: Tensor, b: Tensor): Tensor {
     const ga = needs[0] ? e.empty(a.shape) : null;
     const gb = needs[1] ? e.empty(b.shape) : null;
     const eg = e.grid(n, WG);
-    e.dispatch('losses', {
-      entry: 'l1_backward',
+    e.dispatch('losses/l1', {
+      entry: 'backward',
       bindings: { a, b, dy, ga: ga ?? e.dummy, gb: gb ?? e.dummy },
-      params: params({ n, row_stride: eg.stride, scale: 1 / n, flags: (ga ? 1 : 0) | (gb ? 2 : 0) }),
+      params: { n, stride: eg.stride, scale: 1 / n, flags: (ga ? 1 : 0) | (gb ? 2 : 0) },
       workgroups: eg.workgroups,
     });
     return [ga, gb];
@@ -202,7 +187,7 @@ export function accuracyCounts(logits: Tensor, labels: Labels, into?: Tensor): T
   const y = labelTensor(op, e, labels, B, K);
   const count = into ?? e.fill(e.empty([1], 'u32'), 0);
   const g = e.grid(B, WG);
-  e.dispatch('losses', { entry: 'accuracy', bindings: { logits, labels: y, count }, params: params({ rows: B, L: K, row_stride: g.stride }), workgroups: g.workgroups });
+  e.dispatch('losses/accuracy', { bindings: { logits, labels: y, count }, params: { rows: B, L: K, row_stride: g.stride }, workgroups: g.workgroups });
   if (y !== labels) y.dispose();
   return count;
 }
