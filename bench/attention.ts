@@ -10,8 +10,7 @@ import { parseArgs } from 'node:util';
 import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
-import { scaledDotProductAttention } from '../src/engine/ops/attention.ts';
-import { composedAttention, type AttnCase } from '../test/attention-ref.ts';
+import { scaledDotProductAttention, scaledDotProductAttentionComposed } from '../src/engine/ops/attention.ts';
 import { timeMedian } from './harness.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });
@@ -33,7 +32,6 @@ const random = (shape: number[], s = 1) => e.tensor(Float32Array.from({ length: 
 
 console.log(`${'case'.padEnd(36)} ${'pass'.padEnd(8)} ${'fused ms'.padStart(10)} ${'composed'.padStart(10)} ${'speed-up'.padStart(9)} ${'fused GFLOP/s'.padStart(14)}`);
 for (const s of shapes) {
-  const c: AttnCase = { bq: batch, heads: s.heads, nq: s.n, nk: s.n, dh: s.dh, share: 1, window: s.window, scale: s.dh ** -0.5 };
   const shape = [batch, s.heads, s.n, s.dh];
   const q = random(shape).asParameter();
   const k = random(shape).asParameter();
@@ -42,8 +40,9 @@ for (const s of shapes) {
   const table = s.window ? random([span * span, s.heads], 0.05).asParameter() : null;
   const dy = random(shape).keep();
   const params = table ? [q, k, v, table] : [q, k, v];
-  const fused = () => scaledDotProductAttention(q, k, v, { scale: c.scale, relPosBias: table ? { table, window: s.window! } : undefined });
-  const composed = () => composedAttention(q, k, v, c, table);
+  const opts = { scale: s.dh ** -0.5, relPosBias: table ? { table, window: s.window! } : undefined };
+  const fused = () => scaledDotProductAttention(q, k, v, opts);
+  const composed = () => scaledDotProductAttentionComposed(q, k, v, opts);
   const fwd = (f: () => Tensor) => timeMedian(e, () => e.noGrad(() => e.scope(() => { f(); })), 2, runs);
   const fwdBwd = (f: () => Tensor) =>
     timeMedian(e, () => {

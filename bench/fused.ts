@@ -6,14 +6,9 @@
 import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
-import { gatedDepthwiseConv } from '../src/engine/ops/gated-dwconv.ts';
-import { modulatedLayerNorm } from '../src/engine/ops/modulated-layernorm.ts';
-import { scaledDotProductAttention } from '../src/engine/ops/attention.ts';
-import { conv2d } from '../src/engine/ops/conv2d.ts';
-import { layerNorm } from '../src/engine/ops/layernorm.ts';
-import { slice } from '../src/engine/ops/layout.ts';
-import { add, gelu, mul } from '../src/engine/ops/elementwise.ts';
-import { composedAttention } from '../test/attention-ref.ts';
+import { gatedDepthwiseConv, gatedDepthwiseConvComposed } from '../src/engine/ops/gated-dwconv.ts';
+import { modulatedLayerNorm, modulatedLayerNormComposed } from '../src/engine/ops/modulated-layernorm.ts';
+import { scaledDotProductAttention, scaledDotProductAttentionComposed } from '../src/engine/ops/attention.ts';
 import { channelAttentionCost, channelAttentionShapes } from './channel-attention.ts';
 import { gatedDwconvCost, gatedDwconvShapes } from './gated-dwconv.ts';
 import { modulatedLayerNormCost, modulatedLayerNormShapes } from './modulated-layernorm.ts';
@@ -51,10 +46,7 @@ export function gatedDwconvPair(shape: readonly [number, number, number, number]
   return pair('gatedDepthwiseConv', `x [${shape.join(',')}]`, gatedDwconvCost(shape),
     (e) => [param(e, [...shape], 21), param(e, [c2, 1, 3, 3], 22), param(e, [c2], 23)],
     ([x, w, b]) => gatedDepthwiseConv(x!, w!, b!),
-    ([x, w, b]) => {
-      const y = conv2d(x!, w!, b!, { padding: 1, groups: c2 });
-      return mul(gelu(slice(y, 1, 0, c2 / 2)), slice(y, 1, c2 / 2, c2));
-    });
+    ([x, w, b]) => gatedDepthwiseConvComposed(x!, w!, b!));
 }
 
 export function modulatedLayerNormPair(shape: readonly [number, number, number, number]): FusedPair {
@@ -62,7 +54,7 @@ export function modulatedLayerNormPair(shape: readonly [number, number, number, 
   return pair('modulatedLayerNorm', `x [${shape.join(',')}]`, modulatedLayerNormCost(shape),
     (e) => [param(e, [...shape], 31), param(e, [c], 32), param(e, [c], 33), param(e, [b, c], 34), param(e, [b, c], 35)],
     ([x, w, bias, s, t]) => modulatedLayerNorm(x!, w!, bias!, s!, t!),
-    ([x, w, bias, s, t]) => add(mul(layerNorm(x!, w!, bias!, { axis: 1 }), s!.view([b, c, 1, 1])), t!.view([b, c, 1, 1])));
+    ([x, w, bias, s, t]) => modulatedLayerNormComposed(x!, w!, bias!, s!, t!));
 }
 
 /** Window attention with relative-position bias (window = the whole map), or plain MHSA. */
@@ -79,7 +71,7 @@ export function attentionPair(batch: number, heads: number, n: number, dh: numbe
       return window ? [...xs, param(e, [span * span, heads], 44)] : xs;
     },
     ([q, k, v, table]) => scaledDotProductAttention(q!, k!, v!, { scale, relPosBias: table ? { table, window: window! } : undefined }),
-    ([q, k, v, table]) => composedAttention(q!, k!, v!, { bq: batch, heads, nq: n, nk: n, dh, share: 1, window, scale }, table ?? null));
+    ([q, k, v, table]) => scaledDotProductAttentionComposed(q!, k!, v!, { scale, relPosBias: table ? { table, window: window! } : undefined }));
 }
 
 export function fusedPairs(quick: boolean | Size): FusedPair[] {

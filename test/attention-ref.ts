@@ -1,16 +1,6 @@
-/** Shared float64 and composed-op references for the attention tests. */
-import { matmul } from '../src/engine/ops/matmul.ts';
-import { softmax } from '../src/engine/ops/softmax.ts';
-import { add } from '../src/engine/ops/elementwise.ts';
-import { gather } from '../src/engine/ops/gather.ts';
-import { permute } from '../src/engine/ops/layout.ts';
+/** The float64 attention reference of the attention tests (the composed-op reference is scaledDotProductAttentionComposed, beside the op). */
+import { relPosIndex as relIndex, type AttentionOptions } from '../src/engine/ops/attention.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
-
-/** Swin relative-position index of tokens i, j of a w×w window (row-major y, x). */
-export function relIndex(i: number, j: number, w: number): number {
-  const yi = Math.floor(i / w), xi = i % w, yj = Math.floor(j / w), xj = j % w;
-  return (yi - yj + w - 1) * (2 * w - 1) + (xi - xj + w - 1);
-}
 
 export interface AttnCase {
   bq: number; heads: number; nq: number; nk: number; dh: number;
@@ -77,20 +67,7 @@ export function refAttention(c: AttnCase, q: Float64Array, k: Float64Array, v: F
   return { out, dq, dk, dv, dtable };
 }
 
-/** Composed-op attention (core matmul, gather, add, softmax) for the same case. */
-export function composedAttention(q: Tensor, k: Tensor, v: Tensor, c: AttnCase, table: Tensor | null): Tensor {
-  const bk = c.bq * c.share;
-  // Repeat the shared queries across windows with a broadcast view: [bq, 1, H, nq, dh] against k's [bq, share, ...].
-  const kk = k.view([c.bq, c.share, c.heads, c.nk, c.dh]);
-  const qq = q.view([c.bq, 1, c.heads, c.nq, c.dh]);
-  let s = matmul(qq, kk, { transB: true, alpha: c.scale });
-  if (table) {
-    const idx: number[] = [];
-    for (let i = 0; i < c.nq; i++) for (let j = 0; j < c.nk; j++) idx.push(relIndex(i, j, c.window!));
-    const rel = permute(gather(table, { data: idx, shape: [c.nq, c.nk] }), [2, 0, 1]); // [H, nq, nk]
-    s = add(s, rel);
-  }
-  const pr = softmax(s);
-  return matmul(pr, v.view([c.bq, c.share, c.heads, c.nk, c.dh])).view([bk, c.heads, c.nq, c.dh]);
+/** The op's options for a case (the bias table given separately). */
+export function attentionOptions(c: AttnCase, table: Tensor | null): AttentionOptions {
+  return { scale: c.scale, qBatchShared: c.share, relPosBias: table ? { table, window: c.window! } : undefined };
 }
-

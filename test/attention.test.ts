@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { scaledDotProductAttention } from '../src/engine/ops/attention.ts';
+import { scaledDotProductAttention, scaledDotProductAttentionComposed } from '../src/engine/ops/attention.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
-import { type AttnCase, composedAttention, refAttention } from './attention-ref.ts';
+import { type AttnCase, attentionOptions, refAttention } from './attention-ref.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
 
 function inputs(c: AttnCase, r: () => number, qScale = 1) {
@@ -34,7 +34,7 @@ async function checkCase(c: AttnCase, label: string, withComposed = true) {
       backward(y, e.tensor(Float32Array.from(x.dOut), y.shape));
       return y;
     };
-    const opts = { scale: c.scale, qBatchShared: c.share, relPosBias: table ? { table, window: c.window! } : undefined };
+    const opts = attentionOptions(c, table);
     const y = run(() => scaledDotProductAttention(q, k, v, opts));
     expectClose(await read(y), ref.out, 1e-5, `${label} forward`);
     expectClose(await read(q.grad!), ref.dq, 1e-4, `${label} dq`);
@@ -44,7 +44,7 @@ async function checkCase(c: AttnCase, label: string, withComposed = true) {
     if (withComposed) {
       const fused = await Promise.all(params.map((p) => read(p.grad!)));
       for (const p of params) { p.grad!.dispose(); p.grad = null; }
-      const yc = run(() => composedAttention(q, k, v, c, table));
+      const yc = run(() => scaledDotProductAttentionComposed(q, k, v, opts));
       expectClose(await read(yc), await read(y), 1e-5, `${label} composed forward`);
       const names = ['dq', 'dk', 'dv', 'dtable'];
       for (let n = 0; n < params.length; n++) expectClose(fused[n]!, await read(params[n]!.grad!), 1e-4, `${label} composed ${names[n]}`);

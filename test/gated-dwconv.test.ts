@@ -1,8 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { gatedDepthwiseConv } from '../src/engine/ops/gated-dwconv.ts';
-import { conv2d } from '../src/engine/ops/conv2d.ts';
-import { slice } from '../src/engine/ops/layout.ts';
-import { gelu, mul } from '../src/engine/ops/elementwise.ts';
+import { gatedDepthwiseConv, gatedDepthwiseConvComposed } from '../src/engine/ops/gated-dwconv.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
@@ -73,13 +70,6 @@ function reference(x: Float64Array, weight: Float64Array, bias: Float64Array | n
   return { out, dx, dw, db };
 }
 
-/** The unfused composition from core ops: depthwise conv2d, two slices, gelu, mul. */
-function composed(x: Tensor, weight: Tensor, bias: Tensor | undefined): Tensor {
-  const C2 = x.shape[1]!;
-  const y = conv2d(x, weight, bias, { padding: 1, groups: C2 });
-  return mul(gelu(slice(y, 1, 0, C2 / 2)), slice(y, 1, C2 / 2, C2));
-}
-
 function inputs(r: () => number, [B, C2, H, W]: Shape) {
   return {
     x: f32round(randn(r, B * C2 * H * W)),
@@ -131,7 +121,7 @@ describe('gatedDepthwiseConv', () => {
       const e = await getEngine();
       const r = rng(freshSeed(`gatedDepthwiseConv composed ${shape}`));
       const d = inputs(r, shape);
-      const run = async (f: typeof composed) =>
+      const run = async (f: typeof gatedDepthwiseConvComposed) =>
         e.scope(async () => {
           const x = e.tensor(Float32Array.from(d.x), shape).asParameter();
           const weight = e.tensor(Float32Array.from(d.weight), [shape[1], 1, 3, 3]).asParameter();
@@ -146,7 +136,7 @@ describe('gatedDepthwiseConv', () => {
           return res;
         });
       const fused = await run(gatedDepthwiseConv);
-      const unfused = await run(composed);
+      const unfused = await run(gatedDepthwiseConvComposed);
       ['forward', 'grad x', 'grad weight', 'grad bias'].forEach((what, k) => expectClose(fused[k]!, unfused[k]!, k === 0 ? 1e-5 : 1e-4, `${what} vs composed ${shape}`));
     });
   }

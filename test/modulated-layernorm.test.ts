@@ -1,7 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { modulatedLayerNorm } from '../src/engine/ops/modulated-layernorm.ts';
-import { layerNorm } from '../src/engine/ops/layernorm.ts';
-import { add, mul } from '../src/engine/ops/elementwise.ts';
+import { modulatedLayerNorm, modulatedLayerNormComposed } from '../src/engine/ops/modulated-layernorm.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
@@ -71,11 +69,7 @@ function data(r: () => number, [B, C, H, W]: Shape): Data {
 
 type Op = (x: Tensor, w: Tensor, b: Tensor | null, s: Tensor, t: Tensor) => Tensor;
 
-/** The unfused composition from core ops: channel layerNorm, then broadcasting mul and add. */
-const composed: Op = (x, w, b, s, t) => {
-  const [B, C] = x.shape as [number, number];
-  return add(mul(layerNorm(x, w, b, { eps: EPS, axis: 1 }), s.view([B, C, 1, 1])), t.view([B, C, 1, 1]));
-};
+const composed: Op = (x, w, b, s, t) => modulatedLayerNormComposed(x, w, b, s, t, { eps: EPS });
 const fused: Op = (x, w, b, s, t) => modulatedLayerNorm(x, w, b, s, t, { eps: EPS });
 
 /** Runs op with every input trainable and returns [y, dx, dlnWeight, dlnBias?, dscale, dshift]. */

@@ -1,11 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { windowCrossAttention } from '../src/engine/ops/window-cross-attention.ts';
+import { scaledDotProductAttentionComposed } from '../src/engine/ops/attention.ts';
 import { linear } from '../src/engine/ops/matmul.ts';
 import { permute, slice } from '../src/engine/ops/layout.ts';
 import { mean } from '../src/engine/ops/reduce.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
-import { composedAttention, refAttention } from './attention-ref.ts';
+import { attentionOptions, refAttention } from './attention-ref.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
 
 interface WcaCase { B: number; H: number; W: number; d: number; heads: number; window: number; lm: 'full' | 'pooled' | 'given'; qProj?: boolean }
@@ -85,7 +86,7 @@ function composedLayer(c: WcaCase, img: Tensor, lmT: Tensor, kvW: Tensor, kvB: T
   const kv = permute(linear(part(img), kvW, kvB).view([B * nW, n, 2, heads, dh]), [2, 0, 3, 1, 4]); // [2, B·nW, heads, n, dh]
   const k = slice(kv, 0, 0, 1).view([B * nW, heads, n, dh]);
   const v = slice(kv, 0, 1, 2).view([B * nW, heads, n, dh]);
-  const att = composedAttention(q, k, v, { bq, heads, nq: n, nk: n, dh, share: B * nW / bq, window: w, scale: dh ** -0.5 }, table);
+  const att = scaledDotProductAttentionComposed(q, k, v, attentionOptions({ bq, heads, nq: n, nk: n, dh, share: B * nW / bq, window: w, scale: dh ** -0.5 }, table));
   const y = linear(permute(att, [0, 2, 1, 3]).view([B * nW, n, d]), projW, projB);
   return permute(y.view([B, H / w, W / w, w, w, d]), [0, 1, 3, 2, 4, 5]).view([B, H, W, d]);
 }

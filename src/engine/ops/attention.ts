@@ -5,6 +5,11 @@
  * same landmark queries for every window) and the ViT's multi-head self-attention.
  */
 import type { Tensor } from '../tensor.ts';
+import { add } from './elementwise.ts';
+import { gather } from './gather.ts';
+import { permute } from './layout.ts';
+import { matmul } from './matmul.ts';
+import { softmax } from './softmax.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
 export interface RelPosBias {
@@ -151,4 +156,32 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     if (!needs[2]) dv?.dispose();
     return table ? [dq, needs[1] ? dk : null, needs[2] ? dv : null, dtable] : [dq, needs[1] ? dk : null, needs[2] ? dv : null];
   });
+}
+
+/** Swin relative-position index of tokens i, j of a w×w window (row-major y, x): the bias table's row. */
+export function relPosIndex(i: number, j: number, w: number): number {
+  const yi = Math.floor(i / w), xi = i % w, yj = Math.floor(j / w), xj = j % w;
+  return (yi - yj + w - 1) * (2 * w - 1) + (xi - xj + w - 1);
+}
+
+/**
+ * The unfused reference of scaledDotProductAttention, from core ops (matmul, gather, add, softmax),
+ * same arguments and result; it stores the score matrix. Its test and the benchmark compare with it.
+ */
+export function scaledDotProductAttentionComposed(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
+  const [bq, heads, nq, dh] = q.shape as [number, number, number, number];
+  const nk = k.shape[2]!;
+  const share = opts.qBatchShared ?? 1;
+  // Repeat the shared queries across kv batches with a broadcast view: [bq, 1, H, nq, dh] against k's [bq, share, ...].
+  const kk = k.view([bq, share, heads, nk, dh]);
+  const qq = q.view([bq, 1, heads, nq, dh]);
+  let s = matmul(qq, kk, { transB: true, alpha: opts.scale });
+  const bias = opts.relPosBias;
+  if (bias) {
+    const idx: number[] = [];
+    for (let i = 0; i < nq; i++) for (let j = 0; j < nk; j++) idx.push(relPosIndex(i, j, bias.window));
+    const rel = permute(gather(bias.table, { data: idx, shape: [nq, nk] }), [2, 0, 1]); // [H, nq, nk]
+    s = add(s, rel);
+  }
+  return matmul(softmax(s), v.view([bq, share, heads, nk, dh])).view([bq * share, heads, nq, dh]);
 }

@@ -5,6 +5,9 @@
  * The 1×1 convolutions around it are core ops. Kernels: shaders/gated_dwconv.wgsl.
  */
 import type { Tensor } from '../tensor.ts';
+import { conv2d } from './conv2d.ts';
+import { gelu, mul } from './elementwise.ts';
+import { slice } from './layout.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
 const TW = 4; // outputs per invocation along a row (the shader's TW)
@@ -85,4 +88,14 @@ export function gatedDepthwiseConv(x: Tensor, weight: Tensor, bias?: Tensor | nu
     if (bias) grads.push(needs[2] ? dbias : (dbias?.dispose(), null));
     return grads;
   });
+}
+
+/**
+ * The unfused reference of gatedDepthwiseConv from core ops (depthwise conv2d, two slices, gelu,
+ * mul), same arguments and result. Its test and the benchmark compare with it.
+ */
+export function gatedDepthwiseConvComposed(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const channels = x.shape[1]!;
+  const y = conv2d(x, weight, bias ?? undefined, { padding: 1, groups: channels });
+  return mul(gelu(slice(y, 1, 0, channels / 2)), slice(y, 1, channels / 2, channels));
 }

@@ -4,6 +4,8 @@
  * Kernels: shaders/modulated_layernorm.wgsl.
  */
 import { Tensor } from '../tensor.ts';
+import { add, mul } from './elementwise.ts';
+import { layerNorm } from './layernorm.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
 const WG = 256;
@@ -107,4 +109,21 @@ export function modulatedLayerNorm(
     }
     return grads;
   });
+}
+
+/**
+ * The unfused reference of modulatedLayerNorm from core ops (channel layerNorm, mul, add), same
+ * arguments and result. Its test and the benchmark compare with it.
+ */
+export function modulatedLayerNormComposed(
+  x: Tensor,
+  lnWeight: Tensor,
+  lnBias: Tensor | null,
+  scale: Tensor,
+  shift: Tensor,
+  options: ModulatedLayerNormOptions = {},
+): Tensor {
+  const [batch, C] = x.shape as [number, number];
+  const perChannel = (t: Tensor) => t.view([batch, C, 1, 1]);
+  return add(mul(layerNorm(x, lnWeight, lnBias ?? undefined, { axis: 1, eps: options.eps }), perChannel(scale)), perChannel(shift));
 }
