@@ -11,7 +11,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { scaledDotProductAttention, scaledDotProductAttentionComposed } from '../src/engine/ops/attention.ts';
-import { timeMedian } from './harness.ts';
+import { comparisonCells, comparisonHead, ratioBasis, timeMedian } from './harness.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });
 const runs = Math.max(10, parseInt(values.runs!, 10));
@@ -30,7 +30,8 @@ const shapes: Shape[] = [
 
 const random = (shape: number[], s = 1) => e.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (Math.random() * 2 - 1) * s), shape);
 
-console.log(`${'case'.padEnd(36)} ${'pass'.padEnd(8)} ${'fused ms'.padStart(10)} ${'composed'.padStart(10)} ${'speed-up'.padStart(9)} ${'fused GFLOP/s'.padStart(14)}`);
+const basis = ratioBasis(e);
+console.log(['case'.padEnd(36), 'pass'.padEnd(8), ...comparisonHead('GFLOP', basis).map((h) => h.padStart(16))].join(' '));
 for (const s of shapes) {
   const shape = [batch, s.heads, s.n, s.dh];
   const q = random(shape).asParameter();
@@ -54,7 +55,7 @@ for (const s of shapes) {
   for (const [pass, time, fl] of [['fwd', fwd, flops], ['fwd+bwd', fwdBwd, 3 * flops]] as const) {
     const fm = await time(fused);
     const cm = await time(composed);
-    console.log(`${s.name.padEnd(36)} ${pass.padEnd(8)} ${fm.toFixed(2).padStart(10)} ${cm.toFixed(2).padStart(10)} ${(cm / fm).toFixed(2).padStart(8)}× ${(fl / (fm * 1e6)).toFixed(2).padStart(14)}`);
+    console.log([s.name.padEnd(36), pass.padEnd(8), ...comparisonCells(fm, cm, fl, basis).map((c) => c.padStart(16))].join(' '));
   }
   for (const t of [...params, dy]) t.dispose();
 }

@@ -11,7 +11,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
-import { timeMedian, type BenchCase } from './harness.ts';
+import { comparisonCells, comparisonHead, ratioBasis, timeMedian, type BenchCase } from './harness.ts';
 
 type Op = typeof transposedChannelAttention;
 
@@ -66,8 +66,9 @@ async function main(): Promise<void> {
   const runs = Math.max(10, parseInt(values.runs!, 10));
   const e = await Engine.create();
   console.log(`adapter: ${e.info.description}; median of ${runs} runs after 2 warm-up runs`);
-  const head = ['q,k,v shape / heads', 'pass', 'fused ms', 'composed ms', 'speed-up', 'fused GFLOP/s'];
-  console.log(head.map((h, i) => (i < 2 ? h.padEnd(i ? 8 : 26) : h.padStart(13))).join(' '));
+  const basis = ratioBasis(e);
+  const head = ['q,k,v shape / heads', 'pass', ...comparisonHead('GFLOP', basis)];
+  console.log(head.map((h, i) => (i < 2 ? h.padEnd(i ? 8 : 26) : h.padStart(16))).join(' '));
   for (const { shape, heads } of channelAttentionShapes(values.quick!)) {
     const { q, k, v, t } = makeInputs(e, shape, heads);
     const dy = e.fill(e.empty(shape), 0.5).keep();
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
       const f = await time(transposedChannelAttention, withBackward);
       const c = await time(transposedChannelAttentionComposed, withBackward);
       const flops = withBackward ? cost.flopsFwdBwd : cost.flops;
-      console.log([`[${shape.join(', ')}] / ${heads}`.padEnd(26), (withBackward ? 'fwd+bwd' : 'fwd').padEnd(8), f.toFixed(2).padStart(13), c.toFixed(2).padStart(13), `${(c / f).toFixed(2)}×`.padStart(13), (flops / (f * 1e6)).toFixed(2).padStart(13)].join(' '));
+      console.log([`[${shape.join(', ')}] / ${heads}`.padEnd(26), (withBackward ? 'fwd+bwd' : 'fwd').padEnd(8), ...comparisonCells(f, c, flops, basis).map((x) => x.padStart(16))].join(' '));
     }
     for (const x of [q, k, v, t, dy]) x.dispose();
   }

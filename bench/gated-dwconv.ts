@@ -10,7 +10,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { gatedDepthwiseConv, gatedDepthwiseConvComposed } from '../src/engine/ops/gated-dwconv.ts';
-import { timeMedian, type BenchCase } from './harness.ts';
+import { comparisonCells, comparisonHead, ratioBasis, timeMedian, type BenchCase } from './harness.ts';
 
 type Op = (x: Tensor, weight: Tensor, bias: Tensor) => Tensor;
 const fused: Op = (x, weight, bias) => gatedDepthwiseConv(x, weight, bias);
@@ -72,8 +72,9 @@ async function main(): Promise<void> {
   const runs = Math.max(10, parseInt(values.runs!, 10));
   const e = await Engine.create();
   console.log(`adapter: ${e.info.description}; median of ${runs} runs after 2 warm-up runs`);
-  const head = ['x shape', 'pass', 'fused ms', 'composed ms', 'speed-up', 'fused GB/s'];
-  console.log(head.map((h, i) => (i < 2 ? h.padEnd(i ? 8 : 22) : h.padStart(12))).join(' '));
+  const basis = ratioBasis(e);
+  const head = ['x shape', 'pass', ...comparisonHead('GB', basis)];
+  console.log(head.map((h, i) => (i < 2 ? h.padEnd(i ? 8 : 22) : h.padStart(16))).join(' '));
   for (const shape of gatedDwconvShapes(values.quick!)) {
     const { x, weight, bias } = makeInputs(e, shape);
     const dy = e.fill(e.empty([shape[0]!, shape[1]! / 2, shape[2]!, shape[3]!]), 0.5).keep();
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
       const f = await time(fused, withBackward);
       const c = await time(composed, withBackward);
       const bytes = withBackward ? cost.bytesFwdBwd : cost.bytes;
-      console.log([`[${shape.join(', ')}]`.padEnd(22), (withBackward ? 'fwd+bwd' : 'fwd').padEnd(8), f.toFixed(2).padStart(12), c.toFixed(2).padStart(12), `${(c / f).toFixed(2)}×`.padStart(12), (bytes / (f * 1e6)).toFixed(2).padStart(12)].join(' '));
+      console.log([`[${shape.join(', ')}]`.padEnd(22), (withBackward ? 'fwd+bwd' : 'fwd').padEnd(8), ...comparisonCells(f, c, bytes, basis).map((x) => x.padStart(16))].join(' '));
     }
     for (const t of [x, weight, bias, dy]) t.dispose();
   }

@@ -10,7 +10,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { modulatedLayerNorm, modulatedLayerNormComposed } from '../src/engine/ops/modulated-layernorm.ts';
-import { timeMedian, type BenchCase } from './harness.ts';
+import { comparisonCells, comparisonHead, ratioBasis, timeMedian, type BenchCase } from './harness.ts';
 
 type Inputs = { x: Tensor; weight: Tensor; bias: Tensor; scale: Tensor; shift: Tensor };
 type Op = (i: Inputs) => Tensor;
@@ -69,8 +69,9 @@ async function main(): Promise<void> {
   const runs = Math.max(10, parseInt(values.runs!, 10));
   const e = await Engine.create();
   console.log(`adapter: ${e.info.description}; median of ${runs} runs after 2 warm-up runs`);
-  const head = ['x shape', 'pass', 'fused ms', 'composed ms', 'speed-up', 'fused GB/s'];
-  console.log(head.map((h, i) => (i < 2 ? h.padEnd(i ? 8 : 22) : h.padStart(12))).join(' '));
+  const basis = ratioBasis(e);
+  const head = ['x shape', 'pass', ...comparisonHead('GB', basis)];
+  console.log(head.map((h, i) => (i < 2 ? h.padEnd(i ? 8 : 22) : h.padStart(16))).join(' '));
   for (const shape of modulatedLayerNormShapes(values.quick!)) {
     const inputs = makeInputs(e, shape);
     const params = Object.values(inputs);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
       const f = await time(fused, withBackward);
       const c = await time(composed, withBackward);
       const bytes = withBackward ? cost.bytesFwdBwd : cost.bytes;
-      console.log([`[${shape.join(', ')}]`.padEnd(22), (withBackward ? 'fwd+bwd' : 'fwd').padEnd(8), f.toFixed(2).padStart(12), c.toFixed(2).padStart(12), `${(c / f).toFixed(2)}×`.padStart(12), (bytes / (f * 1e6)).toFixed(2).padStart(12)].join(' '));
+      console.log([`[${shape.join(', ')}]`.padEnd(22), (withBackward ? 'fwd+bwd' : 'fwd').padEnd(8), ...comparisonCells(f, c, bytes, basis).map((x) => x.padStart(16))].join(' '));
     }
     for (const t of [...params, dy]) t.dispose();
   }

@@ -1,7 +1,7 @@
 /**
  * softmax and LayerNorm timing: forward, and backward alone (the recorded backward of one forward,
- * called directly), median of --runs synchronised runs after warm-up. GB/s counts each input read
- * once and each output written once.
+ * called directly), median of --runs synchronised runs after warm-up, wall and process CPU time. GB/s
+ * (per CPU-second on CPU adapters) counts each input read once and each output written once.
  *   ./node_modules/.bin/bun bench/norm.ts [--runs N]
  */
 import { parseArgs } from 'node:util';
@@ -9,14 +9,17 @@ import { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { softmax, logSoftmax } from '../src/engine/ops/softmax.ts';
 import { layerNorm } from '../src/engine/ops/layernorm.ts';
-import { timeMedian } from './harness.ts';
+import { ratioBasis, timeMedian } from './harness.ts';
+import { basisMs, type Measured } from './cpu-time.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Math.max(10, parseInt(values.runs!, 10));
 
 const e = await Engine.create();
 console.log(`adapter: ${e.info.description}; median of ${runs} runs`);
-console.log(`${'case'.padEnd(34)} ${'pass'.padEnd(9)} ${'ms'.padStart(8)} ${'GB/s'.padStart(8)}`);
+const basis = ratioBasis(e);
+console.log(`${'case'.padEnd(34)} ${'pass'.padEnd(9)} ${'ms'.padStart(8)} ${'CPU ms'.padStart(8)} ${(basis === 'cpu' ? 'GB/CPU-s' : 'GB/s').padStart(8)}`);
+const cells = (m: Measured, bytes: number) => `${m.wallMs.toFixed(3).padStart(8)} ${m.cpuMs.toFixed(3).padStart(8)} ${(bytes / (basisMs(m, basis) * 1e6)).toFixed(2).padStart(8)}`;
 
 interface Case {
   name: string;
@@ -62,8 +65,8 @@ for (const c of cases) {
   const needs = inputs.map(() => true);
   const bwdMs = await timeMedian(e, () => e.noGrad(() => e.scope(() => { node.backward(dy, needs); })), 3, runs);
   const label = `${c.name} [${c.shape.join(', ')}]`;
-  console.log(`${label.padEnd(34)} ${'forward'.padEnd(9)} ${fwdMs.toFixed(3).padStart(8)} ${(c.bytes.fwd / (fwdMs * 1e6)).toFixed(2).padStart(8)}`);
-  console.log(`${label.padEnd(34)} ${'backward'.padEnd(9)} ${bwdMs.toFixed(3).padStart(8)} ${(c.bytes.bwd / (bwdMs * 1e6)).toFixed(2).padStart(8)}`);
+  console.log(`${label.padEnd(34)} ${'forward'.padEnd(9)} ${cells(fwdMs, c.bytes.fwd)}`);
+  console.log(`${label.padEnd(34)} ${'backward'.padEnd(9)} ${cells(bwdMs, c.bytes.bwd)}`);
   e.tape = [];
   for (const t of [y, dy, ...inputs]) t.dispose();
 }

@@ -9,8 +9,10 @@
  * does not expose the GPUBuffer/GPUTexture classes as globals, which TF.js's `instanceof GPUBuffer`
  * needs, so they are taken from the first device's objects.
  *
- * Every op is timed the same way for every library: median wall clock of synchronised runs after
- * warm-up (ours: e.sync(); TF.js: submitQueue + onSubmittedWorkDone; jax-js: blockUntilReady).
+ * Every op is timed the same way for every library: median wall clock and median process CPU time
+ * of synchronised runs after warm-up (ours: e.sync(); TF.js: submitQueue + onSubmittedWorkDone;
+ * jax-js: blockUntilReady). Speed-ups compare CPU time on CPU adapters (every library's kernels,
+ * jax-js's Wasm workers too, run on this process's threads) and wall time on GPUs.
  * fwd+bwd is the gradient of sum(f(inputs)) with respect to every input.
  */
 import type { Engine } from '../src/engine/engine.ts';
@@ -19,7 +21,8 @@ import { Adam } from '../src/engine/ops/adam.ts';
 import { transposedChannelAttention } from '../src/engine/ops/channel-attention.ts';
 import { channelAttentionCost } from './channel-attention.ts';
 import { convCase, matmulCase, param, rowwiseCase, sizeOf, type Size } from './cases.ts';
-import { runCase, type BenchCase, type Peaks } from './harness.ts';
+import { ratioBasis, runCase, type BenchCase, type Peaks } from './harness.ts';
+import { basisMs, measureRuns, type Measured, type RatioBasis } from './cpu-time.ts';
 import { adamSizes, jaxLib, loadJax, loadTf, randomData, type PeerImpl, type PeerLib } from './peer-libs.ts';
 
 export type PeerName = 'tfjs-webgpu' | 'jax-webgpu' | 'jax-wasm';
@@ -148,33 +151,22 @@ export async function installNavigatorGpu(e: Engine): Promise<void> {
 
 // ---------------------------------------------------------------- timing
 
-export interface Timing { ms: number; runs: number }
-
-/** Median of synchronised runs after one warm-up; fewer runs when one takes over a second. */
-export async function timeSynced(run: () => void, sync: () => Promise<void>, runs: number): Promise<Timing> {
-  let t0 = performance.now();
-  run();
-  await sync();
-  const first = performance.now() - t0;
-  const n = first > 3000 ? 3 : first > 1000 ? Math.min(runs, 5) : runs;
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    t0 = performance.now();
-    run();
-    await sync();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)]!, runs: n };
+/** Medians of synchronised runs after one warm-up; fewer runs when one takes over a second. */
+export function timeSynced(run: () => void, sync: () => Promise<void>, runs: number): Promise<Measured> {
+  return measureRuns(run, sync, { warmup: 1, runs, adaptive: true });
 }
 
-export interface PeerResult { ms?: number; runs?: number; speedup?: number; error?: string }
+/** ms: median wall clock; cpuMs: median process CPU time; speedup: peer ÷ ours on the row's basis. */
+export interface PeerResult { ms?: number; cpuMs?: number; runs?: number; speedup?: number; error?: string }
 
 export interface PeerRow {
   op: string;
   shape: string;
   mode: 'fwd' | 'fwd+bwd';
   oursMs: number;
+  oursCpuMs: number;
+  /** The clock the speed-ups compare. */
+  basis: RatioBasis;
   peers: Partial<Record<PeerName, PeerResult>>;
 }
 
@@ -183,24 +175,23 @@ export interface PeerStatus { name: PeerName; version?: string; ok: boolean; rea
 export interface PeersResult {
   peers: PeerStatus[];
   rows: PeerRow[];
-  /** Geometric mean of our speed-up (peer ms / our ms) per peer over the rows both ran. */
+  /** Geometric mean of our speed-up (peer ms / our ms, on the rows' basis) per peer over the rows both ran. */
   geomean: Partial<Record<PeerName, { value: number; rows: number }>>;
 }
 
 const short = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0]!.slice(0, 200);
 
-async function oursRows(e: Engine, op: PeerOp, peaks: Peaks, runs: number): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+async function oursRows(e: Engine, op: PeerOp, peaks: Peaks, runs: number): Promise<Map<string, { wallMs: number; cpuMs: number }>> {
+  const out = new Map<string, { wallMs: number; cpuMs: number }>();
   if (op.ours) {
-    for (const r of await runCase(e, op.ours, peaks, runs)) out.set(r.mode, r.medianMs);
+    for (const r of await runCase(e, op.ours, peaks, runs)) out.set(r.mode, { wallMs: r.medianMs, cpuMs: r.cpuMs });
     return out;
   }
   const spec = op.spec as Extract<PeerSpec, { kind: 'adam' }>;
   const params = adamSizes(spec.total, spec.count).map((n, i) => e.tensor(randomData(n, 100 + i), [n]).asParameter(`p${i}`));
   params.forEach((p, i) => { p.grad = e.tensor(randomData(p.size, 200 + i), [p.size]).keep(); });
   const opt = new Adam(params, { lr: 1e-3 });
-  const t = await timeSynced(() => opt.step(), () => e.sync(), runs);
-  out.set('fwd', t.ms);
+  out.set('fwd', await timeSynced(() => opt.step(), () => e.sync(), runs));
   opt.dispose();
   for (const p of params) {
     p.grad?.dispose();
@@ -257,6 +248,7 @@ export async function runPeers(e: Engine, quick: boolean | Size, peaks: Peaks, r
   }
 
   const rows: PeerRow[] = [];
+  const basis = ratioBasis(e);
   for (const op of peerOps(quick)) {
     log(`  peers: ${op.name} ${op.shape}`);
     // Timing ours right after the previous op's peers (jax-js's Wasm backend last, whose worker
@@ -265,7 +257,7 @@ export async function runPeers(e: Engine, quick: boolean | Size, peaks: Peaks, r
     await settle();
     const ours = await oursRows(e, op, peaks, runs);
     const opRows = new Map<string, PeerRow>();
-    for (const [mode, ms] of ours) opRows.set(mode, { op: op.name, shape: op.shape, mode: mode as PeerRow['mode'], oursMs: ms, peers: {} });
+    for (const [mode, m] of ours) opRows.set(mode, { op: op.name, shape: op.shape, mode: mode as PeerRow['mode'], oursMs: m.wallMs, oursCpuMs: m.cpuMs, basis, peers: {} });
     for (const lib of libs) {
       let impl: PeerImpl | null = null;
       try {
@@ -278,7 +270,7 @@ export async function runPeers(e: Engine, quick: boolean | Size, peaks: Peaks, r
           }
           try {
             const t = await timeSynced(run, impl.sync, runs);
-            row.peers[lib.name] = { ms: t.ms, runs: t.runs, speedup: t.ms / row.oursMs };
+            row.peers[lib.name] = { ms: t.wallMs, cpuMs: t.cpuMs, runs: t.runs, speedup: basisMs(t, basis) / basisMs({ wallMs: row.oursMs, cpuMs: row.oursCpuMs }, basis) };
           } catch (err) {
             row.peers[lib.name] = { error: short(err) };
             await impl.sync().catch(() => {});
@@ -303,14 +295,15 @@ export async function runPeers(e: Engine, quick: boolean | Size, peaks: Peaks, r
 export function printPeers(r: PeersResult): void {
   for (const s of r.peers) console.log(`peer ${s.name}${s.version ? ` ${s.version}` : ''}: ${s.ok ? 'loaded' : `NOT RUN — ${s.reason}`}`);
   const names = r.peers.filter((s) => s.ok).map((s) => s.name);
-  const head = ['op', 'shape', 'mode', 'ours ms', ...names.flatMap((n) => [`${n} ms`, 'speed-up'])];
-  const body = r.rows.map((row) => [row.op, row.shape, row.mode, row.oursMs.toFixed(2), ...names.flatMap((n) => {
+  const head = ['op', 'shape', 'mode', 'ours ms', 'ours CPU ms', ...names.flatMap((n) => [`${n} ms`, 'CPU ms', 'speed-up'])];
+  const body = r.rows.map((row) => [row.op, row.shape, row.mode, row.oursMs.toFixed(2), row.oursCpuMs.toFixed(2), ...names.flatMap((n) => {
     const p = row.peers[n];
-    if (!p) return ['—', '—'];
-    if (p.error) return [`error`, '—'];
-    return [p.ms!.toFixed(2), `${p.speedup!.toFixed(2)}×`];
+    if (!p) return ['—', '—', '—'];
+    if (p.error) return [`error`, '—', '—'];
+    return [p.ms!.toFixed(2), p.cpuMs!.toFixed(2), `${p.speedup!.toFixed(2)}×`];
   })]);
-  body.push(['geomean', '', '', '', ...names.flatMap((n) => ['', r.geomean[n] ? `${r.geomean[n]!.value.toFixed(2)}×` : '—'])]);
+  body.push(['geomean', '', '', '', '', ...names.flatMap((n) => ['', '', r.geomean[n] ? `${r.geomean[n]!.value.toFixed(2)}×` : '—'])]);
+  if (r.rows.length) console.log(`speed-ups compare ${r.rows[0]!.basis === 'cpu' ? 'process CPU time (a CPU adapter)' : 'wall time'}; > 1× = we are faster`);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(line(head));

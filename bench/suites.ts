@@ -3,18 +3,20 @@
  * rows, peers on the same adapter, training steps. `runBench` runs the chosen suites on one engine,
  * prints console tables, and writes the JSON result and the HTML report.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../src/engine/engine.ts';
 import { MATMUL_VARIANTS, matmul, tuneMatmul, type MatmulTuning, type MatmulVariant } from '../src/engine/ops/matmul.ts';
 import { tuneConv2d, type Conv2dTuning } from '../src/engine/ops/conv2d.ts';
-import { measureBandwidth, printTable, runCase, timeMedian, type BenchRow, type Peaks } from './harness.ts';
+import { measureBandwidth, printTable, ratioBasis, runCase, timeMedian, type BenchRow, type Peaks } from './harness.ts';
+import { basisMs, type RatioBasis } from './cpu-time.ts';
 import { coreCases, sizeOf, type Size } from './cases.ts';
 import { fusedPairs } from './fused.ts';
 import { cpuPeak, type CpuPeak } from './cpu.ts';
 import { printPeers, runPeers, type PeersResult } from './peers.ts';
-import { printTrain, runTrain, type TrainRow } from './train.ts';
+import { printTrain, runTrain, type TrainConfig, type TrainRow } from './train.ts';
+import { printTorchComparison, runTorchComparison, type TorchComparison } from './torch-peer.ts';
 import { reportHtml } from './report.ts';
 
 export const SUITES = ['kernels', 'fused', 'peers', 'train'] as const;
@@ -29,6 +31,8 @@ export interface BenchResult {
   suites: Suite[];
   size: Size;
   timing: string;
+  /** The clock of every ratio (roofline fractions, peer speed-ups): CPU time on CPU adapters, wall time on GPUs. */
+  ratioBasis: RatioBasis;
   timestampQuery: boolean;
   /** 1, 5 and 15 minute load averages when the run started (other processes share the CPU). */
   loadAverage: number[];
@@ -40,6 +44,8 @@ export interface BenchResult {
   fused: FusedRow[];
   peers: PeersResult | null;
   train: TrainRow[];
+  /** `--torch`: our training step's CPU time per image against the PyTorch twin's (single thread). */
+  torch: TorchComparison | null;
   notes: string[];
 }
 
@@ -55,25 +61,34 @@ export interface BenchOptions {
   log?: (s: string) => void;
   /** Print console tables (default true). */
   print?: boolean;
+  /** Training configurations instead of the size's default list. */
+  trainConfigs?: TrainConfig[];
+  /** Time the PyTorch twin (scripts/torch-twin.py) on the train suite's configurations. */
+  torch?: boolean;
 }
 
 /** Peak probes: streaming axpy bandwidth and the best matmul variant at n³. */
 export async function measurePeaks(e: Engine, size: Size, runs: number): Promise<NonNullable<BenchResult['peaks']>> {
-  const bandwidthGBs = await measureBandwidth(e, size === 'full' ? 16 << 20 : size === 'quick' ? 1 << 20 : 1 << 16);
+  const bandwidth = await measureBandwidth(e, size === 'full' ? 16 << 20 : size === 'quick' ? 1 << 20 : 1 << 16);
   const n = size === 'full' ? 1024 : size === 'quick' ? 256 : 64;
   const a = e.fill(e.empty([n, n]), 0.5).keep();
   const b = e.fill(e.empty([n, n]), 0.25).keep();
-  let best = { variant: 'register' as MatmulVariant, ms: Infinity };
+  const basis = ratioBasis(e);
+  let best = { variant: 'register' as MatmulVariant, ms: Infinity, wallMs: Infinity, cpuMs: Infinity };
   for (const variant of MATMUL_VARIANTS) {
     const run = () => e.noGrad(() => e.scope(() => { matmul(a, b, { variant }); }));
     const first = await timeMedian(e, run, 1, 1);
     // Slow variants at 1024³ take seconds per run on CPU adapters: one run shows they lose.
-    const ms = first > 4 * best.ms || first > 2000 ? first : await timeMedian(e, run, 1, runs);
-    if (ms < best.ms) best = { variant, ms };
+    const m = basisMs(first, basis) > 4 * best.ms || first.wallMs > 2000 ? first : await timeMedian(e, run, 1, runs);
+    if (basisMs(m, basis) < best.ms) best = { variant, ms: basisMs(m, basis), wallMs: m.wallMs, cpuMs: m.cpuMs };
   }
   a.dispose();
   b.dispose();
-  return { bandwidthGBs, flopsG: (2 * n ** 3) / (best.ms * 1e6), matmulVariant: best.variant, matmulN: n };
+  const flops = 2 * n ** 3;
+  return {
+    bandwidthGBs: bandwidth.wall, bandwidthGBsPerCpuSecond: bandwidth.cpu, flopsG: flops / (best.wallMs * 1e6), flopsGPerCpuSecond: flops / (best.cpuMs * 1e6),
+    matmulVariant: best.variant, matmulN: n,
+  };
 }
 
 export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: BenchResult; jsonPath: string; reportPath: string }> {
@@ -82,8 +97,8 @@ export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: Be
   const size = sizeOf(o.size);
   const result: BenchResult = {
     adapter: e.info.description, kind: e.info.kind, date: new Date().toISOString(), suites: o.suites, size,
-    timing: 'wall clock around a synchronised submit (median of runs after warm-up); the harness does not use timestamp queries',
-    timestampQuery: e.info.timestampQuery, loadAverage: loadavg(), cpu: null, peaks: null, tuning: null, kernels: [], fused: [], peers: null, train: [], notes: [],
+    timing: 'wall clock and process CPU time (all threads) around a synchronised submit (medians of runs after warm-up); the harness does not use timestamp queries',
+    ratioBasis: ratioBasis(e), timestampQuery: e.info.timestampQuery, loadAverage: loadavg(), cpu: null, peaks: null, tuning: null, kernels: [], fused: [], peers: null, train: [], torch: null, notes: [],
   };
   const cpuAdapter = e.info.software !== false;
   if (cpuAdapter) result.cpu = cpuPeak();
@@ -95,10 +110,11 @@ export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: Be
     result.peaks = await measurePeaks(e, size, o.runs);
     if (print) {
       console.log(`adapter: ${e.info.description}`);
-      console.log(`peak probes: streaming axpy ${result.peaks.bandwidthGBs.toFixed(2)} GB/s; best matmul ${result.peaks.matmulVariant} ${result.peaks.matmulN}³ ${result.peaks.flopsG.toFixed(2)} GFLOP/s (the roofline uses these measured values)`);
+      const p = result.peaks;
+      console.log(`peak probes: streaming axpy ${p.bandwidthGBs.toFixed(2)} GB/s (${p.bandwidthGBsPerCpuSecond.toFixed(2)} GB per CPU-second); best matmul ${p.matmulVariant} ${p.matmulN}³ ${p.flopsG.toFixed(2)} GFLOP/s (${p.flopsGPerCpuSecond.toFixed(2)} GFLOP per CPU-second); the roofline uses these measured values, per ${result.ratioBasis === 'cpu' ? 'CPU-second' : 'wall second'}`);
       const t = result.tuning!;
       console.log(`tuned kernels: matmul ${Object.entries(t.matmul.choice).map(([k, v]) => `${k} ${v}`).join(', ')}; conv2d ${Object.entries(t.conv2d.choice).map(([k, v]) => `${k} ${Object.values(v).join('/')}`).join(', ')} (forward/grad input/grad weight)`);
-      if (result.cpu) console.log(`CPU physical limit: ${result.cpu.formula}; best matmul = ${((100 * result.peaks.flopsG) / result.cpu.gflops).toFixed(1)} % of it`);
+      if (result.cpu) console.log(`CPU physical limit: ${result.cpu.formula}; best matmul = ${((100 * p.flopsG) / result.cpu.gflops).toFixed(1)} % of it per wall second, ${((100 * p.flopsGPerCpuSecond * result.cpu.cores) / result.cpu.gflops).toFixed(1)} % of one core's limit per CPU-second`);
     }
   }
   const peaks = result.peaks!;
@@ -131,8 +147,15 @@ export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: Be
     for (const p of result.peers.peers) if (!p.ok) result.notes.push(`${p.name} not run: ${p.reason}`);
   }
   if (o.suites.includes('train')) {
-    result.train = await runTrain(e, size, log);
+    // The PyTorch twin loads each row's model from a checkpoint the row saves.
+    const checkpointDir = o.torch ? mkdtempSync(join(tmpdir(), 'lrdif-bench-torch-')) : undefined;
+    result.train = await runTrain(e, o.trainConfigs ?? size, log, checkpointDir);
     if (print) printTrain(result.train);
+    if (o.torch) {
+      result.torch = runTorchComparison(result.train, log);
+      if (print) printTorchComparison(result.torch);
+      if (!result.torch.available) result.notes.push(`PyTorch comparison not run: ${result.torch.reason}`);
+    }
   }
   if (result.loadAverage[0]! > 1) result.notes.push(`Load average ${result.loadAverage[0]!.toFixed(2)} at the start: other processes shared the CPU, so CPU-adapter timings are noisy.`);
   const day = result.date.slice(0, 10);

@@ -1,7 +1,8 @@
 /**
  * Training-step benchmark: full stage-1 and stage-2 steps (forward, loss, backward, Adam update,
  * encoded without readback as the trainer does) for each preset at batch sizes that fit a CPU
- * adapter: ms/step (median of synchronised steps after one warm-up step), images/s, dispatches
+ * adapter: ms/step (median of synchronised steps after one warm-up step) in wall time and in process
+ * CPU time (per step and per image: the stable measure on CPU adapters), images/s, dispatches
  * and submits per step, peak pool bytes (GPU memory in use), bind groups created per timed step
  * (0 once the cache is warm) and process RSS after them (host memory: a per-step leak shows as a
  * climb from row to row), and the time split by kernel from one profiled step
@@ -21,7 +22,12 @@ import { FROM_SCRATCH, levelSizes, makeConfig } from '../src/model/config.ts';
 import { FROZEN_EMBEDDING_DIM, FROZEN_IMAGE_CHANNELS, FROZEN_LANDMARK_CHANNELS, type FrozenFeatures } from '../src/model/frozen-features.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
+import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { sizeOf, type Size } from './cases.ts';
+import { startMeter, type RowLoad } from './cpu-time.ts';
+import { otherLoad } from './harness.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * frozen: the default model on pretrained backbones, stepping on cached features (their networks
@@ -33,7 +39,13 @@ export interface KernelShare { kernel: string; count: number; ms: number; percen
 
 export interface TrainRow extends TrainConfig {
   parameters: number;
+  /** Median wall-clock ms per step. */
   msPerStep: number;
+  /** Median process CPU ms per step (all threads) and per image. */
+  cpuMsPerStep: number;
+  cpuMsPerImage: number;
+  /** Other load on the machine during the timed steps. */
+  load: RowLoad;
   steps: number;
   imagesPerSecond: number;
   dispatchesPerStep: number;
@@ -46,16 +58,21 @@ export interface TrainRow extends TrainConfig {
   /** Sum of the replayed kernels' times (a profiled step, without submit overhead). */
   profiledMs: number;
   topKernels: KernelShare[];
+  /** The model's weights as an LRDif checkpoint (for the PyTorch twin), when asked for. */
+  checkpoint?: string;
 }
 
 export function trainConfigs(quick: boolean | Size): { configs: TrainConfig[]; steps: number } {
   const size = sizeOf(quick);
   if (size === 'smoke') return { configs: [{ preset: 'tiny', stage: 1, batch: 1 }, { preset: 'tiny', stage: 2, batch: 1 }], steps: 1 };
   const [tinyB, smallB] = size === 'quick' ? [4, 2] : [8, 4];
+  // Full runs also step tiny at batch 32: per-image cost should fall with the batch (issue #16).
+  const tinyLarge: TrainConfig[] = size === 'full' ? [{ preset: 'tiny', stage: 1, batch: 32 }, { preset: 'tiny', stage: 2, batch: 32 }] : [];
   return {
     configs: [
       { preset: 'tiny', stage: 1, batch: tinyB },
       { preset: 'tiny', stage: 2, batch: tinyB },
+      ...tinyLarge,
       { preset: 'tiny', stage: 1, batch: tinyB, frozen: true },
       { preset: 'tiny', stage: 2, batch: tinyB, frozen: true },
       { preset: 'small', stage: 1, batch: smallB },
@@ -65,7 +82,23 @@ export function trainConfigs(quick: boolean | Size): { configs: TrainConfig[]; s
   };
 }
 
-export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, tune: boolean, topK = 8): Promise<TrainRow> {
+/**
+ * Parses "preset/stage/batch[/frozen]" entries, comma-separated (e.g. "small/1/8,paper/2/4/frozen"):
+ * frozen = the default model on cached frozen features, else the from-scratch model.
+ */
+export function parseTrainConfigs(text: string): TrainConfig[] {
+  return text.split(',').map((item) => {
+    const parts = item.trim().split('/');
+    const [preset, stage, batch] = [parts[0]!, Number(parts[1]), Number(parts[2])];
+    const frozen = parts[3] === 'frozen';
+    if (parts.length < 3 || parts.length > 4 || (parts.length === 4 && !frozen) || (stage !== 1 && stage !== 2) || !Number.isInteger(batch) || batch < 1) {
+      throw new Error(`train configuration "${item}": expected preset/stage/batch[/frozen] with stage 1 or 2 and a positive batch, e.g. small/1/8 or tiny/2/8/frozen`);
+    }
+    return { preset, stage, batch, ...(frozen ? { frozen } : {}) };
+  });
+}
+
+export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, tune: boolean, topK = 8, checkpointDir?: string): Promise<TrainRow> {
   const e = new Engine(base.info);
   if (tune) {
     await tuneMatmul(e);
@@ -112,17 +145,23 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
   const after = e.getStats();
   await e.sync();
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   const groupsBefore = e.getStats().bindGroupsCreated;
+  const whole = startMeter();
   for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
+    const m = startMeter();
     step();
     await e.sync();
-    times.push(performance.now() - t0);
+    const r = m.stop();
+    times.push(r.wallMs);
+    cpuTimes.push(r.cpuMs);
   }
+  const load = whole.stop().load;
   const bindGroupsPerStep = (e.getStats().bindGroupsCreated - groupsBefore) / steps;
   const rssBytes = process.memoryUsage().rss;
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ms = median(times);
+  const cpuMs = median(cpuTimes);
   await e.startProfile();
   step();
   const prof = await e.stopProfile();
@@ -131,6 +170,9 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
     ...c,
     parameters: params.reduce((a, p) => a + p.size, 0),
     msPerStep: ms,
+    cpuMsPerStep: cpuMs,
+    cpuMsPerImage: cpuMs / B,
+    load,
     steps,
     imagesPerSecond: (B * 1000) / ms,
     // One step's submits: the step itself plus the flush that sync() adds.
@@ -142,6 +184,10 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
     profiledMs: total,
     topKernels: prof.slice(0, topK).map((p) => ({ ...p, percent: total > 0 ? (100 * p.ms) / total : 0 })),
   };
+  if (checkpointDir) {
+    row.checkpoint = join(checkpointDir, `${c.preset}-stage${c.stage}-b${B}${c.frozen ? '-frozen' : ''}.safetensors`);
+    writeFileSync(row.checkpoint, await saveCheckpoint(m, { config: cfg, stage: c.stage }));
+  }
   opt.dispose();
   for (const p of m.parameters()) p.dispose();
   await e.sync();
@@ -149,12 +195,17 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
   return row;
 }
 
-export async function runTrain(e: Engine, quick: boolean | Size, log: (s: string) => void = () => {}): Promise<TrainRow[]> {
-  const { configs, steps } = trainConfigs(quick);
+/**
+ * Runs the size's configurations (or the given ones, 3 timed steps each); `checkpointDir` keeps
+ * each model's weights there as an LRDif checkpoint.
+ */
+export async function runTrain(e: Engine, quick: boolean | Size | TrainConfig[], log: (s: string) => void = () => {}, checkpointDir?: string): Promise<TrainRow[]> {
+  const { configs, steps } = Array.isArray(quick) ? { configs: quick, steps: 3 } : trainConfigs(quick);
+  const tune = Array.isArray(quick) || sizeOf(quick) !== 'smoke';
   const rows: TrainRow[] = [];
   for (const c of configs) {
-    log(`  train: ${c.preset} stage ${c.stage} batch ${c.batch}`);
-    rows.push(await runTrainStep(e, c, steps, sizeOf(quick) !== 'smoke'));
+    log(`  train: ${c.preset}${c.frozen ? ' (cached frozen features)' : ''} stage ${c.stage} batch ${c.batch}`);
+    rows.push(await runTrainStep(e, c, steps, tune, 8, checkpointDir));
   }
   return rows;
 }
@@ -162,8 +213,8 @@ export async function runTrain(e: Engine, quick: boolean | Size, log: (s: string
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 export function printTrain(rows: TrainRow[]): void {
-  const head = ['preset', 'stage', 'batch', 'params', 'ms/step', 'images/s', 'dispatches', 'submits', 'peak pool', 'bind groups/step', 'RSS', 'top kernels (share of profiled step)'];
-  const body = rows.map((r) => [r.frozen ? `${r.preset} (cached frozen features)` : `${r.preset} (from scratch)`, String(r.stage), String(r.batch), r.parameters.toLocaleString('en'), r.msPerStep.toFixed(0), r.imagesPerSecond.toFixed(2), String(r.dispatchesPerStep), String(r.submitsPerStep), mib(r.peakPoolBytes),
+  const head = ['preset', 'stage', 'batch', 'params', 'ms/step', 'CPU ms/step', 'CPU ms/image', 'other load', 'images/s', 'dispatches', 'submits', 'peak pool', 'bind groups/step', 'RSS', 'top kernels (share of profiled step)'];
+  const body = rows.map((r) => [r.frozen ? `${r.preset} (cached frozen features)` : `${r.preset} (from scratch)`, String(r.stage), String(r.batch), r.parameters.toLocaleString('en'), r.msPerStep.toFixed(0), r.cpuMsPerStep.toFixed(0), r.cpuMsPerImage.toFixed(1), otherLoad(r.load), r.imagesPerSecond.toFixed(2), String(r.dispatchesPerStep), String(r.submitsPerStep), mib(r.peakPoolBytes),
     r.bindGroupsPerStep.toFixed(1), mib(r.rssBytes), r.topKernels.slice(0, 3).map((k) => `${k.kernel} ${k.percent.toFixed(0)}%`).join(', ')]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === head.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

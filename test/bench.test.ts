@@ -12,6 +12,8 @@ import { channelAttentionCost } from '../bench/channel-attention.ts';
 import { cpuPeakFromInfo } from '../bench/cpu.ts';
 import { peerOps } from '../bench/peers.ts';
 import { runBench, type BenchResult } from '../bench/suites.ts';
+import { parseTrainConfigs } from '../bench/train.ts';
+import { findTorch } from '../bench/torch-peer.ts';
 import { getEngine } from './helpers.ts';
 
 describe('bench FLOP and byte counts', () => {
@@ -53,6 +55,15 @@ describe('bench FLOP and byte counts', () => {
     for (const n of ['matmul', 'conv depthwise', 'conv 1×1', 'softmax', 'layerNorm', 'gelu', 'Restormer transposed attention', 'Adam step']) expect(names.has(n)).toBe(true);
     expect(peerOps('full').filter((o) => o.name === 'matmul').map((o) => o.shape)).toEqual(['512×512·512×512', '1024×1024·1024×1024', '64×(64×64·64×64)']);
   });
+  test('train configurations parse from preset/stage/batch[/frozen] and bad ones name the entry', () => {
+    expect(parseTrainConfigs('small/1/8, paper/2/4/frozen')).toEqual([{ preset: 'small', stage: 1, batch: 8 }, { preset: 'paper', stage: 2, batch: 4, frozen: true }]);
+    for (const bad of ['small/3/8', 'small/1', 'small/1/0', 'tiny/1/8/cold', 'tiny/1/2.5']) expect(() => parseTrainConfigs(bad)).toThrow(`train configuration "${bad}"`);
+  });
+  test('a missing Python interpreter is reported with the reason, not thrown', () => {
+    const t = findTorch(['/nonexistent/python3']);
+    expect(t.version).toBeUndefined();
+    expect(t.reason).toContain('/nonexistent/python3 not found');
+  });
   test('CPU limit: cores × clock × lanes × FMA units × 2', () => {
     const info = [0, 1].map((i) => `processor\t: ${i}\nmodel name\t: Test CPU\ncpu MHz\t\t: 2500.000\nflags\t\t: fpu sse2 avx avx2 fma avx512f\n`).join('\n');
     const p = cpuPeakFromInfo(info);
@@ -72,11 +83,22 @@ describe('bench smoke run', () => {
     const { jsonPath, reportPath } = await runBench(e, { suites: ['kernels', 'fused', 'peers', 'train'], size: 'smoke', runs: 2, out: join(dir, 'smoke.json'), reportDir: dir, print: false, log: () => {} });
     const r = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchResult;
     expect(r.suites).toEqual(['kernels', 'fused', 'peers', 'train']);
-    expect(r.peaks!.bandwidthGBs).toBeGreaterThan(0);
+    // Wall and CPU time are both recorded, finite and positive; CPU adapters compare by CPU time.
+    const positive = (v: number | undefined, what: string) => expect(Number.isFinite(v) && v! > 0, `${what} = ${v}`).toBe(true);
+    expect(r.ratioBasis).toBe(e.info.software === false ? 'wall' : 'cpu');
+    for (const [k, v] of Object.entries(r.peaks!)) if (typeof v === 'number') positive(v, `peaks.${k}`);
     expect(r.kernels.length).toBeGreaterThanOrEqual(7);
     for (const row of [...r.kernels, ...r.fused.flatMap((f) => [f.fused, f.composed])]) {
-      expect(row.medianMs).toBeGreaterThan(0);
+      const what = `${row.name} ${row.shape} ${row.mode}`;
+      positive(row.medianMs, `${what} medianMs`);
+      positive(row.cpuMs, `${what} cpuMs`);
+      if (row.gflops > 0) positive(row.gflopsPerCpuSecond, `${what} gflopsPerCpuSecond`);
+      positive(row.gbpsPerCpuSecond, `${what} gbpsPerCpuSecond`);
+      positive(row.rooflineFraction, `${what} rooflineFraction`);
       expect(Number.isFinite(row.gflops)).toBe(true);
+      expect(row.basis).toBe(r.ratioBasis);
+      expect(Number.isFinite(row.load.loadAverage1) && row.load.loadAverage1 >= 0, `${what} loadAverage1`).toBe(true);
+      expect(row.load.otherBusyCpus === null || (Number.isFinite(row.load.otherBusyCpus) && row.load.otherBusyCpus >= 0)).toBe(true);
     }
     expect(r.kernels.some((k) => k.mode === 'fwd+bwd')).toBe(true);
     expect(new Set(r.fused.map((f) => f.fused.name))).toEqual(new Set(['transposedChannelAttention', 'gatedDepthwiseConv', 'modulatedLayerNorm', 'scaledDotProductAttention']));
@@ -93,6 +115,13 @@ describe('bench smoke run', () => {
         const res = row.peers[p.name];
         expect(res, `${p.name} ${row.op} ${row.mode}`).toBeDefined();
         expect(res!.ms !== undefined || (res!.error?.length ?? 0) > 0).toBe(true);
+        positive(row.oursCpuMs, `ours ${row.op} ${row.mode} CPU ms`);
+        if (res!.ms !== undefined) {
+          positive(res!.cpuMs, `${p.name} ${row.op} ${row.mode} CPU ms`);
+          // The speed-up is the ratio on the row's basis.
+          const [peer, ours] = row.basis === 'cpu' ? [res!.cpuMs!, row.oursCpuMs] : [res!.ms, row.oursMs];
+          expect(res!.speedup).toBeCloseTo(peer / ours, 9);
+        }
       }
       expect(peers.geomean[p.name]!.value).toBeGreaterThan(0);
     }
@@ -102,9 +131,16 @@ describe('bench smoke run', () => {
       expect(t.submitsPerStep).toBeGreaterThanOrEqual(1);
       expect(t.peakPoolBytes).toBeGreaterThan(0);
       expect(t.topKernels.length).toBeGreaterThan(0);
+      positive(t.msPerStep, 'train msPerStep');
+      positive(t.cpuMsPerStep, 'train cpuMsPerStep');
+      expect(t.cpuMsPerImage).toBeCloseTo(t.cpuMsPerStep / t.batch, 9);
+      expect(t.load.otherBusyCpus === null || t.load.otherBusyCpus >= 0).toBe(true);
     }
+    expect(r.torch).toBeNull(); // --torch not asked for
     const html = readFileSync(reportPath, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('Peers on the same adapter');
+    expect(html).toContain('CPU ms/image');
+    expect(html).toContain(`GFLOP ${r.ratioBasis === 'cpu' ? 'per CPU-second' : 'per second'}`);
   }, 120_000);
 });
