@@ -92,11 +92,12 @@ function helpers(text: string): Map<string, string> {
     let depth = 0;
     let body = '';
     for (let j = i; j < lines.length; j++) {
-      body += `${lines[j]} `;
-      depth += (lines[j]!.match(/{/g) ?? []).length - (lines[j]!.match(/}/g) ?? []).length;
+      const code = lines[j]!.replace(/\/\/.*$/, '');
+      body += `${code} `;
+      depth += (code.match(/{/g) ?? []).length - (code.match(/}/g) ?? []).length;
       if (depth === 0 && body.includes('{')) break;
     }
-    out.set(f[1]!, body.replace(/\/\/[^\n]*/g, '').replace(/\s+/g, ' '));
+    out.set(f[1]!, body.replace(/\s+/g, ' '));
   }
   return out;
 }
