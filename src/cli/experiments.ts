@@ -1,7 +1,6 @@
 /** `lrdif run` (the whole pipeline on SynthFER-UDC) and `lrdif ablate` (the paper's ablations as a paired experiment over seeds). */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, Option, type OptionValues } from 'commander';
 import { writeReport, type StageResult } from '../train/pipeline.ts';
 import type { TrainOptions } from '../train/trainer.ts';
 import { openData } from '../train/data/open.ts';
@@ -16,25 +15,43 @@ import { progressHooks, taskProgress } from './progress.ts';
 import { batchOption, checkBatchFits, COUNT, difficultyOption, listOption, lrOption, presetOption, SEED, seedOption, testCountOption, trainCountOption, udcDrawsOption } from './options.ts';
 import { appendToReport, commandOptions, typedArgs, recordMarkdown, VERSION, writeRecord, type RunRecord } from './run-record.ts';
 
-const udcPanelOption = () => new Option('--udc <panel>', 'under-display-camera panel').choices(['toled', 'poled']).default('toled');
-const warmStartOption = () => new Option('--warm-start', "start stage 1 from the baseline's UDCformer (needed by the from-scratch model)");
+/**
+ * The options `run` and `ablate` share (SynthFER-UDC data, the curriculum's epochs, optimiser, UDC
+ * panel, landmark source), declared once; `epochs` is each command's default "S1,S2".
+ */
+function addCurriculumOptions(cmd: Command, epochs: [number, number]): Command {
+  return cmd
+    .addOption(trainCountOption())
+    .addOption(testCountOption())
+    .addOption(listOption('--epochs <list>', 'epochs of stage 1 and stage 2 ("S1,S2"; in ablate, of each stage-2 run), or of the baseline warm start, stage 1 and stage 2 with --warm-start ("W,S1,S2")', COUNT, epochs))
+    .addOption(new Option('--warm-start', "start stage 1 from the baseline's UDCformer (needed by the from-scratch model)"))
+    .addOption(batchOption(16))
+    .addOption(lrOption(2e-3))
+    .addOption(difficultyOption())
+    .addOption(new Option('--udc <panel>', 'under-display-camera panel').choices(['toled', 'poled']).default('toled'))
+    .addOption(new Option('--landmarks <source>', "'net' = the landmark network on the image the model sees (the paper's protocol); 'oracle' = SynthFER's exact landmarks (not available to a camera)").choices(['net', 'oracle']).default('net'));
+}
+
+/** What the shared options mean, read once for both commands. */
+function curriculumSettings(o: OptionValues) {
+  const warmStart = !!o.warmStart;
+  checkBatchFits(o.batch, o.train, `--train ${o.train}`);
+  return {
+    warmStart,
+    epochs: curriculumEpochs(o.epochs, warmStart),
+    landmarkFeatures: o.landmarks === 'oracle' ? ('heatmap' as const) : ('backbone' as const),
+    options: { batchSize: o.batch, lr: o.lr, lrGamma: 0.85, udc: { panel: o.udc, strength: 1 } } satisfies Partial<TrainOptions>,
+  };
+}
 
 export function runCommand(): Command {
   const cmd = new Command('run')
     .description('the whole pipeline on built-in SynthFER with UDC degradation (tiny preset): LRDif stage 1, stage 2, the equal-budget baseline, outside references, report')
     .addOption(new Option('--out <dir>', 'output directory').default(null, 'runs/quickstart-<date>-<time>, so earlier runs are kept'))
     .option('--force', 'overwrite an existing run')
-    .addOption(seedOption())
-    .addOption(trainCountOption())
-    .addOption(testCountOption())
-    .addOption(listOption('--epochs <list>', 'epochs of stage 1 and stage 2 ("S1,S2"), or of the baseline warm start, stage 1 and stage 2 with --warm-start ("W,S1,S2")', COUNT, [1, 4]))
-    .addOption(warmStartOption())
-    .addOption(batchOption(16))
-    .addOption(lrOption(2e-3))
-    .addOption(difficultyOption())
-    .addOption(udcPanelOption())
+    .addOption(seedOption());
+  addCurriculumOptions(cmd, [1, 4])
     .addOption(new Option('--backbone <name>', "image paths: 'face-api' = frozen pretrained face networks; 'none' = trained from scratch").choices(['face-api', 'none']).default('face-api'))
-    .addOption(new Option('--landmarks <source>', "'net' = the landmark network on the image the model sees (the paper's protocol); 'oracle' = SynthFER's exact landmarks (not available to a camera)").choices(['net', 'oracle']).default('net'))
     .addOption(udcDrawsOption())
     .option('--no-flip', 'no mirrored training views');
   return cmd.action(() => run(cmd));
@@ -43,10 +60,8 @@ export function runCommand(): Command {
 async function run(cmd: Command): Promise<void> {
   const o = cmd.opts();
   const t0 = performance.now();
-  const warmStart = !!o.warmStart;
-  const epochs = curriculumEpochs(o.epochs, warmStart);
-  checkBatchFits(o.batch, o.train, `--train ${o.train}`);
-  const modelConfig = { backbone: o.backbone, landmarkFeatures: o.landmarks === 'oracle' ? 'heatmap' : 'backbone' } as const;
+  const { warmStart, epochs, landmarkFeatures, options: shared } = curriculumSettings(o);
+  const modelConfig = { backbone: o.backbone, landmarkFeatures } as const;
   const outDir: string = o.out ?? `runs/quickstart-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
   const names = { baseline: 'baseline (no EPR)', stage1: 'LRDif stage 1', stage2: 'LRDif stage 2' } as const;
   const seed: number = o.seed;
@@ -64,10 +79,7 @@ async function run(cmd: Command): Promise<void> {
 
   const e = await engine();
   const data = await openData(`synth:${o.train}:${o.test}`, 'tiny', seed, { difficulty: o.difficulty });
-  const options: Partial<TrainOptions> = {
-    batchSize: o.batch, seed, lr: o.lr, lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 5, udcDraws: o.udcDraws,
-    augment: { flip: o.flip !== false, erase: o.backbone === 'none' },
-  };
+  const options: Partial<TrainOptions> = { ...shared, seed, logEvery: 5, udcDraws: o.udcDraws, augment: { flip: o.flip !== false, erase: o.backbone === 'none' } };
   const bars = new Map<string, ReturnType<typeof progressHooks>>();
   const results: { run: CurriculumRun; r: StageResult }[] = [];
   const c = await runCurriculum(e, {
@@ -120,18 +132,10 @@ export function ablateCommand(): Command {
     .addOption(new Option('--out <dir>', 'output directory').default('runs/ablate'))
     .addOption(presetOption())
     .addOption(listOption('--seeds <list>', 'comma-separated seeds (at least 2 for intervals)', SEED, [0, 1, 2, 3, 4], { distinct: true }))
-    .addOption(listOption('--steps <list>', 'T values of the sweep (T = 1 is at chance by construction: README)', COUNT, [2, 4, 8]))
-    .addOption(trainCountOption())
-    .addOption(testCountOption())
-    .addOption(listOption('--epochs <list>', 'epochs of stage 1 and of each stage-2 run ("S1,S2"), or "W,S1,S2" with --warm-start', COUNT, [1, 2]))
-    .addOption(warmStartOption())
+    .addOption(listOption('--steps <list>', 'T values of the sweep (T = 1 is at chance by construction: README)', COUNT, [2, 4, 8]));
+  addCurriculumOptions(cmd, [1, 2])
     .option('--no-scratch', 'skip the from-scratch (--backbone none) comparison')
-    .option('--flip', 'also train on mirrored views (twice the frozen-feature extraction)')
-    .addOption(batchOption(16))
-    .addOption(lrOption(2e-3))
-    .addOption(difficultyOption())
-    .addOption(udcPanelOption())
-    .addOption(new Option('--landmarks <source>', "'net' (the paper's protocol) or 'oracle' (SynthFER's exact landmarks)").choices(['net', 'oracle']).default('net'));
+    .option('--flip', 'also train on mirrored views (twice the frozen-feature extraction)');
   return cmd.action(() => ablate(cmd));
 }
 
@@ -140,30 +144,26 @@ async function ablate(cmd: Command): Promise<void> {
   const t0 = performance.now();
   const seeds: number[] = o.seeds;
   const steps: number[] = o.steps;
-  const epochs = curriculumEpochs(o.epochs, !!o.warmStart);
-  checkBatchFits(o.batch, o.train, `--train ${o.train}`);
+  const { warmStart, epochs, landmarkFeatures: landmarks, options } = curriculumSettings(o);
   const record: RunRecord = { version: VERSION, command: 'ablate', argv: typedArgs(), options: commandOptions(cmd) };
-  await writeRecord(new FsStore(o.out), record);
+  // Every output goes through the store: written to a temporary file, then renamed (a kill leaves the old file or the new one).
+  const out = new FsStore(o.out);
+  await writeRecord(out, record);
   const e = await engine();
-  const landmarks = o.landmarks === 'oracle' ? 'heatmap' : 'backbone';
   const data = new Map<number, Awaited<ReturnType<typeof openData>>>();
   for (const s of seeds) data.set(s, await openData(`synth:${o.train}:${o.test}`, o.preset, s, { difficulty: o.difficulty }));
   const r = await runAblation(e, {
-    preset: o.preset, seeds, steps, train: (s) => data.get(s)!, epochs, warmStart: !!o.warmStart, scratch: o.scratch !== false,
+    preset: o.preset, seeds, steps, train: (s) => data.get(s)!, epochs, warmStart, scratch: o.scratch !== false,
     config: { landmarkFeatures: landmarks },
-    options: { batchSize: o.batch, lr: o.lr, lrGamma: 0.85, udc: { panel: o.udc, strength: 1 }, logEvery: 1000, udcDraws: 1, augment: { flip: !!o.flip, erase: false } },
+    options: { ...options, logEvery: 1000, udcDraws: 1, augment: { flip: !!o.flip, erase: false } },
     viewCache: new FsViewCache(FEATURE_CACHE_DIR),
     onProgress: (l) => console.error(`[ablate] ${l}`),
-    onSeed: (partial) => {
-      // Partial results after every seed, so a long run that is stopped still leaves its table.
-      mkdirSync(o.out, { recursive: true });
-      writeFileSync(join(o.out, 'ablation.partial.md'), `${ablationMarkdown(partial, `# LRDif ablation, seeds done so far (${((performance.now() - t0) / 60000).toFixed(1)} min)`)}\n`);
-    },
+    // Partial results after every seed, so a long run that is stopped still leaves its table.
+    onSeed: (partial) => out.write('ablation.partial.md', `${ablationMarkdown(partial, `# LRDif ablation, seeds done so far (${((performance.now() - t0) / 60000).toFixed(1)} min)`)}\n`),
   });
-  const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, difficulty ${o.difficulty}, ${o.udc === 'poled' ? 'P-OLED' : 'T-OLED'}; epochs ${o.warmStart ? `warm start ${epochs.warm}, ` : ''}stage 1 ${epochs.stage1}, each stage-2 run ${epochs.stage2}; ${protocolLine(landmarks, 'face-api')}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
-  mkdirSync(o.out, { recursive: true });
-  writeFileSync(join(o.out, 'ablation.md'), `${md}\n\n![T sweep](t-sweep.svg)\n\n${recordMarkdown(record)}`);
-  writeFileSync(join(o.out, 't-sweep.svg'), ablationSvg(r));
-  writeFileSync(join(o.out, 'ablation.json'), JSON.stringify({ seeds: r.seeds, table: Object.fromEntries(r.table), sweep: Object.fromEntries(r.sweep) }, null, 2));
+  const md = ablationMarkdown(r, `# LRDif ablation on SynthFER-UDC (${o.preset}, ${o.train} train / ${o.test} held-out images, difficulty ${o.difficulty}, ${o.udc === 'poled' ? 'P-OLED' : 'T-OLED'}; epochs ${warmStart ? `warm start ${epochs.warm}, ` : ''}stage 1 ${epochs.stage1}, each stage-2 run ${epochs.stage2}; ${protocolLine(landmarks, 'face-api')}; ${e.info.description}; ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
+  await out.write('ablation.md', `${md}\n\n![T sweep](t-sweep.svg)\n\n${recordMarkdown(record)}`);
+  await out.write('t-sweep.svg', ablationSvg(r));
+  await out.write('ablation.json', JSON.stringify({ seeds: r.seeds, table: Object.fromEntries(r.table), sweep: Object.fromEntries(r.sweep) }, null, 2));
   console.log(md);
 }
