@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { fft1d, fft2d, udcPsf, apertureMask, UDC_PANELS, psfKernelSize, type UdcPanel } from '../src/train/data/psf.ts';
 import { degradeUdc, udcImageParams, UDC_NOISE_BASE } from '../src/train/data/udc.ts';
 import { hostRandomNormal } from '../src/engine/ops/random.ts';
+import { SHADER_NAMES } from '../src/engine/shaders.ts';
 import { freshSeed, getEngine, rng, uniform, read } from './helpers.ts';
 
 /** Naive O(n²) DFT, the reference for the FFT. */
@@ -284,5 +285,16 @@ describe('degradeUdc', () => {
       expect(() => degradeUdc(e, ok, { panel: 'toled', seed: 1, strength: 1.5 })).toThrow(/strength 1.5 must be in \[0, 1\]/);
       expect(() => degradeUdc(e, ok, { panel: 'toled', seed: -1 })).toThrow(/seed must be an integer/);
     });
+  });
+
+  it("ships its own kernel: the engine's bundle has no udc shader, degradeUdc registers it, other WGSL under its name is refused", async () => {
+    expect(SHADER_NAMES).not.toContain('udc');
+    const e = await getEngine();
+    await e.scope(async () => {
+      const out = degradeUdc(e, e.fill(e.empty([1, 3, 8, 8]), 0.5), { panel: 'toled', seed: 3 });
+      expect((await read(out)).every((v) => v >= 0 && v <= 1)).toBe(true);
+    });
+    expect(e.kernel('udc', 'attenuate_pad').path).toBe('src/train/data/udc.wgsl');
+    expect(() => e.registerKernel('udc', '@compute @workgroup_size(1) fn attenuate_pad() {}')).toThrow(/a kernel named "udc" is already registered/);
   });
 });

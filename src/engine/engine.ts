@@ -288,6 +288,14 @@ export class Engine {
     }
   }
 
+  /**
+   * Adds a kernel that is not one of the engine's own (shaders/): a feature outside the engine ships
+   * its WGSL and registers it before dispatching it by `name` (see KernelRegistry.register).
+   */
+  registerKernel(name: string, wgsl: string, path?: string): void {
+    this.kernels.register(name, wgsl, path);
+  }
+
   /** Encodes one kernel dispatch into the shared encoder. */
   dispatch(shader: string, spec: DispatchSpec): void {
     const kernel = this.kernels.get(shader, spec.entry ?? 'main', spec.constants ?? {});

@@ -61,10 +61,14 @@ export class KernelRegistry {
 
   /**
    * Adds kernel `name` from WGSL that does not live in shaders/ (it may include lib/ files);
-   * `path` names it in errors. A name may be registered once, and not over a bundled shader.
+   * `path` names it in errors. Registering the same WGSL under the same name again does nothing (a
+   * feature registers its kernel before each use); other WGSL under a taken name, or a bundled
+   * shader's name, is an error.
    */
   register(name: string, wgsl: string, path = `${name}.wgsl (registered)`): void {
-    if (SHADER_NAMES.includes(name) || this.registered.has(`${name}.wgsl`)) throw new Error(`${path}: a kernel named "${name}" is already registered`);
+    const taken = this.registered.get(`${name}.wgsl`);
+    if (taken?.text === wgsl) return;
+    if (SHADER_NAMES.includes(name) || taken) throw new Error(`${path}: a kernel named "${name}" is already registered`);
     this.registered.set(`${name}.wgsl`, { text: wgsl, path });
   }
 

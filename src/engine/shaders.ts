@@ -26,7 +26,6 @@ import reduce from '../../shaders/reduce.wgsl' with { type: 'text' };
 import reduce_to_shape from '../../shaders/reduce_to_shape.wgsl' with { type: 'text' };
 import softmax from '../../shaders/softmax.wgsl' with { type: 'text' };
 import strided_copy from '../../shaders/strided_copy.wgsl' with { type: 'text' };
-import udc from '../../shaders/udc.wgsl' with { type: 'text' };
 import unary from '../../shaders/unary.wgsl' with { type: 'text' };
 import losses_accuracy from '../../shaders/losses/accuracy.wgsl' with { type: 'text' };
 import losses_cross_entropy from '../../shaders/losses/cross_entropy.wgsl' with { type: 'text' };
@@ -62,7 +61,6 @@ const SHADER_FILES: Record<string, string> = {
   'reduce_to_shape.wgsl': reduce_to_shape,
   'softmax.wgsl': softmax,
   'strided_copy.wgsl': strided_copy,
-  'udc.wgsl': udc,
   'unary.wgsl': unary,
   'losses/accuracy.wgsl': losses_accuracy,
   'losses/cross_entropy.wgsl': losses_cross_entropy,

@@ -11,8 +11,10 @@
  * can be degraded in any batching and stays reproducible. Per-image parameters use stream words
  * [8·j, 8·j + 8) for global image index j; the noise uses words from NOISE_BASE on.
  *
- * Dispatches: attenuate + replicate-pad (shaders/udc.wgsl), depthwise conv2d with the PSF,
- * randomNormal, and noise + gain + clamp + quantise (shaders/udc.wgsl).
+ * Dispatches: attenuate + replicate-pad (udc.wgsl), depthwise conv2d with the PSF, randomNormal,
+ * and noise + gain + clamp + quantise (udc.wgsl). udc.wgsl is this feature's own kernel, beside
+ * it: it is registered with the engine (registerKernel) before use, so the engine bundles only its
+ * own ops.
  */
 import type { Engine } from '../../engine/engine.ts';
 import type { Tensor } from '../../engine/tensor.ts';
@@ -20,6 +22,9 @@ import { conv2d } from '../../engine/ops/conv2d.ts';
 import { hostRandomUniform, randomNormal } from '../../engine/ops/random.ts';
 import { fmt } from '../../engine/ops/shape-util.ts';
 import { checkPanel, udcPsf, type UdcPanel } from './psf.ts';
+import udcWgsl from './udc.wgsl' with { type: 'text' };
+
+const UDC_KERNEL = 'udc';
 
 export { UDC_PANELS, type UdcPanel } from './psf.ts';
 
@@ -166,10 +171,11 @@ export function degradeUdc(e: Engine, images: Tensor, opts: UdcOptions): Tensor 
       const weights = cachedWeights(e, opts.panel, h, w, strength);
       const pad = (weights.shape[2]! - 1) / 2;
 
+      e.registerKernel(UDC_KERNEL, udcWgsl, 'src/train/data/udc.wgsl');
       const padded = e.empty([batch, 3, h + 2 * pad, w + 2 * pad]);
       const g1 = e.grid(padded.size, 256);
       const uniforms = (n: number, stride: number) => ({ batch, h, w, pad, n, stride, gamma, pad0: 0 });
-      e.dispatch('udc', {
+      e.dispatch(UDC_KERNEL, {
         entry: 'attenuate_pad',
         bindings: { src: images, image_params: imageParams, dst: padded },
         params: uniforms(padded.size, g1.stride),
@@ -179,7 +185,7 @@ export function degradeUdc(e: Engine, images: Tensor, opts: UdcOptions): Tensor 
       const noise = randomNormal(e, [batch, 3, h, w], opts.seed, NOISE_BASE + offset * perImage);
       const out = e.empty([batch, 3, h, w]);
       const g2 = e.grid(out.size, 256);
-      e.dispatch('udc', {
+      e.dispatch(UDC_KERNEL, {
         entry: 'expose_quantise',
         bindings: { src: blurred, image_params: imageParams, noise, dst: out },
         params: uniforms(out.size, g2.stride),

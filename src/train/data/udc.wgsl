@@ -1,4 +1,5 @@
-// Under-display-camera degradation (src/train/data/udc.ts), around a depthwise conv2d with the PSF.
+// Under-display-camera degradation (udc.ts, which registers this kernel with the engine), around a
+// depthwise conv2d with the PSF.
 // Per image b the host uploads 8 floats: transmittance R, G, B, camera gain, shot variance a, read
 // variance b, and two unused slots.
 // attenuate_pad: linearise (x^gamma), attenuate per channel and write a replicate-padded copy so the
