@@ -8,7 +8,7 @@ import { getDevice, type DeviceInfo, type DeviceOptions } from './device.ts';
 import { KernelRegistry, type Constants, type Kernel } from './kernel.ts';
 import { releaseCommandBuffer, releaseComputePass } from './native-release.ts';
 import { BufferPool } from './pool.ts';
-import { KernelProfiler } from './profiler.ts';
+import { KernelProfiler, type KernelTime } from './profiler.ts';
 import { StagingBuffers } from './staging.ts';
 import { UniformArena } from './uniforms.ts';
 import { Storage, Tensor, numel, type DType, type TapeNode } from './tensor.ts';
@@ -369,6 +369,7 @@ export class Engine {
   /**
    * Starts per-kernel profiling: dispatches run normally and are also recorded; stopProfile()
    * replays each one alone, synchronised, and reports time per kernel entry point (profiler.ts).
+   * The replays run the dispatches again, so in-place results (accumulations) of a profiled step change.
    */
   async startProfile(): Promise<void> {
     await this.sync();
@@ -376,10 +377,11 @@ export class Engine {
     this.profiler.start();
   }
 
-  async stopProfile(): Promise<{ kernel: string; count: number; ms: number }[]> {
+  /** Ends profiling; `repeats` replays each dispatch that many times and keeps its fastest run. */
+  async stopProfile(repeats = 1): Promise<KernelTime[]> {
     if (!this.profiler?.active) throw new Error('stopProfile() without startProfile()');
     await this.sync();
-    const r = await this.profiler.replay();
+    const r = await this.profiler.replay(repeats);
     this.checkError();
     return r;
   }

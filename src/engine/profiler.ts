@@ -1,13 +1,38 @@
 /**
  * Per-kernel profiling for adapters without timestamp queries: while active, every dispatch is
  * recorded (pipeline, bindings, a copy of its uniform values); replay() runs each one alone,
- * synchronised, subtracts the measured round trip of an empty submit, and sums time per kernel.
+ * synchronised, subtracts the measured round trip of an empty submit, and sums time per kernel:
+ * wall time, and on runtimes with a process clock the process's CPU time too (all threads, so on a
+ * CPU adapter the kernel's cost, which other load on the machine hardly moves).
  */
 import type { Kernel } from './kernel.ts';
 import { releaseBindGroup, releaseCommandBuffer, releaseComputePass } from './native-release.ts';
 
 const COPY_DST = 0x08;
 const UNIFORM = 0x40;
+
+/** Time of one kernel entry point over the profiled dispatches. */
+export interface KernelTime {
+  /** `shader:entry`. */
+  kernel: string;
+  count: number;
+  /** Wall time, the empty-submit round trip subtracted. */
+  ms: number;
+  /** Process CPU time (user + system, all threads), the empty submit's subtracted; NaN without a process clock. */
+  cpuMs: number;
+}
+
+type CpuUsage = () => { user: number; system: number };
+
+/** CPU ms of the process so far, or null where the runtime has no process clock (browsers). */
+function cpuClock(): (() => number) | null {
+  const p = (globalThis as { process?: { cpuUsage?: CpuUsage } }).process;
+  if (typeof p?.cpuUsage !== 'function') return null;
+  return () => {
+    const u = p.cpuUsage!();
+    return (u.user + u.system) / 1000;
+  };
+}
 
 interface Recorded {
   name: string;
@@ -55,47 +80,63 @@ export class KernelProfiler {
     this.recs!.push({ name: `${kernel.shader}:${kernel.entry}`, pipeline: kernel.pipeline, layout: kernel.layout, entries: copied, uniform, uniformCount, workgroups });
   }
 
-  /** Replays the recorded dispatches one by one (the caller has synchronised) and stops recording. */
-  async replay(): Promise<{ kernel: string; count: number; ms: number }[]> {
+  /**
+   * Replays the recorded dispatches one by one (the caller has synchronised) and stops recording.
+   * With repeats > 1 each dispatch runs that many times and its fastest run counts (per clock), which
+   * keeps a loaded machine's noise out of the per-kernel times.
+   */
+  async replay(repeats = 1): Promise<KernelTime[]> {
     const recs = this.recs ?? [];
     this.recs = null;
     const q = this.device.queue;
-    // Round-trip cost of an empty submit, subtracted from every measurement.
-    let overhead = Infinity;
-    for (let i = 0; i < 5; i++) {
+    const cpu = cpuClock();
+    const submit = async (commands: GPUCommandBuffer) => {
       const t0 = performance.now();
-      const empty = this.device.createCommandEncoder().finish();
-      q.submit([empty]);
+      const c0 = cpu?.() ?? NaN;
+      q.submit([commands]);
       await q.onSubmittedWorkDone();
+      return { ms: performance.now() - t0, cpuMs: (cpu?.() ?? NaN) - c0 };
+    };
+    // Cost of an empty submit, subtracted from every measurement.
+    let overhead = Infinity;
+    let cpuOverhead = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const empty = this.device.createCommandEncoder().finish();
+      const t = await submit(empty);
       releaseCommandBuffer(empty);
-      overhead = Math.min(overhead, performance.now() - t0);
+      overhead = Math.min(overhead, t.ms);
+      cpuOverhead = Math.min(cpuOverhead, t.cpuMs);
     }
-    const byKernel = new Map<string, { count: number; ms: number }>();
+    const byKernel = new Map<string, KernelTime>();
     for (const r of recs) {
       if (r.uniform) q.writeBuffer(this.uniform, 0, r.uniform.buffer, r.uniform.byteOffset, r.uniform.byteLength);
       const bg = this.device.createBindGroup({ layout: r.layout, entries: r.entries });
-      const enc = this.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(r.pipeline);
-      // The replay binds its uniform copy at offset 0 of the profile buffer: dynamic offsets 0.
-      if (r.uniformCount > 0) pass.setBindGroup(0, bg, this.zeroOffsets[r.uniformCount]!);
-      else pass.setBindGroup(0, bg);
-      pass.dispatchWorkgroups(...r.workgroups);
-      pass.end();
-      releaseComputePass(pass);
-      const commands = enc.finish();
-      const t0 = performance.now();
-      q.submit([commands]);
-      await q.onSubmittedWorkDone();
-      releaseCommandBuffer(commands);
+      let ms = Infinity;
+      let cpuMs = Infinity;
+      for (let k = 0; k < Math.max(1, repeats); k++) {
+        const enc = this.device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(r.pipeline);
+        // The replay binds its uniform copy at offset 0 of the profile buffer: dynamic offsets 0.
+        if (r.uniformCount > 0) pass.setBindGroup(0, bg, this.zeroOffsets[r.uniformCount]!);
+        else pass.setBindGroup(0, bg);
+        pass.dispatchWorkgroups(...r.workgroups);
+        pass.end();
+        releaseComputePass(pass);
+        const commands = enc.finish();
+        const t = await submit(commands);
+        releaseCommandBuffer(commands);
+        ms = Math.min(ms, Math.max(0, t.ms - overhead));
+        cpuMs = Math.min(cpuMs, Math.max(0, t.cpuMs - cpuOverhead));
+      }
       releaseBindGroup(bg);
-      const ms = Math.max(0, performance.now() - t0 - overhead);
-      const rec = byKernel.get(r.name) ?? { count: 0, ms: 0 };
+      const rec = byKernel.get(r.name) ?? { kernel: r.name, count: 0, ms: 0, cpuMs: cpu ? 0 : NaN };
       rec.count++;
       rec.ms += ms;
+      rec.cpuMs += cpu ? cpuMs : 0;
       byKernel.set(r.name, rec);
     }
-    return [...byKernel].map(([kernel, r]) => ({ kernel, ...r })).sort((a, b) => b.ms - a.ms);
+    return [...byKernel.values()].sort((a, b) => b.ms - a.ms);
   }
 
   destroy(): void {
