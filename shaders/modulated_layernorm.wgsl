@@ -6,12 +6,17 @@
 // stats_at + positions of the same buffer) for the backward.
 //   forward:         one invocation per pixel
 //   backward_input:  dx = rstd · (g − mean_C(g) − x̂ · mean_C(g ⊙ x̂)), g = dy · scale · w
-//   backward_params: one workgroup per (b, c) plane: A = Σ_p dy ⊙ x̂, D = Σ_p dy → partials
-//   reduce_params:   one invocation per c: dscale = w·A + lb·D, dshift = D,
-//                    dw = Σ_b scale·A, dlb = Σ_b scale·D (no atomics, fixed order)
+//   backward_params: one invocation per (segment, b, c): A = Σ dy ⊙ x̂, D = Σ dy over one
+//                    segment of the (b, c) plane, read as groups of 4 pixels → partials
+//   reduce_params:   one invocation per c: A, D = Σ over segments, dscale = w·A + lb·D,
+//                    dshift = D, dw = Σ_b scale·A, dlb = Σ_b scale·D (no atomics, fixed order)
+// backward_params has no workgroup reduction: on CPU adapters barriers and a tree over 128 lanes
+// cost more than the sums (a [16, 128, 4, 4] plane has 16 pixels).
 // #include "lib/channel_base.wgsl"
-struct Params { batch: u32, C: u32, hw: u32, eps: f32, stride: u32, stats_at: u32, has_bias: u32, pad0: u32 }
-const PWG: u32 = 128u; // = @workgroup_size of backward_params
+// #include "lib/hsum.wgsl"
+struct Params { batch: u32, C: u32, hw: u32, eps: f32, stride: u32, stats_at: u32, has_bias: u32, segments: u32, segment_groups: u32 }
+// hw % 4 == 0: every group of 4 pixels is one aligned vec4 of x, dy and the stats.
+override ALIGNED: bool = false;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> ln_weight: array<f32>;
@@ -29,6 +34,9 @@ const PWG: u32 = 128u; // = @workgroup_size of backward_params
 @group(0) @binding(13) var<storage, read_write> dln_weight: array<f32>;
 @group(0) @binding(14) var<storage, read_write> dln_bias: array<f32>;
 @group(0) @binding(15) var<uniform> p: Params;
+@group(0) @binding(16) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(17) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(18) var<storage, read> saved4: array<vec4<f32>>;
 
 @compute @workgroup_size(256)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -84,31 +92,39 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-var<workgroup> red: array<vec2<f32>, PWG>;
+// Values at i … i + 3 of a vec4-bound buffer, zero from `end` on: one vec4 load when aligned,
+// else one masked load per value.
+fn group_of(buf: ptr<storage, array<vec4<f32>>, read>, i: u32, end: u32) -> vec4<f32> {
+  if (ALIGNED) { return (*buf)[i / 4u]; }
+  var r = vec4<f32>(0.0);
+  for (var k = 0u; k < 4u; k++) { if (i + k < end) { r[k] = (*buf)[(i + k) / 4u][(i + k) % 4u]; } }
+  return r;
+}
 
-// partials[b·C + c] = A, partials[B·C + b·C + c] = D.
-@compute @workgroup_size(128)
-fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x;
-  let b = wid.y;
+// partials[(s·2 + 0)·B·C + b·C + c] = A, partials[(s·2 + 1)·B·C + b·C + c] = D of segment s:
+// groups of 4 pixels [s·segment_groups, (s + 1)·segment_groups) of the plane.
+@compute @workgroup_size(64)
+fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * p.stride;
+  let planes = p.batch * p.C;
+  if (i >= planes * p.segments) { return; }
+  let plane = i % planes; // b·C + c: neighbouring invocations take neighbouring channels
+  let seg = i / planes;
+  let b = plane / p.C;
   let positions = p.batch * p.hw;
-  let plane = (b * p.C + c) * p.hw;
+  let groups = (p.hw + 3u) / 4u;
+  let g_end = min(groups, (seg + 1u) * p.segment_groups);
   var s = vec2<f32>(0.0);
-  for (var q = lid; q < p.hw; q += PWG) {
-    let pos = b * p.hw + q;
-    let g = dy[plane + q];
-    s += vec2<f32>(g * (x[plane + q] - saved[p.stats_at + pos]) * saved[p.stats_at + positions + pos], g);
+  for (var g = seg * p.segment_groups; g < g_end; g++) {
+    let q = 4u * g;
+    let gy = group_of(&dy4, plane * p.hw + q, (plane + 1u) * p.hw);
+    let xv = group_of(&x4, plane * p.hw + q, (plane + 1u) * p.hw);
+    let mean = group_of(&saved4, p.stats_at + b * p.hw + q, p.stats_at + (b + 1u) * p.hw);
+    let rstd = group_of(&saved4, p.stats_at + positions + b * p.hw + q, p.stats_at + positions + (b + 1u) * p.hw);
+    s += vec2<f32>(dot(gy, (xv - mean) * rstd), hsum(gy));
   }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var st = PWG / 2u; st > 0u; st = st / 2u) {
-    if (lid < st) { red[lid] += red[lid + st]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    partials[b * p.C + c] = red[0].x;
-    partials[p.batch * p.C + b * p.C + c] = red[0].y;
-  }
+  partials[2u * seg * planes + plane] = s.x;
+  partials[(2u * seg + 1u) * planes + plane] = s.y;
 }
 
 @compute @workgroup_size(64)
@@ -118,10 +134,15 @@ fn reduce_params(@builtin(global_invocation_id) gid: vec3<u32>) {
   let w = ln_weight[c];
   var lb = 0.0;
   if (p.has_bias == 1u) { lb = ln_bias[c]; }
+  let planes = p.batch * p.C;
   var s = vec2<f32>(0.0);
   for (var b = 0u; b < p.batch; b++) {
-    let a = partials_in[b * p.C + c];
-    let d = partials_in[p.batch * p.C + b * p.C + c];
+    var a = 0.0;
+    var d = 0.0;
+    for (var seg = 0u; seg < p.segments; seg++) {
+      a += partials_in[2u * seg * planes + b * p.C + c];
+      d += partials_in[(2u * seg + 1u) * planes + b * p.C + c];
+    }
     let sc = scale[b * p.C + c];
     dscale[b * p.C + c] = w * a + lb * d;
     dshift[b * p.C + c] = d;

@@ -102,6 +102,10 @@ describe('modulatedLayerNorm', () => {
     [1, 48, 28, 28],
     [3, 96, 5, 7],
     [2, 1, 3, 3],
+    // backward_params: planes of whole vec4s in 13 segments ([3, 48, 28, 28] above), a plane that is
+    // not (H·W = 143) in 3 segments, and 4 × 4 planes (the model's deepest level).
+    [2, 3, 13, 11],
+    [4, 40, 4, 4],
   ];
   for (const shape of shapes) {
     for (const withBias of [true, false]) {

@@ -9,6 +9,10 @@ import { layerNorm } from './layernorm.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
 const WG = 256;
+/** backward_params: at least this many groups of 4 pixels per segment of a plane… */
+const MIN_SEGMENT_GROUPS = 16;
+/** …and segments enough for about this many invocations over all planes. */
+const TARGET_INVOCATIONS = 4096;
 
 export interface ModulatedLayerNormOptions {
   /** Added to the variance before the square root (default 1e-5, as Restormer). */
@@ -52,7 +56,8 @@ export function modulatedLayerNorm(
   // node whose backward needs them (the same arrangement as the core layerNorm).
   // The stats start after y's last group of 4: vec4 kernels may write a tensor's padding up to there.
   const statsAt = Math.ceil(x.size / 4) * 4;
-  const total = statsAt + 2 * positions;
+  // Rounded up to whole vec4s: backward_params binds the stats as array<vec4<f32>>.
+  const total = Math.ceil((statsAt + 2 * positions) / 4) * 4;
   const raw = e.empty([Math.max(1, total)]);
   raw.storage.retain();
   const y = new Tensor(e, raw.storage, x.shape);
@@ -60,7 +65,11 @@ export function modulatedLayerNorm(
   if (x.size === 0) return y;
   const withStats = { buffer: y.buffer, size: total * 4 };
   const g = e.grid(positions, WG);
-  const params = { batch, C, hw, eps, stride: g.stride, stats_at: statsAt, has_bias: lnBias ? 1 : 0, pad0: 0 };
+  // backward_params splits each (b, c) plane into segments (partial sums, added in reduce_params).
+  const groups = Math.ceil(hw / 4);
+  const segments = Math.max(1, Math.min(Math.ceil(groups / MIN_SEGMENT_GROUPS), Math.ceil(TARGET_INVOCATIONS / (batch * C))));
+  const segmentGroups = Math.ceil(groups / segments);
+  const params = { batch, C, hw, eps, stride: g.stride, stats_at: statsAt, has_bias: lnBias ? 1 : 0, segments: Math.ceil(groups / segmentGroups), segment_groups: segmentGroups };
   // Without lnBias (has_bias = 0) its binding is never read: lnWeight fills it, since e.dummy may
   // be bound read-write (dln_bias) in the same dispatch.
   const lnBiasBinding = lnBias ?? lnWeight;
@@ -87,8 +96,15 @@ export function modulatedLayerNorm(
     }
     const grads: (Tensor | null)[] = [dx];
     if (needW || needB || needScale || needShift) {
-      const partials = e.empty([2 * batch * C]);
-      e.dispatch('modulated_layernorm', { entry: 'backward_params', bindings: { x, saved, dy, partials }, params, workgroups: [C, batch, 1] });
+      const partials = e.empty([2 * params.segments * batch * C]);
+      const pg = e.grid(params.segments * batch * C, 64);
+      e.dispatch('modulated_layernorm', {
+        entry: 'backward_params',
+        constants: { ALIGNED: hw % 4 === 0 ? 1 : 0 },
+        bindings: { x4: x, saved4: saved, dy4: dy, partials },
+        params: { ...params, stride: pg.stride },
+        workgroups: pg.workgroups,
+      });
       const dlnWeight = e.empty([C]);
       const dlnBias = lnBias ? e.empty([C]) : null;
       const dscale = e.empty(scale.shape);
