@@ -10,7 +10,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { tuneMatmul } from '../src/engine/ops/matmul.ts';
 import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
 import { openData } from '../src/train/data/open.ts';
-import { buildModel } from '../src/train/pipeline.ts';
+import { buildModel } from '../src/train/models-fs.ts';
 import { BatchMaker } from '../src/train/batch.ts';
 import { FeatureViews, type PartName } from '../src/train/feature-cache.ts';
 import { linearProbe } from '../src/train/linear-probe.ts';

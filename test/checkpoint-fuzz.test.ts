@@ -16,7 +16,8 @@ import { FROM_SCRATCH, makeConfig, type DeepPartial, type LrdifConfig } from '..
 import { initFromCheckpoint, LrdifModel } from '../src/model/lrdif.ts';
 import { decodeSafetensors, encodeSafetensors, type StTensor } from '../src/model/safetensors.ts';
 import { encodePngChw } from '../src/train/data/png.ts';
-import { initFromFile, loadModel } from '../src/train/pipeline.ts';
+import { initFromFile } from '../src/train/pipeline.ts';
+import { loadModel } from '../src/train/models-fs.ts';
 import { freshSeed, getEngine, rng } from './helpers.ts';
 
 /** A small from-scratch model of the tiny preset (input 64, so `--data synth` and predict's resize fit it). */

@@ -15,7 +15,7 @@ import { LrdifModel } from '../src/model/lrdif.ts';
 import { encodePngChw } from '../src/train/data/png.ts';
 import { generateSample } from '../src/train/data/synthfer.ts';
 import { probeLogits, settingsParams, SOFTWARE_SETTINGS } from '../web/session.ts';
-import { faceApiExtractor } from '../src/train/pipeline.ts';
+import { faceApiExtractor } from '../src/train/models-fs.ts';
 
 /** The page's own software-adapter setting (see SOFTWARE_SETTINGS), given explicitly. */
 const MICRO = settingsParams(SOFTWARE_SETTINGS);

@@ -8,6 +8,7 @@ import type { Engine } from '../src/engine/engine.ts';
 import { CachedDataset } from '../src/train/data/dataset.ts';
 import { SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { trainStage, type StageSpec } from '../src/train/pipeline.ts';
+import { newModel } from '../src/train/models-fs.ts';
 import type { RunStore } from '../src/train/store.ts';
 import type { DeepPartial, LrdifConfig } from '../src/model/config.ts';
 
@@ -23,7 +24,7 @@ export const ENGINE_OPTIONS = { poison: true, log: false } as const;
 export async function trainMicro(e: Engine, store: RunStore, resume: boolean, log?: StageSpec['log']): Promise<void> {
   const easy = (split: 'train' | 'test', n: number) => new CachedDataset(new SynthFerDataset(n, { seed: 1, size: 32, split, difficulty: 0 }));
   const r = await trainStage(e, {
-    preset: 'tiny', config: MICRO_CONFIG, stage: 1, train: easy('train', 8), test: easy('test', 4), store, resume, seed: 1, log,
+    preset: 'tiny', config: MICRO_CONFIG, stage: 1, train: easy('train', 8), test: easy('test', 4), store, resume, seed: 1, log, newModel,
     options: { epochs: MICRO_EPOCHS, batchSize: 4, lr: 3e-3, lrGamma: 0.9, seed: 3, logEvery: 1, udc: { panel: 'toled', strength: 0.3 } },
   });
   r.trainer.dispose();

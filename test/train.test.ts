@@ -9,7 +9,9 @@ import { BatchMaker, IMAGENET_MEAN, IMAGENET_STD } from '../src/train/batch.ts';
 import { flipLandmarks } from '../src/train/data/landmarks68.ts';
 import { Rng } from '../src/model/init.ts';
 import { MemoryStore } from '../src/train/store.ts';
-import { loadModel, trainStage, writeReport, type StageSpec } from '../src/train/pipeline.ts';
+import { trainStage, type StageSpec } from '../src/train/pipeline.ts';
+import { loadModel, newModel } from '../src/train/models-fs.ts';
+import { writeReport } from '../src/train/stage-report.ts';
 import { Trainer, StoppedEarly, type TrainOptions } from '../src/train/trainer.ts';
 import { readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { decodeSafetensors } from '../src/model/safetensors.ts';
@@ -44,7 +46,7 @@ describe('training', () => {
 
   it('runs baseline → stage 1 → stage 2: losses fall, label-free stage 2 beats chance, eval reproduces, reports are written', { timeout: 300_000 }, async () => {
     const e = await getEngine();
-    const spec = (over: Partial<StageSpec> & { epochs: number }): StageSpec => ({ preset: 'tiny', config: microConfig, stage: 1, train, test, store: new MemoryStore(), seed: 1, ...over, options: { ...pipeOptions, epochs: over.epochs } });
+    const spec = (over: Partial<StageSpec> & { epochs: number }): StageSpec => ({ newModel, preset: 'tiny', config: microConfig, stage: 1, train, test, store: new MemoryStore(), seed: 1, ...over, options: { ...pipeOptions, epochs: over.epochs } });
     const s0store = new MemoryStore();
     const r0 = await trainStage(e, spec({ epochs: 4, store: s0store, config: { ...microConfig, modulation: false } }));
     const s1store = new MemoryStore();
@@ -93,16 +95,16 @@ describe('training', () => {
     const tiny = synth('test', 8, 9);
     const opts: Partial<TrainOptions> = { ...micro, epochs: 2, batchSize: 8, udc: { panel: 'poled', strength: 1 }, udcDraws: 1 };
     const full = new MemoryStore();
-    const a = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: full, seed: 2 });
+    const a = await trainStage(e, { newModel, preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: full, seed: 2 });
     const part = new MemoryStore();
-    await expect(trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: { ...opts, stopAfterSteps: 5 }, store: part, seed: 2 })).rejects.toThrow(StoppedEarly);
+    await expect(trainStage(e, { newModel, preset: 'tiny', stage: 1, train: small, test: tiny, options: { ...opts, stopAfterSteps: 5 }, store: part, seed: 2 })).rejects.toThrow(StoppedEarly);
     const st = readCheckpoint((await part.read('model.safetensors'))!, 'partial');
     expect(st.file.metadata.epoch).toBe('1');
     // A resume whose data order would differ from the run's is refused before it trains.
-    await expect(trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: { ...opts, seed: 4 }, store: part, seed: 2, resume: true })).rejects.toThrow(
+    await expect(trainStage(e, { newModel, preset: 'tiny', stage: 1, train: small, test: tiny, options: { ...opts, seed: 4 }, store: part, seed: 2, resume: true })).rejects.toThrow(
       'memory:checkpoint.safetensors: the run was trained with seed 3, batch size 8 on 32 images; this resume has seed 4, batch size 8 and 32 images, so its data order would differ',
     );
-    const b = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: part, seed: 2, resume: true });
+    const b = await trainStage(e, { newModel, preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: part, seed: 2, resume: true });
     expect(b.trainer.epoch).toBe(2);
     // The weights, and in the checkpoint the optimiser moments too, bit for bit.
     for (const file of ['model.safetensors', 'checkpoint.safetensors']) {
@@ -113,7 +115,7 @@ describe('training', () => {
       expect(differing, file).toEqual([]);
     }
     // --resume with no checkpoint is an error, never a fresh start.
-    await expect(trainStage(e, { preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: new MemoryStore(), seed: 2, resume: true })).rejects.toThrow(
+    await expect(trainStage(e, { newModel, preset: 'tiny', stage: 1, train: small, test: tiny, options: opts, store: new MemoryStore(), seed: 2, resume: true })).rejects.toThrow(
       'nothing to resume: memory:checkpoint.safetensors is missing (the run never finished an epoch)',
     );
     for (const r of [a, b]) {
@@ -126,13 +128,13 @@ describe('training', () => {
     const e = await getEngine();
     const s = new MemoryStore();
     const small = synth('train', 16, 4);
-    const r = await trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 1, train: small, test: small, options: { ...micro, epochs: 1 }, store: s, seed: 1 });
+    const r = await trainStage(e, { newModel, preset: 'tiny', config: SCRATCH, stage: 1, train: small, test: small, options: { ...micro, epochs: 1 }, store: s, seed: 1 });
     const s2 = new MemoryStore();
-    const r2 = await trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 2, train: small, test: small, options: { ...micro, epochs: 1 }, store: s2, seed: 1, from: { bytes: await weights(s), name: 's1.safetensors' } });
-    await expect(trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 2, train: small, test: small, options: micro, store: new MemoryStore(), from: { bytes: await weights(s2), name: 's2.safetensors' } })).rejects.toThrow(
+    const r2 = await trainStage(e, { newModel, preset: 'tiny', config: SCRATCH, stage: 2, train: small, test: small, options: { ...micro, epochs: 1 }, store: s2, seed: 1, from: { bytes: await weights(s), name: 's1.safetensors' } });
+    await expect(trainStage(e, { newModel, preset: 'tiny', config: SCRATCH, stage: 2, train: small, test: small, options: micro, store: new MemoryStore(), from: { bytes: await weights(s2), name: 's2.safetensors' } })).rejects.toThrow(
       /s2\.safetensors is a stage-2 checkpoint; stage 2 starts from a stage-1 checkpoint/,
     );
-    await expect(trainStage(e, { preset: 'small', stage: 2, train: small, test: small, options: micro, store: new MemoryStore(), from: { bytes: await weights(s), name: 's1.safetensors' } })).rejects.toThrow(/images; the small preset expects 112×112/);
+    await expect(trainStage(e, { newModel, preset: 'small', stage: 2, train: small, test: small, options: micro, store: new MemoryStore(), from: { bytes: await weights(s), name: 's1.safetensors' } })).rejects.toThrow(/images; the small preset expects 112×112/);
     const eight = new MemoryDataset('eight classes', SIZE, 8, [small.get(0)]);
     expect(() => new Trainer(e, r.model, eight, eight, micro)).toThrow(/eight classes has 8 classes but the model has 7/);
     for (const x of [r, r2]) {
@@ -145,11 +147,11 @@ describe('training', () => {
     const small = synth('train', 16, 4);
     const opts = { ...micro, epochs: 1 };
     const bs = new MemoryStore();
-    const base = await trainStage(e, { preset: 'tiny', stage: 1, train: small, test: small, options: opts, store: bs, seed: 1, config: { ...SCRATCH, modulation: false } });
+    const base = await trainStage(e, { newModel, preset: 'tiny', stage: 1, train: small, test: small, options: opts, store: bs, seed: 1, config: { ...SCRATCH, modulation: false } });
     const s1 = new MemoryStore();
     const logs: string[] = [];
     // epochs: 0 trains nothing, so the model holds exactly what initialisation loaded.
-    const r = await trainStage(e, { preset: 'tiny', config: SCRATCH, stage: 1, train: small, test: small, options: { ...opts, epochs: 0 }, store: s1, seed: 2, from: { bytes: await weights(bs), name: 'baseline.safetensors' }, log: (l) => logs.push(l) });
+    const r = await trainStage(e, { newModel, preset: 'tiny', config: SCRATCH, stage: 1, train: small, test: small, options: { ...opts, epochs: 0 }, store: s1, seed: 2, from: { bytes: await weights(bs), name: 'baseline.safetensors' }, log: (l) => logs.push(l) });
     expect(logs.join('\n')).toMatch(/stage 1 initialised from baseline\.safetensors: \d+ tensors loaded, \d+ fresh \(.*fpen_s1\./);
     const baseParams = new Map(base.model.namedParameters());
     let shared = 0;
@@ -164,7 +166,7 @@ describe('training', () => {
     }
     expect(shared).toBe(baseParams.size);
     const start = (stage: 1 | 2, config: object, from: Uint8Array, name: string) =>
-      trainStage(e, { preset: 'tiny', stage, train: small, test: small, options: opts, store: new MemoryStore(), seed: 1, config: { ...SCRATCH, ...config }, from: { bytes: from, name } });
+      trainStage(e, { newModel, preset: 'tiny', stage, train: small, test: small, options: opts, store: new MemoryStore(), seed: 1, config: { ...SCRATCH, ...config }, from: { bytes: from, name } });
     await expect(start(2, {}, await weights(bs), 'baseline.safetensors')).rejects.toThrow(/baseline\.safetensors is a baseline \(no-EPR\) checkpoint; stage 2 starts from a stage-1 checkpoint/);
     await expect(start(1, { modulation: false }, await weights(bs), 'baseline.safetensors')).rejects.toThrow(/a baseline starts from scratch/);
     const s1bytes = await saveCheckpoint(r.model, { config: r.model.cfg, stage: 1 });
@@ -224,11 +226,11 @@ describe('the paper protocol: landmarks come from the image the model sees', () 
     const train = poisoned('train', 16);
     const test = poisoned('test', 8);
     const opts: Partial<TrainOptions> = { ...micro, epochs: 1, udcDraws: 1 };
-    const r = await trainStage(e, { preset: 'tiny', stage: 1, train, test, options: opts, store: new MemoryStore(), seed: 1 });
+    const r = await trainStage(e, { newModel, preset: 'tiny', stage: 1, train, test, options: opts, store: new MemoryStore(), seed: 1 });
     expect(r.model.cfg.landmarkFeatures).toBe('backbone');
     expect(r.history.every((h) => Number.isFinite(h.trainLoss))).toBe(true);
     expect(r.final.count).toBe(8);
-    const oracle = await trainStage(e, { preset: 'tiny', stage: 1, train, test, options: opts, store: new MemoryStore(), seed: 1, config: { landmarkFeatures: 'heatmap' } });
+    const oracle = await trainStage(e, { newModel, preset: 'tiny', stage: 1, train, test, options: opts, store: new MemoryStore(), seed: 1, config: { landmarkFeatures: 'heatmap' } });
     expect(Number.isNaN(oracle.history[0]!.trainLoss)).toBe(true);
     for (const x of [r, oracle]) {
       x.trainer.dispose();

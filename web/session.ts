@@ -1,18 +1,22 @@
 /**
  * The demo's compute side: one engine, the SynthFER data, the model and the trainer of the
- * current stage. It reuses the project's training code unchanged (Trainer, BatchMaker, checkpoints);
- * what it adds is scheduling for a page: GPU work requested by the UI (snapshots, inference,
- * downloads) is queued and run between training steps, so two async users never interleave on the
- * engine's scope and grad-mode stacks, and pausing waits between steps.
+ * current stage. Training is the CLI's curriculum (runCurriculum: the optional baseline warm start,
+ * stage 1, stage 2 from stage 1) with the page's model factory (face-api's networks fetched) and
+ * memory stores; what the page adds is scheduling: GPU work requested by the UI (snapshots,
+ * inference, downloads) is queued and run between training steps, so two async users never
+ * interleave on the engine's scope and grad-mode stacks, and pausing waits between steps.
  */
 import { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { softmax } from '../src/engine/ops/softmax.ts';
 import { FROM_SCRATCH, makeConfig, usesFrozenFeatures, type LrdifConfig } from '../src/model/config.ts';
-import { LrdifModel, initFromCheckpoint, type Stage } from '../src/model/lrdif.ts';
+import { LrdifModel, type Stage } from '../src/model/lrdif.ts';
 import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { Rng } from '../src/model/init.ts';
-import { Trainer, StoppedEarly, type EpochLog, type StepLog, type TrainOptions } from '../src/train/trainer.ts';
+import { StoppedEarly, type EpochLog, type StepLog, type Trainer, type TrainOptions } from '../src/train/trainer.ts';
+import { runCurriculum, type CurriculumRun } from '../src/train/curriculum.ts';
+import type { StageSpec } from '../src/train/pipeline.ts';
+import { MemoryStore } from '../src/train/store.ts';
 import { BatchMaker, type UdcSetting } from '../src/train/batch.ts';
 import { CachedDataset, MemoryDataset, WithoutLandmarks, type Dataset, type Sample } from '../src/train/data/dataset.ts';
 import { SynthFerDataset } from '../src/train/data/synthfer.ts';
@@ -34,6 +38,15 @@ const SNAPSHOT_UDC_SEED = 4242;
 const INFER_SEED = 2024;
 
 const yieldToUi = () => new Promise<void>((r) => setTimeout(r, 0));
+const PHASE_OF: Record<CurriculumRun, Phase> = { baseline: 0, stage1: 1, stage2: 2 };
+
+/** A finished run's weights (trained here or loaded): Start trains the runs after it. */
+interface FinishedRun {
+  run: CurriculumRun;
+  bytes: Uint8Array;
+  name: string;
+  config: LrdifConfig;
+}
 
 export class DemoSession {
   private engine: Engine | null = null;
@@ -42,9 +55,8 @@ export class DemoSession {
   private test: Dataset | null = null;
   model: LrdifModel | null = null;
   private trainer: Trainer | null = null;
-  private phase: Phase = 1;
-  /** The current phase's training finished (or its checkpoint was loaded): Start goes on to the next. */
-  private phaseDone = false;
+  /** The last finished run: Start goes on from it (null: from scratch; stage 2: nothing left to train). */
+  private finished: FinishedRun | null = null;
   settings: DemoSettings = { ...DEFAULT_SETTINGS };
   state: DemoState = 'idle';
   /** Steps over both stages; the x axis of the curves. */
@@ -146,7 +158,7 @@ export class DemoSession {
     const s = this.settings;
     return {
       batchSize: s.batchSize, lr: s.lr, lrGamma: 0.95, seed: s.seed, logEvery: s.logEvery, udc: this.udc(),
-      augment: { flip: true, erase: false }, epochs: [s.epochs0, s.epochs1, s.epochs2][this.phase], udcDraws: 1,
+      augment: { flip: true, erase: false }, udcDraws: 1,
     };
   }
 
@@ -173,7 +185,7 @@ export class DemoSession {
     this.test = test;
   }
 
-  /** Start, or resume when paused. Training runs the baseline, stage 1 from it, then stage 2 from stage 1. */
+  /** Start, or resume when paused. Training runs the curriculum after the last finished run (from scratch: all of it). */
   start(settings?: DemoSettings): void {
     if (this.state === 'paused' || this.state === 'pausing') {
       this.paused = false;
@@ -206,23 +218,36 @@ export class DemoSession {
     try {
       this.setState('preparing');
       const e = await this.getEngine();
-      if (!this.model) {
-        const cfg = this.configFor(this.settings);
-        this.phase = this.settings.epochs0 > 0 ? 0 : 1;
-        this.model = await this.newModel(this.phase === 0 ? { ...cfg, modulation: false } : cfg, 1, this.settings.seed);
-        this.phaseDone = false;
+      const s = this.settings;
+      const done = this.finished;
+      if (done?.run === 'stage2') {
+        this.setState('done', `trained ${phaseName(2)}`);
+        return;
       }
-      this.batches ??= new BatchMaker(e, this.model.cfg.inputSize);
-      await this.makeData(this.model.cfg.inputSize);
-      for (;;) {
-        if (!this.phaseDone) {
-          await this.runStage();
-          this.phaseDone = true;
-        }
-        if (this.stopRequested || this.phase === 2) break;
-        await this.nextPhase();
+      const cfg = done?.config ?? this.configFor(s);
+      if (this.batches?.size !== cfg.inputSize) {
+        this.batches?.dispose();
+        this.batches = new BatchMaker(e, cfg.inputSize);
       }
-      if (!this.stopRequested) this.setState('done', `trained ${phaseName(this.phase)}`);
+      await this.makeData(cfg.inputSize);
+      const stores = new Map<CurriculumRun, MemoryStore>();
+      await runCurriculum(e, {
+        // Stage 1 and 2 modulate; the curriculum switches it off for the baseline.
+        preset: cfg.preset, config: { ...cfg, modulation: true }, train: this.train!, test: this.test!, seed: s.seed,
+        options: this.trainOptions(), epochs: { warm: s.epochs0, stage1: s.epochs1, stage2: s.epochs2 },
+        warmStart: s.epochs0 > 0, skipBaseline: true,
+        after: done ? { run: done.run === 'baseline' ? 'baseline' : 'stage1', bytes: done.bytes, name: done.name } : undefined,
+        store: (run) => stores.get(run) ?? stores.set(run, new MemoryStore(`demo ${run}`)).get(run)!,
+        newModel: (_e, c, stage, seed) => this.newModel(c, stage, seed),
+        hooks: (run) => this.stageHooks(PHASE_OF[run]),
+        onResult: async (run, r, store) => {
+          r.trainer.dispose();
+          this.trainer = null;
+          const bytes = await store.read('model.safetensors');
+          if (bytes) this.finished = { run, bytes, name: `${phaseName(PHASE_OF[run])} (trained here)`, config: r.model.cfg };
+        },
+      });
+      if (!this.stopRequested) this.setState('done', `trained ${phaseName(2)}`);
     } finally {
       this.trainer?.dispose();
       this.trainer = null;
@@ -232,44 +257,48 @@ export class DemoSession {
     }
   }
 
-  private async runStage(): Promise<void> {
-    const e = this.engine!;
-    const m = this.model!;
-    const trainer = new Trainer(e, m, this.train!, this.test!, this.trainOptions());
-    this.trainer = trainer;
-    const stage = this.phase;
-    this.trainedWithLandmarks = false;
-    trainer.onViewProgress = (what, done, total) => {
-      this.on.status(`${phaseName(stage)}: frozen networks on the ${what} ${done}/${total} (once; cached for every epoch)`);
-      // The extraction's activations (hundreds of MiB at batch 32) are not needed again: hand them back to the driver.
-      if (done >= total) this.trimPool = true;
-    };
-    this.setState('training', phaseName(stage));
-    this.on.status(`training ${phaseName(stage)}: ${trainer.opts.epochs} epochs of ${trainer.stepsPerEpoch} steps (batch ${trainer.opts.batchSize})`);
-    this.lastHookEnd = performance.now();
-    this.lastHookStep = 0;
+  /** The page's side of one run of the curriculum: its model for the views, progress, pausing between steps. */
+  private stageHooks(stage: Phase): Pick<StageSpec, 'onStart' | 'onStep' | 'onEpoch' | 'onTask' | 'log'> {
     const base = this.stepOffset;
-    await trainer.run({
+    let trainer: Trainer | null = null;
+    return {
+      onStart: (t, model) => {
+        trainer = t;
+        this.trainer = t;
+        // The model it replaces (the run before, or a loaded checkpoint) is not needed: its weights are in the store.
+        const previous = this.model;
+        this.model = model;
+        if (previous && previous !== model) previous.dispose();
+        this.trainedWithLandmarks = false;
+        this.setState('training', phaseName(stage));
+        this.on.status(`training ${phaseName(stage)}: ${t.opts.epochs} epochs of ${t.stepsPerEpoch} steps (batch ${t.opts.batchSize})`);
+        this.lastHookEnd = performance.now();
+        this.lastHookStep = 0;
+      },
+      onTask: (what, done, total) => {
+        this.on.status(`${phaseName(stage)}: frozen networks on the ${what} ${done}/${total} (once; cached for every epoch)`);
+        // The extraction's activations (hundreds of MiB at batch 32) are not needed again: hand them back to the driver.
+        if (done >= total) this.trimPool = true;
+      },
+      log: (line) => this.on.status(line),
       onStep: async (l: StepLog, p) => {
         const now = performance.now();
         const steps = l.step - this.lastHookStep;
         this.on.step({
-          stage, step: base + l.step, epoch: l.epoch, epochs: trainer.opts.epochs, stepInEpoch: p.stepInEpoch, stepsPerEpoch: p.stepsPerEpoch,
+          stage, step: base + l.step, epoch: l.epoch, epochs: p.epochs, stepInEpoch: p.stepInEpoch, stepsPerEpoch: p.stepsPerEpoch,
           loss: l.loss, accuracy: l.accuracy, imagesPerSecond: l.imagesPerSecond, stepsPerSecond: (steps * 1000) / Math.max(1e-3, now - this.lastHookEnd), lr: l.lr,
         });
         this.stepOffset = base + l.step;
-        await this.betweenSteps(trainer);
+        await this.betweenSteps(trainer!);
         this.lastHookStep = l.step;
         this.lastHookEnd = performance.now();
       },
       onEpoch: async (l: EpochLog) => {
         await this.reportEpoch(stage, l);
-        await this.betweenSteps(trainer);
+        await this.betweenSteps(trainer!);
         this.lastHookEnd = performance.now();
       },
-    });
-    this.trainer = null;
-    trainer.dispose();
+    };
   }
 
   /** Between steps: run queued GPU jobs, let the UI paint, wait while paused, stop on reset. */
@@ -296,26 +325,6 @@ export class DemoSession {
     this.on.snapshot(await this.computeSnapshot());
   }
 
-  /**
-   * The next phase from the current weights: stage 1 from the baseline (its UDCformer copied, FPEN_S1
-   * and the modulations fresh), or stage 2 from stage 1 (shared parts copied, FPEN_S2 from FPEN_S1,
-   * denoiser fresh).
-   */
-  private async nextPhase(): Promise<void> {
-    const prev = this.model!;
-    const weights = new Map<string, { data: Float32Array; shape: number[] }>();
-    for (const [name, t] of prev.namedParameters()) weights.set(name, { data: (await t.read()) as Float32Array, shape: [...t.shape] });
-    const from = this.phase;
-    const next: Phase = from === 0 ? 1 : 2;
-    const model = await this.newModel({ ...prev.cfg, modulation: true }, next === 1 ? 1 : 2, this.settings.seed + next);
-    const r = initFromCheckpoint(model, weights);
-    prev.dispose();
-    this.model = model;
-    this.phase = next;
-    this.phaseDone = false;
-    this.on.status(`${phaseName(next)} initialised from ${phaseName(from)}: ${r.loaded.length} tensors copied, ${r.fresh.length} fresh`);
-  }
-
   /** Stops training (after the current step) and frees every GPU buffer the session holds. */
   async reset(): Promise<void> {
     this.stopRequested = true;
@@ -332,8 +341,7 @@ export class DemoSession {
     this.batches = null;
     this.train = null;
     this.test = null;
-    this.phase = 1;
-    this.phaseDone = false;
+    this.finished = null;
     this.stepOffset = 0;
     this.trainedWithLandmarks = false;
     // Return the pooled buffers to the driver, not just to the pool.
@@ -428,12 +436,12 @@ export class DemoSession {
       }
       this.model?.dispose();
       this.model = model;
-      this.phase = stage === 2 ? 2 : ck.config.modulation ? 1 : 0;
+      // A loaded checkpoint is a finished run: Start trains the runs after it (stage 2: nothing is left).
+      const run: CurriculumRun = stage === 2 ? 'stage2' : ck.config.modulation ? 'stage1' : 'baseline';
+      this.finished = { run, bytes: bytes.slice(), name, config: ck.config };
       // A heatmap-stem checkpoint trained with landmarks (`lrdif run --landmarks oracle`, or written before the
       // flag existed) gets face-api's points predicted from the image it classifies.
       this.trainedWithLandmarks = ck.config.landmarkFeatures === 'heatmap' && ck.file.metadata.trained_with_landmarks !== 'false';
-      // A baseline or stage-1 checkpoint is a finished phase (Start goes on); stage 2 trains on.
-      this.phaseDone = this.phase !== 2;
       if (this.batches?.size !== ck.config.inputSize) {
         this.batches?.dispose();
         this.batches = new BatchMaker(e, ck.config.inputSize);

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { readCheckpoint } from '../model/checkpoint.ts';
-import { loadModel } from '../train/pipeline.ts';
+import { loadModel } from '../train/models-fs.ts';
 import { Trainer } from '../train/trainer.ts';
 import { CLASS_NAMES } from '../train/data/dataset.ts';
 import { outsideReferences, referencesMarkdown } from '../train/references.ts';

@@ -1,7 +1,9 @@
 /** `lrdif run` (the whole pipeline on SynthFER-UDC) and `lrdif ablate` (the paper's ablations as a paired experiment over seeds). */
 import { join } from 'node:path';
 import { Command, Option, type OptionValues } from 'commander';
-import { writeReport, type StageResult } from '../train/pipeline.ts';
+import type { StageResult } from '../train/pipeline.ts';
+import { newModel } from '../train/models-fs.ts';
+import { writeReport } from '../train/stage-report.ts';
 import type { TrainOptions } from '../train/trainer.ts';
 import { openData } from '../train/data/open.ts';
 import { FsStore } from '../train/store-fs.ts';
@@ -84,7 +86,7 @@ async function run(cmd: Command): Promise<void> {
   const results: { run: CurriculumRun; r: StageResult }[] = [];
   const c = await runCurriculum(e, {
     preset: 'tiny', config: modelConfig, train: data.train, test: data.test, seed, options, epochs, warmStart, store,
-    viewCache: new FsViewCache(FEATURE_CACHE_DIR),
+    viewCache: new FsViewCache(FEATURE_CACHE_DIR), newModel,
     hooks: (part) => {
       const h = bars.get(part) ?? bars.set(part, progressHooks(`[${names[part]}]`)).get(part)!;
       const tasks = taskProgress();

@@ -5,7 +5,9 @@ import { Command, Option } from 'commander';
 import { getMatmulTuning, setMatmulTuning } from '../engine/ops/matmul.ts';
 import { getConv2dTuning, setConv2dTuning } from '../engine/ops/conv2d.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
-import { trainStage, writeReport } from '../train/pipeline.ts';
+import { trainStage } from '../train/pipeline.ts';
+import { newModel } from '../train/models-fs.ts';
+import { writeReport } from '../train/stage-report.ts';
 import { DEFAULT_TRAIN, type TrainOptions } from '../train/trainer.ts';
 import type { UdcPanel } from '../train/data/udc.ts';
 import { FsViewCache } from '../train/feature-cache-fs.ts';
@@ -141,7 +143,7 @@ async function train(cmd: Command): Promise<void> {
   const r = await trainStage(e, {
     preset: o.preset, config, stage, train: pair.train, test: pair.test, store, resume: !!o.resume, seed: o.seed,
     from: o.from ? { bytes: new Uint8Array(readFileSync(o.from)), name: o.from } : undefined,
-    options: trainOptions(o), ...hooks, onTask: tasks.onProgress, viewCache: new FsViewCache(FEATURE_CACHE_DIR),
+    options: trainOptions(o), ...hooks, onTask: tasks.onProgress, viewCache: new FsViewCache(FEATURE_CACHE_DIR), newModel,
   });
   hooks.stop();
   tasks.stop();

@@ -13,6 +13,7 @@ import { FROM_SCRATCH } from '../model/config.ts';
 import type { Dataset } from './data/dataset.ts';
 import { MemoryStore, type RunStore } from './store.ts';
 import { trainStage, type StageResult, type StageSpec } from './pipeline.ts';
+import { newModel } from './models-fs.ts';
 import { runCurriculum, type CurriculumRun } from './curriculum.ts';
 import type { TrainOptions } from './trainer.ts';
 import { lineChartSvg } from './report.ts';
@@ -86,14 +87,14 @@ export async function runAblation(e: Engine, o: AblateOptions): Promise<AblateRe
       const stores = new Map<CurriculumRun, RunStore>();
       const c = await runCurriculum(e, {
         preset: o.preset, config, train, test, seed, options: o.options, epochs: o.epochs, warmStart: o.warmStart, skipBaseline,
-        store: (run) => stores.get(run) ?? stores.set(run, new MemoryStore()).get(run)!, viewCache: o.viewCache,
+        store: (run) => stores.get(run) ?? stores.set(run, new MemoryStore()).get(run)!, viewCache: o.viewCache, newModel,
       });
       return c;
     };
     const c = await curriculum(o.config ?? {}, false);
     push(table, BASELINE, done(c.baseline!));
     say(BASELINE, table.get(BASELINE)!.at(-1)!);
-    push(table, STAGE1, done(c.stage1));
+    push(table, STAGE1, done(c.stage1!));
     say(STAGE1, table.get(STAGE1)!.at(-1)!);
     const main = done(c.stage2);
     push(table, MAIN, main);
@@ -101,7 +102,7 @@ export async function runAblation(e: Engine, o: AblateOptions): Promise<AblateRe
     say(MAIN, main);
     const stage2 = (label: string, v: Variant) =>
       trainStage(e, {
-        preset: o.preset, stage: 2, train, test, seed, store: new MemoryStore(), viewCache: o.viewCache,
+        preset: o.preset, stage: 2, train, test, seed, store: new MemoryStore(), viewCache: o.viewCache, newModel,
         from: { bytes: c.stage1Bytes, name: `stage 1 (seed ${seed})` },
         config: { ...(o.config ?? {}), ...(v.config ?? {}), diffusion: { ...(o.config?.diffusion ?? {}), ...(v.config?.diffusion ?? {}) } },
         options: { ...o.options, seed, epochs: o.epochs.stage2, ...(v.options ?? {}) },
@@ -114,7 +115,7 @@ export async function runAblation(e: Engine, o: AblateOptions): Promise<AblateRe
     for (const T of o.steps.filter((t) => t !== 4)) push(sweep, T, await stage2(`T = ${T}`, { name: `T = ${T}`, config: { diffusion: { steps: T } } }));
     if (o.scratch) {
       const s = await curriculum({ ...(o.config ?? {}), backbone: FROM_SCRATCH.backbone }, true);
-      done(s.stage1);
+      done(s.stage1!);
       push(table, SCRATCH, done(s.stage2));
       say(SCRATCH, table.get(SCRATCH)!.at(-1)!);
     }

@@ -14,7 +14,7 @@ import { CLASS_NAMES, MemoryDataset, type Dataset } from './data/dataset.ts';
 import { withPredictedLandmarks } from './data/predicted-landmarks.ts';
 import { readCheckpoint } from '../model/checkpoint.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from './batch.ts';
-import { loadModel } from './pipeline.ts';
+import { loadModel } from './models-fs.ts';
 import { noFaceMessage } from '../model/landmarks/face-locator.ts';
 
 function bar(label: string, total: number): cliProgress.SingleBar {

@@ -1,26 +1,21 @@
 /**
- * Training pipeline used by the CLI: builds the model for a stage (initialising stage 2 from a
- * stage-1 checkpoint), trains it with progress output and a JSONL log, and writes the report.
+ * One training stage, in Bun and in the page alike: builds the model for a stage (initialising
+ * stage 2 from a stage-1 checkpoint, stage 1 from a baseline), trains it with progress hooks and a
+ * JSONL log in the run's store. How a model gets its frozen networks is the caller's (`newModel`):
+ * models-fs.ts reads them from node_modules, the demo fetches them; reports are report-fs.ts's.
  */
-import { join } from 'node:path';
 import type { Engine } from '../engine/engine.ts';
-import { noGradRead } from './readback.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
-import { LrdifModel, initFromCheckpoint, type Stage } from '../model/lrdif.ts';
-import { loadIntoModel, readCheckpoint } from '../model/checkpoint.ts';
-import { usesFrozenFeatures } from '../model/config.ts';
-import { FaceApiFeatureExtractor } from '../model/landmarks/frozen-extractor.ts';
-import { faceApiModelDir, loadFaceLandmarkNet, loadFaceRecognitionNet, tfjsWeightsHash } from '../model/landmarks/face-api-files.ts';
-import { FACE_LANDMARK_MANIFEST } from '../model/landmarks/face-landmark-net.ts';
-import { FACE_RECOGNITION_MANIFEST } from '../model/landmarks/face-recognition-net.ts';
+import { initFromCheckpoint, type LrdifModel, type Stage } from '../model/lrdif.ts';
+import { readCheckpoint } from '../model/checkpoint.ts';
 import type { ViewPersistence } from './feature-cache.ts';
-import { CLASS_NAMES, type Dataset } from './data/dataset.ts';
+import type { Dataset } from './data/dataset.ts';
 import { Trainer, type EpochLog, type StepLog, type TrainHooks, type TrainOptions } from './trainer.ts';
 import type { RunStore } from './store.ts';
-import { confusionSvg, imageGridSvg, lineChartSvg, metricsMarkdown, type GridItem } from './report.ts';
-import { degradeUdc } from './data/udc.ts';
-import { encodePngChw } from './data/png.ts';
 import type { Metrics } from './metrics.ts';
+
+/** Builds the model of a run: its frozen networks attached when the config reads frozen features. */
+export type ModelFactory = (e: Engine, cfg: LrdifConfig, stage: Stage, seed: number) => LrdifModel | Promise<LrdifModel>;
 
 export interface StageSpec {
   preset: string;
@@ -38,8 +33,12 @@ export interface StageSpec {
   resume?: boolean;
   /** Model initialisation seed. */
   seed?: number;
-  onStep?: (log: StepLog, p: { stepInEpoch: number; stepsPerEpoch: number; epoch: number; epochs: number }) => void;
-  onEpoch?: (log: EpochLog) => void;
+  newModel: ModelFactory;
+  /** The stage's trainer and model, before the first step (the demo schedules page work around them). */
+  onStart?: (trainer: Trainer, model: LrdifModel) => void;
+  /** Awaited: a hook may hold the run between steps (the demo's pause). */
+  onStep?: (log: StepLog, p: { stepInEpoch: number; stepsPerEpoch: number; epoch: number; epochs: number }) => void | Promise<void>;
+  onEpoch?: (log: EpochLog) => void | Promise<void>;
   /** Every queued training step and evaluation batch (see TrainHooks.onProgress). */
   onProgress?: TrainHooks['onProgress'];
   log?: (line: string) => void;
@@ -56,34 +55,18 @@ export interface StageResult {
   final: Metrics;
 }
 
-export function buildModel(e: Engine, spec: Pick<StageSpec, 'preset' | 'config' | 'stage' | 'train' | 'seed'>): LrdifModel {
+/** The model config of a stage: the preset with the spec's overrides, classes at least the data's; the images must fit it. */
+export function stageConfig(spec: Pick<StageSpec, 'preset' | 'config' | 'train'>): LrdifConfig {
   const cfg = makeConfig(spec.preset, { numClasses: Math.max(7, spec.train.numClasses), ...(spec.config ?? {}) });
   if (spec.train.imageSize !== cfg.inputSize) {
     throw new Error(`${spec.train.name} has ${spec.train.imageSize}×${spec.train.imageSize} images; the ${cfg.preset} preset expects ${cfg.inputSize}×${cfg.inputSize}`);
   }
-  return newModel(e, cfg, spec.stage, spec.seed ?? 0);
-}
-
-/** One set of frozen face-api networks per engine (weights from node_modules), shared by every model. */
-const extractors = new WeakMap<Engine, FaceApiFeatureExtractor>();
-export function faceApiExtractor(e: Engine): FaceApiFeatureExtractor {
-  let x = extractors.get(e);
-  if (!x) {
-    const dir = faceApiModelDir();
-    const id = [FACE_RECOGNITION_MANIFEST, FACE_LANDMARK_MANIFEST].map((m) => tfjsWeightsHash(join(dir, m)).slice(0, 16)).join('-');
-    extractors.set(e, (x = new FaceApiFeatureExtractor(e, loadFaceRecognitionNet(e), loadFaceLandmarkNet(e), id)));
-  }
-  return x;
-}
-
-/** A model for a config, with the frozen pretrained networks attached when the config uses them. */
-function newModel(e: Engine, cfg: LrdifConfig, stage: Stage, seed: number): LrdifModel {
-  return new LrdifModel(e, cfg, stage, seed, usesFrozenFeatures(cfg) ? { extractor: faceApiExtractor(e) } : {});
+  return cfg;
 }
 
 export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResult> {
   const log = spec.log ?? (() => {});
-  const model = buildModel(e, spec);
+  const model = await spec.newModel(e, stageConfig(spec), spec.stage, spec.seed ?? 0);
   if (spec.from && !spec.resume) {
     const r = initFromFile(model, spec.from.bytes, spec.from.name);
     log(`stage ${spec.stage} initialised from ${spec.from.name}: ${r.loaded.length} tensors loaded, ${r.fresh.length} fresh (${summariseNames(r.fresh)})`);
@@ -98,16 +81,17 @@ export async function trainStage(e: Engine, spec: StageSpec): Promise<StageResul
     log(`resumed at epoch ${trainer.epoch} (step ${trainer.globalStep})`);
     lines.push(...(await logUpTo(spec.store, trainer.epoch, log)));
   }
+  spec.onStart?.(trainer, model);
   const history = await trainer.run({
-    onStep: (l, p) => {
+    onStep: async (l, p) => {
       lines.push(JSON.stringify({ type: 'step', stage: spec.stage, ...l }));
-      spec.onStep?.(l, { ...p, epoch: l.epoch, epochs: trainer.opts.epochs });
+      await spec.onStep?.(l, { ...p, epoch: l.epoch, epochs: trainer.opts.epochs });
     },
     onProgress: spec.onProgress,
     onEpoch: async (l) => {
       lines.push(JSON.stringify({ type: 'epoch', stage: spec.stage, epoch: l.epoch, trainLoss: l.trainLoss, trainAccuracy: l.trainAccuracy, testAccuracy: l.test.accuracy, testLoss: l.testLoss, macroF1: l.test.macroF1, lr: l.lr, seconds: l.seconds }));
       await spec.store.write('log.jsonl', `${lines.join('\n')}\n`);
-      spec.onEpoch?.(l);
+      await spec.onEpoch?.(l);
     },
   });
   const final = history[history.length - 1]?.test ?? (await trainer.evaluate(spec.test)).metrics;
@@ -161,60 +145,4 @@ export function initFromFile(model: LrdifModel, bytes: Uint8Array, name: string)
     throw new Error(`${name} was trained with preset ${ck.config.preset} at ${ck.config.inputSize}×${ck.config.inputSize}; this run uses ${model.cfg.preset} at ${model.cfg.inputSize} (position embeddings and bias tables depend on the input size)`);
   }
   return initFromCheckpoint(model, ck.file.tensors, name);
-}
-
-/** Loads a checkpoint into a fresh model of its own config (strict: see readCheckpoint and loadIntoModel). */
-export function loadModel(e: Engine, bytes: Uint8Array, name: string): LrdifModel {
-  const ck = readCheckpoint(bytes, name);
-  const model = newModel(e, ck.config, ck.stage === 2 ? 2 : 1, 0);
-  try {
-    loadIntoModel(model, ck.file, name);
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-  return model;
-}
-
-/** Writes curves, confusion matrix, a sample grid and report.md for one trained stage. */
-export async function writeReport(e: Engine, r: StageResult, store: RunStore, title: string, test: Dataset, prefix = ''): Promise<void> {
-  const names = CLASS_NAMES.slice(0, r.model.cfg.numClasses);
-  // Per logged window of steps for training, at each epoch's end for held-out: a one-epoch stage still draws a curve.
-  const windows = r.history.flatMap((h) => h.steps ?? []);
-  const epochEnd = (i: number) => (r.history[i]!.steps?.at(-1)?.step ?? (i + 1) * r.trainer.stepsPerEpoch);
-  const heldOut = (value: (h: EpochLog) => number): [number, number][] => r.history.map((h, i) => [epochEnd(i), value(h)]);
-  await store.write(
-    `${prefix}curves.svg`,
-    lineChartSvg(`${title}: loss`, 'step', [
-      { name: 'train (per logged window)', color: '#1f77b4', points: windows.map((w) => [w.step, w.loss]) },
-      { name: 'held-out (end of each epoch)', color: '#d62728', points: heldOut((h) => h.testLoss), markers: true },
-    ]),
-  );
-  await store.write(
-    `${prefix}accuracy.svg`,
-    lineChartSvg(`${title}: accuracy`, 'step', [
-      { name: 'train (per logged window)', color: '#1f77b4', points: windows.map((w) => [w.step, w.accuracy]) },
-      { name: 'held-out (end of each epoch)', color: '#d62728', points: heldOut((h) => h.test.accuracy), markers: true },
-    ], { yMin: 0, yMax: 1 }),
-  );
-  await store.write(`${prefix}confusion.svg`, confusionSvg(r.final, names, `${title}: confusion matrix`));
-  const ev = await r.trainer.evaluate(test);
-  const n = Math.min(28, test.length);
-  const udc = r.trainer.opts.udc;
-  const items: GridItem[] = [];
-  const S = test.imageSize;
-  const degraded = await noGradRead(e, () => {
-    const imgs = new Float32Array(n * 3 * S * S);
-    for (let i = 0; i < n; i++) imgs.set(test.get(i).image, i * 3 * S * S);
-    const t = e.tensor(imgs, [n, 3, S, S]);
-    return udc && udc.strength > 0 ? degradeUdc(e, t, { panel: udc.panel, strength: udc.strength, seed: 99 }) : t;
-  });
-  for (let i = 0; i < n; i++) {
-    const y = test.get(i).label;
-    const p = ev.predictions[i]!;
-    items.push({ png: encodePngChw(degraded.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S, S), label: `pred ${names[p]}`, sublabel: `true ${names[y]}`, ok: p === y });
-  }
-  await store.write(`${prefix}samples.svg`, imageGridSvg(items, 7, Math.max(S, 64), `${title}: held-out images${udc ? ` (UDC ${udc.panel})` : ''}`));
-  const md = [`## ${title}`, '', metricsMarkdown(r.final, names), '', `![loss](${prefix}curves.svg) ![accuracy](${prefix}accuracy.svg)`, '', `![confusion](${prefix}confusion.svg)`, '', `![samples](${prefix}samples.svg)`, ''].join('\n');
-  await store.write(`${prefix}report.md`, md);
 }
