@@ -420,7 +420,7 @@ export class DemoSession {
     });
   }
 
-  /** Replaces the model by a checkpoint (from the CLI or this page); Start then trains on from it. */
+  /** Replaces the model by a checkpoint (from the CLI or this page); Start then trains the stages after it (none after stage 2). */
   async load(bytes: Uint8Array, name: string): Promise<LrdifModel> {
     if (this.runPromise) throw new Error('pause and reset training before loading a checkpoint');
     const e = await this.getEngine();
