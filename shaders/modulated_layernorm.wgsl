@@ -92,14 +92,13 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// Values at i … i + 3 of a vec4-bound buffer, zero from `end` on: one vec4 load when aligned,
-// else one masked load per value.
-fn group_of(buf: ptr<storage, array<vec4<f32>>, read>, i: u32, end: u32) -> vec4<f32> {
-  if (ALIGNED) { return (*buf)[i / 4u]; }
-  var r = vec4<f32>(0.0);
-  for (var k = 0u; k < 4u; k++) { if (i + k < end) { r[k] = (*buf)[(i + k) / 4u][(i + k) % 4u]; } }
-  return r;
+// (Σ dy ⊙ x̂, Σ dy) over a group of pixels.
+fn param_sums(gy: vec4<f32>, xv: vec4<f32>, mean: vec4<f32>, rstd: vec4<f32>) -> vec2<f32> {
+  return vec2<f32>(dot(gy, (xv - mean) * rstd), hsum(gy));
 }
+
+// Element i of a buffer bound as vec4s, alone in a vec4 (the unaligned path).
+fn lane0(v: vec4<f32>, i: u32) -> vec4<f32> { return vec4<f32>(v[i % 4u], 0.0, 0.0, 0.0); }
 
 // partials[(s·2 + 0)·B·C + b·C + c] = A, partials[(s·2 + 1)·B·C + b·C + c] = D of segment s:
 // groups of 4 pixels [s·segment_groups, (s + 1)·segment_groups) of the plane.
@@ -114,14 +113,20 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>) {
   let positions = p.batch * p.hw;
   let groups = (p.hw + 3u) / 4u;
   let g_end = min(groups, (seg + 1u) * p.segment_groups);
+  let mean_at = p.stats_at + b * p.hw;
+  let rstd_at = mean_at + positions;
   var s = vec2<f32>(0.0);
-  for (var g = seg * p.segment_groups; g < g_end; g++) {
-    let q = 4u * g;
-    let gy = group_of(&dy4, plane * p.hw + q, (plane + 1u) * p.hw);
-    let xv = group_of(&x4, plane * p.hw + q, (plane + 1u) * p.hw);
-    let mean = group_of(&saved4, p.stats_at + b * p.hw + q, p.stats_at + (b + 1u) * p.hw);
-    let rstd = group_of(&saved4, p.stats_at + positions + b * p.hw + q, p.stats_at + positions + (b + 1u) * p.hw);
-    s += vec2<f32>(dot(gy, (xv - mean) * rstd), hsum(gy));
+  if (ALIGNED) {
+    // Planes and the stats of an image start on whole vec4s.
+    for (var g = seg * p.segment_groups; g < g_end; g++) {
+      let q = 4u * g;
+      s += param_sums(dy4[(plane * p.hw + q) / 4u], x4[(plane * p.hw + q) / 4u], saved4[(mean_at + q) / 4u], saved4[(rstd_at + q) / 4u]);
+    }
+  } else {
+    for (var q = 4u * seg * p.segment_groups; q < min(p.hw, 4u * g_end); q++) {
+      let at = plane * p.hw + q;
+      s += param_sums(lane0(dy4[at / 4u], at), lane0(x4[at / 4u], at), lane0(saved4[(mean_at + q) / 4u], mean_at + q), lane0(saved4[(rstd_at + q) / 4u], rstd_at + q));
+    }
   }
   partials[2u * seg * planes + plane] = s.x;
   partials[(2u * seg + 1u) * planes + plane] = s.y;
