@@ -88,6 +88,8 @@ describe('gatedDepthwiseConv', () => {
     [3, 96, 5, 7], // Hd = 48
     [2, 4, 3, 2], // narrower than one 4-wide tile
     [1, 2, 1, 1],
+    [1, 4, 19, 10], // rows not whole vec4s, planes walked in 3 strips of 7, 7 and 5 rows
+    [4, 10, 4, 4], // the model's deepest level: one vec4 per row
   ];
   for (const shape of shapes) {
     for (const withBias of [true, false]) {

@@ -10,10 +10,12 @@ import { gelu, mul } from './elementwise.ts';
 import { slice } from './layout.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
-const TW = 4; // outputs per invocation along a row (the shader's TW)
-const WG = 256;
-/** Tiles each invocation of backward_input_params handles, on average. */
-const TILES_PER_LANE = 4;
+const TW = 4; // columns per strip (the shader's TW)
+const WG = 64;
+/** A strip walks at least this many rows (its first two rows are extra loads)… */
+const MIN_STRIP_ROWS = 8;
+/** …and strips split a plane's columns until a launch has about this many invocations. */
+const TARGET_INVOCATIONS = 4096;
 
 /**
  * out[b, c] = GELU(dw(x)[b, c]) ⊙ dw(x)[b, Hd + c] for c < Hd, where dw is a depthwise 3×3
@@ -40,34 +42,39 @@ export function gatedDepthwiseConv(x: Tensor, weight: Tensor, bias?: Tensor | nu
   if (out.size === 0) return out;
 
   const tilesW = Math.ceil(w / TW);
-  const channelTiles = batch * h * tilesW;
-  const base = { hidden, h, w, tiles_w: tilesW, stride: 0, has_bias: bias ? 1 : 0, channel_tiles: channelTiles, chunk_tiles: 0, chunks: 0, pad0: 0 };
-  const perPair = (() => {
-    const tiles = hidden * channelTiles;
-    const g = e.grid(tiles, WG);
-    return { params: { ...base, channels: hidden, tiles, stride: g.stride }, workgroups: g.workgroups };
-  })();
+  // Strips of TW columns down the plane: whole columns unless that leaves too few invocations.
+  const launch = (planes: number) => {
+    const strips = Math.max(1, Math.min(Math.ceil(h / MIN_STRIP_ROWS), Math.ceil(TARGET_INVOCATIONS / (planes * tilesW))));
+    const stripRows = Math.ceil(h / strips);
+    const stripCount = Math.ceil(h / stripRows);
+    const invocations = planes * stripCount * tilesW;
+    const g = e.grid(invocations, WG);
+    const params = {
+      hidden, channels: planes / batch, h, w, tiles_w: tilesW, strips: stripCount, strip_rows: stripRows, invocations,
+      stride: g.stride, has_bias: bias ? 1 : 0, per_channel: batch * stripCount * tilesW, batch,
+    };
+    return { params, workgroups: g.workgroups };
+  };
+  const perPair = launch(batch * hidden);
+  const aligned = { ALIGNED: w % 4 === 0 ? 1 : 0 };
   const biasBinding = bias ?? e.dummy;
-  e.dispatch('gated_dwconv', { entry: 'forward', bindings: { x, weight, bias: biasBinding, out }, params: perPair.params, workgroups: perPair.workgroups });
+  e.dispatch('gated_dwconv', { entry: 'forward', constants: aligned, bindings: { x4: x, weight, bias: biasBinding, out4: out }, ...perPair });
 
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return e.record('gatedDepthwiseConv', inputs, out, (dy, needs) => {
     const needParams = needs[1]! || (!!bias && needs[2]!);
     // dL/dy for both halves, from y recomputed out of x.
     const gy = e.empty(x.shape);
-    e.dispatch('gated_dwconv', { entry: 'backward_gates', bindings: { x, weight, bias: biasBinding, dy, gy }, params: perPair.params, workgroups: perPair.workgroups });
+    e.dispatch('gated_dwconv', { entry: 'backward_gates', constants: aligned, bindings: { x4: x, weight, bias: biasBinding, dy4: dy, gy4: gy }, ...perPair });
 
-    const chunks = Math.min(e.maxWorkgroupsPerDim, Math.max(1, Math.ceil(channelTiles / (WG * TILES_PER_LANE))));
-    const chunkTiles = Math.ceil(channelTiles / chunks);
-    const params = { ...base, channels, tiles: channels * channelTiles, chunk_tiles: chunkTiles, chunks };
+    const perChannel = launch(batch * channels);
     const dx = e.empty(x.shape);
-    const partials = needParams ? e.empty([channels * chunks * 10]) : null;
+    const partials = needParams ? e.empty([perChannel.params.invocations * 10]) : null;
     e.dispatch('gated_dwconv', {
       entry: 'backward_input_params',
-      constants: { NEED_PARAMS: needParams ? 1 : 0 },
-      bindings: { x, weight, gy_in: gy, dx, partials: partials ?? e.dummy },
-      params,
-      workgroups: [channels, chunks, 1],
+      constants: { ...aligned, NEED_PARAMS: needParams ? 1 : 0 },
+      bindings: { x4: x, weight, gy_in4: gy, dx4: dx, partials: partials ?? e.dummy },
+      ...perChannel,
     });
     gy.dispose();
     let dweight: Tensor | null = null;
@@ -79,7 +86,7 @@ export function gatedDepthwiseConv(x: Tensor, weight: Tensor, bias?: Tensor | nu
       e.dispatch('gated_dwconv', {
         entry: 'reduce_params',
         bindings: { partials_in: partials, dweight, dbias: dbias ?? e.dummy },
-        params: { ...params, stride: g.stride },
+        params: { ...perChannel.params, stride: g.stride },
         workgroups: g.workgroups,
       });
       partials.dispose();
