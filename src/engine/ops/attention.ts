@@ -168,7 +168,7 @@ export function relPosIndex(i: number, j: number, w: number): number {
  * The unfused reference of scaledDotProductAttention, from core ops (matmul, gather, add, softmax),
  * same arguments and result; it stores the score matrix. Its test and the benchmark compare with it.
  */
-export function scaledDotProductAttentionComposed(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
+export const scaledDotProductAttentionComposed: typeof scaledDotProductAttention = (q, k, v, opts) => {
   const [bq, heads, nq, dh] = q.shape as [number, number, number, number];
   const nk = k.shape[2]!;
   const share = opts.qBatchShared ?? 1;
@@ -184,4 +184,4 @@ export function scaledDotProductAttentionComposed(q: Tensor, k: Tensor, v: Tenso
     s = add(s, rel);
   }
   return matmul(softmax(s), v.view([bq, share, heads, nk, dh])).view([bq * share, heads, nq, dh]);
-}
+};

@@ -101,8 +101,8 @@ export function gatedDepthwiseConv(x: Tensor, weight: Tensor, bias?: Tensor | nu
  * The unfused reference of gatedDepthwiseConv from core ops (depthwise conv2d, two slices, gelu,
  * mul), same arguments and result. Its test and the benchmark compare with it.
  */
-export function gatedDepthwiseConvComposed(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export const gatedDepthwiseConvComposed: typeof gatedDepthwiseConv = (x, weight, bias) => {
   const channels = x.shape[1]!;
   const y = conv2d(x, weight, bias ?? undefined, { padding: 1, groups: channels });
   return mul(gelu(slice(y, 1, 0, channels / 2)), slice(y, 1, channels / 2, channels));
-}
+};

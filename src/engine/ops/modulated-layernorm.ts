@@ -131,15 +131,8 @@ export function modulatedLayerNorm(
  * The unfused reference of modulatedLayerNorm from core ops (channel layerNorm, mul, add), same
  * arguments and result. Its test and the benchmark compare with it.
  */
-export function modulatedLayerNormComposed(
-  x: Tensor,
-  lnWeight: Tensor,
-  lnBias: Tensor | null,
-  scale: Tensor,
-  shift: Tensor,
-  options: ModulatedLayerNormOptions = {},
-): Tensor {
+export const modulatedLayerNormComposed: typeof modulatedLayerNorm = (x, lnWeight, lnBias, scale, shift, options = {}) => {
   const [batch, C] = x.shape as [number, number];
   const perChannel = (t: Tensor) => t.view([batch, C, 1, 1]);
-  return add(mul(layerNorm(x, lnWeight, lnBias ?? undefined, { axis: 1, eps: options.eps }), perChannel(scale)), perChannel(shift));
-}
+  return add(mul(layerNorm(x, lnWeight, lnBias, { axis: 1, eps: options.eps }), perChannel(scale)), perChannel(shift));
+};
