@@ -1,14 +1,16 @@
 /**
  * conv2d timing at LRDif-like shapes, per strategy (direct kernels, matmul lowering): forward, and
  * backward() alone for grad input and for grad weight + bias. Median (and minimum) of --runs
- * synchronised runs after 2 warm-up runs. Matmul is tuned first, as the training CLI does.
+ * synchronised runs after 2 warm-up runs. The GEMM lowering's matmuls use this machine's tuning
+ * file, as the training CLI does.
  *   ./node_modules/.bin/bun bench/conv2d.ts [--runs N]
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../src/engine/engine.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import { CONV2D_VARIANTS, conv2d, type Conv2dOptions } from '../src/engine/ops/conv2d.ts';
-import { tuneMatmul } from '../src/engine/ops/matmul.ts';
+import { withVariants } from '../src/engine/index.ts';
+import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
@@ -40,11 +42,10 @@ const cases: { name: string; x: number[]; w: number[]; opts: Conv2dOptions }[] =
 ];
 
 const e = await Engine.create();
-await tuneMatmul(e);
+await useTuningCache(e);
 console.log(`adapter: ${e.info.description}; median of ${runs} runs`);
 console.log(`${'case'.padEnd(24)} ${'x shape'.padEnd(14)} ${'variant'.padEnd(7)} ${'pass'.padEnd(9)} ${'median ms'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'min ms'.padStart(8)}`);
-for (const base of cases) for (const variant of CONV2D_VARIANTS) {
-  const c = { ...base, opts: { ...base.opts, variant } };
+for (const c of cases) for (const variant of CONV2D_VARIANTS) await withVariants(e, { conv2d: variant }, async () => {
   const x = e.fill(e.empty(c.x), 0.5).keep();
   const w = e.fill(e.empty(c.w), 0.25).keep();
   const b = e.fill(e.empty([c.w[0]!]), 0.1).keep();
@@ -70,5 +71,5 @@ for (const base of cases) for (const variant of CONV2D_VARIANTS) {
   show('grad x', await bwd([x]));
   show('grad w+b', await bwd([w, b]));
   for (const t of [x, w, b, gy]) t.dispose();
-}
+});
 process.exit(0);

@@ -1,12 +1,13 @@
 /**
  * matmul GFLOP/s of every kernel variant at 512³, 1024³ and batched 64×(64×64×64), plus the
- * autotune's choice for this adapter. Median (and best) of --runs synchronised runs after warm-up.
+ * tuner's choice at each (measured afresh, in memory). Median (and best) of --runs synchronised
+ * runs after warm-up.
  *   ./node_modules/.bin/bun bench/matmul.ts [--runs N] [--variant name] [--trans]
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../src/engine/engine.ts';
-import { MATMUL_VARIANTS, getMatmulTuning, matmul, tuneMatmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
-import { medianMs } from '../src/engine/ops/tune.ts';
+import { MATMUL_VARIANTS, matmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { medianMs, recordShapes, tuneAll, withVariants } from '../src/engine/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,9 +22,6 @@ const variants = values.variant ? [values.variant as MatmulVariant] : MATMUL_VAR
 
 const e = await Engine.create();
 console.log(`adapter: ${e.info.description}; median of ${runs} runs after warm-up`);
-const t0 = performance.now();
-const tuning = await tuneMatmul(e);
-console.log(`autotune (${(performance.now() - t0).toFixed(0)} ms): ${JSON.stringify(tuning.choice)} ms=${JSON.stringify(tuning.ms)}`);
 
 const cases: { name: string; batch: number; M: number; N: number; K: number }[] = [
   { name: '512³', batch: 1, M: 512, N: 512, K: 512 },
@@ -57,7 +55,7 @@ for (const c of cases) {
     const row = [c.name, l.name];
     for (const v of variants) {
       // Slow variants on big sizes would take minutes on CPU adapters: cap the runs by a first timing.
-      const run = () => e.noGrad(() => e.scope(() => { matmul(a, b, { transA: l.transA, transB: l.transB, variant: v }); }));
+      const run = () => withVariants(e, { matmul: v }, () => e.noGrad(() => e.scope(() => { matmul(a, b, { transA: l.transA, transB: l.transB }); })));
       const first = await medianMs(e, run, 1, 1);
       const times = first > 2000 ? [first] : await timesMs(run, runs);
       const median = times[Math.floor(times.length / 2)]!;
@@ -67,6 +65,8 @@ for (const c of cases) {
       console.error(`  ${c.name} ${l.name} ${v}: median ${median.toFixed(2)} ms`);
     }
     rows.push(row);
+    // Unforced, once: the tuner notes the shape, and tuneAll below times it.
+    recordShapes(e, () => e.noGrad(() => e.scope(() => { matmul(a, b, { transA: l.transA, transB: l.transB }); })));
     a.dispose();
     b.dispose();
   }
@@ -76,4 +76,5 @@ const line = (cells: string[]) => cells.map((x, i) => (i < 2 ? x.padEnd(widths[i
 console.log(line(head));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
-console.log(`tuning: ${JSON.stringify(getMatmulTuning(e))}`);
+const tuned = await tuneAll(e);
+for (const t of tuned.tuned) console.log(`tuner: ${t.key} → ${t.variant} (${tuned.by}: ${Object.entries(t.cost).map(([v, c]) => `${v} ${c.toFixed(2)}`).join(', ')})`);

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../src/engine/engine.ts';
+import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { SUITES, runBench, type Suite } from './suites.ts';
 import { parseTrainConfigs } from './train.ts';
 
@@ -33,6 +34,7 @@ const asked = values.suite!.split(',').map((s) => s.trim());
 const suites = asked.includes('all') ? [...SUITES] : (asked as Suite[]);
 for (const s of suites) if (!SUITES.includes(s)) throw new Error(`--suite ${s}: choose from ${SUITES.join(', ')} or all`);
 const e = await Engine.create();
+await useTuningCache(e);
 const trainConfigs = values.train ? parseTrainConfigs(values.train) : undefined;
 await runBench(e, { suites, size: values.smoke ? 'smoke' : values.quick!, runs: Math.max(1, parseInt(values.runs!, 10)), out: values.out, filter: values.filter, trainConfigs, torch: values.torch });
 process.exit(0);

@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../src/engine/engine.ts';
-import { MATMUL_VARIANTS, matmul, tuneMatmul, type MatmulTuning, type MatmulVariant } from '../src/engine/ops/matmul.ts';
-import { tuneConv2d, type Conv2dTuning } from '../src/engine/ops/conv2d.ts';
+import { MATMUL_VARIANTS, matmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { saveTunings, withVariants, type TuningsJson } from '../src/engine/index.ts';
 import { measureBandwidth, printTable, ratioBasis, runCase, timeMedian, type BenchRow, type Peaks } from './harness.ts';
 import { basisMs, type RatioBasis } from './cpu-time.ts';
 import { coreCases, sizeOf, type Size } from './cases.ts';
@@ -38,8 +38,12 @@ export interface BenchResult {
   loadAverage: number[];
   cpu: CpuPeak | null;
   peaks: (Peaks & { matmulVariant: string; matmulN: number }) | null;
-  /** The per-adapter kernel choices every row ran with (the autotunes run first, as the CLI does). */
-  tuning: { matmul: MatmulTuning; conv2d: Conv2dTuning } | null;
+  /**
+   * The kernel choices measured for this adapter when the rows started (bench/run.ts opens this
+   * machine's tuning file, as the CLI does): rows whose shapes have one run it, others the
+   * per-adapter default; the train rows time their steps' missing shapes first.
+   */
+  tuning: TuningsJson | null;
   kernels: BenchRow[];
   fused: FusedRow[];
   peers: PeersResult | null;
@@ -76,7 +80,7 @@ export async function measurePeaks(e: Engine, size: Size, runs: number): Promise
   const basis = ratioBasis(e);
   let best = { variant: 'register' as MatmulVariant, ms: Infinity, wallMs: Infinity, cpuMs: Infinity };
   for (const variant of MATMUL_VARIANTS) {
-    const run = () => e.noGrad(() => e.scope(() => { matmul(a, b, { variant }); }));
+    const run = () => withVariants(e, { matmul: variant }, () => e.noGrad(() => e.scope(() => { matmul(a, b); })));
     const first = await timeMedian(e, run, 1, 1);
     // Slow variants at 1024³ take seconds per run on CPU adapters: one run shows they lose.
     const m = basisMs(first, basis) > 4 * best.ms || first.wallMs > 2000 ? first : await timeMedian(e, run, 1, runs);
@@ -103,17 +107,15 @@ export async function runBench(e: Engine, o: BenchOptions): Promise<{ result: Be
   const cpuAdapter = e.info.software !== false;
   if (cpuAdapter) result.cpu = cpuPeak();
   if (o.suites.some((s) => s !== 'train')) {
-    // Rows run with the kernels the trainer would pick on this adapter, not the untuned defaults.
-    log('tuning matmul and conv2d for this adapter …');
-    result.tuning = { matmul: await tuneMatmul(e), conv2d: await tuneConv2d(e) };
+    result.tuning = saveTunings(e);
     log('measuring peaks …');
     result.peaks = await measurePeaks(e, size, o.runs);
     if (print) {
       console.log(`adapter: ${e.info.description}`);
       const p = result.peaks;
       console.log(`peak probes: streaming axpy ${p.bandwidthGBs.toFixed(2)} GB/s (${p.bandwidthGBsPerCpuSecond.toFixed(2)} GB per CPU-second); best matmul ${p.matmulVariant} ${p.matmulN}³ ${p.flopsG.toFixed(2)} GFLOP/s (${p.flopsGPerCpuSecond.toFixed(2)} GFLOP per CPU-second); the roofline uses these measured values, per ${result.ratioBasis === 'cpu' ? 'CPU-second' : 'wall second'}`);
-      const t = result.tuning!;
-      console.log(`tuned kernels: matmul ${Object.entries(t.matmul.choice).map(([k, v]) => `${k} ${v}`).join(', ')}; conv2d ${Object.entries(t.conv2d.choice).map(([k, v]) => `${k} ${Object.values(v).join('/')}`).join(', ')} (forward/grad input/grad weight)`);
+      const counts = Object.entries(Object.values(result.tuning.adapters)[0] ?? {}).map(([name, r]) => `${name} ${Object.keys(r.choices).length}`);
+      console.log(`kernel choices measured for this adapter: ${counts.join(', ') || 'none'} shapes (others run the per-adapter default)`);
       if (result.cpu) console.log(`CPU physical limit: ${result.cpu.formula}; best matmul = ${((100 * p.flopsG) / result.cpu.gflops).toFixed(1)} % of it per wall second, ${((100 * p.flopsGPerCpuSecond * result.cpu.cores) / result.cpu.gflops).toFixed(1)} % of one core's limit per CPU-second`);
     }
   }

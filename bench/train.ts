@@ -16,8 +16,7 @@ import { Adam } from '../src/engine/ops/adam.ts';
 import { crossEntropy, klDivergence } from '../src/engine/ops/losses.ts';
 import { add } from '../src/engine/ops/elementwise.ts';
 import { randomUniform } from '../src/engine/ops/random.ts';
-import { tuneMatmul } from '../src/engine/ops/matmul.ts';
-import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
+import { recordShapes, shareTuning, tuneAll } from '../src/engine/index.ts';
 import { FROM_SCRATCH, levelSizes, makeConfig } from '../src/model/config.ts';
 import { FROZEN_EMBEDDING_DIM, FROZEN_IMAGE_CHANNELS, FROZEN_LANDMARK_CHANNELS, type FrozenFeatures } from '../src/model/frozen-features.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
@@ -100,10 +99,8 @@ export function parseTrainConfigs(text: string): TrainConfig[] {
 
 export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, tune: boolean, topK = 8, checkpointDir?: string): Promise<TrainRow> {
   const e = new Engine(base.info);
-  if (tune) {
-    await tuneMatmul(e);
-    await tuneConv2d(e);
-  }
+  // The base engine's kernel choices (bench/run.ts opens this machine's tuning file, as the CLI does).
+  if (tune) shareTuning(base, e);
   const cfg = makeConfig(c.preset, c.frozen ? {} : FROM_SCRATCH);
   const m = new LrdifModel(e, cfg, c.stage, 1);
   const [l1, l2, l3] = levelSizes(cfg);
@@ -138,7 +135,10 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
       opt.step();
       zeroGrad(m.parameters());
     });
-  step(); // warm-up: pipelines compile, the pool fills
+  // Warm-up: pipelines compile, the pool fills; it is also the dry step whose kernel shapes without
+  // a choice are timed before any timed step.
+  recordShapes(e, step);
+  if (tune) await tuneAll(e);
   await e.sync();
   const before = e.getStats();
   step();

@@ -1,12 +1,13 @@
 /**
  * Time per image of face-api's face-recognition network on our engine:
  * `bun scripts/face-recognition-time.ts [batch …] [--runs N] [--no-tune] [--profile]` (default batches 16 32).
- * Each batch size: one warm-up pass (pipelines compile), then the median of N timed passes, each
+ * Each batch size: one warm-up pass (pipelines compile; the tuner times its new kernel shapes unless
+ * --no-tune, which keeps the per-adapter defaults), then the median of N timed passes, each
  * synchronised by reading the descriptors back. --profile adds a per-kernel breakdown of one pass.
  */
 import { Engine } from '../src/engine/engine.ts';
-import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
-import { tuneMatmul } from '../src/engine/ops/matmul.ts';
+import { recordShapes, tuneAll } from '../src/engine/index.ts';
+import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { randomUniform } from '../src/engine/ops/random.ts';
 import { loadFaceRecognitionNet } from '../src/model/landmarks/face-api-files.ts';
 import { FaceRecognitionNet } from '../src/model/landmarks/face-recognition-net.ts';
@@ -19,10 +20,7 @@ const batches = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--runs
 if (batches.length === 0) batches.push(16, 32);
 
 const e = await Engine.create({ log: false });
-if (!flag('--no-tune')) {
-  await tuneMatmul(e);
-  await tuneConv2d(e);
-}
+if (!flag('--no-tune')) await useTuningCache(e);
 const net = loadFaceRecognitionNet(e);
 const n = FaceRecognitionNet.INPUT;
 console.log(`${e.info.kind} adapter (${e.info.description}), ${flag('--no-tune') ? 'default' : 'tuned'} conv/matmul strategies, ${runs} timed runs`);
@@ -30,7 +28,8 @@ console.log(`${e.info.kind} adapter (${e.info.description}), ${flag('--no-tune')
 for (const b of batches) {
   const x = randomUniform(e, [b, 3, n, n], 7).keep();
   const pass = () => e.noGrad(() => e.scope(async () => { await net.descriptor(x).read(); }));
-  await pass();
+  await recordShapes(e, pass); // warm-up, and the dry pass whose kernel shapes tuneAll times (those not in the cache)
+  if (!flag('--no-tune')) await tuneAll(e);
   const ms: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();

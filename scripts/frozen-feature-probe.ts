@@ -7,8 +7,7 @@
  *   PRESET=small bun scripts/frozen-feature-probe.ts …     # faces rendered at 112×112
  */
 import { Engine } from '../src/engine/engine.ts';
-import { tuneMatmul } from '../src/engine/ops/matmul.ts';
-import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
+import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { openData } from '../src/train/data/open.ts';
 import { buildModel } from '../src/train/models-fs.ts';
 import { BatchMaker } from '../src/train/batch.ts';
@@ -17,8 +16,7 @@ import { linearProbe } from '../src/train/linear-probe.ts';
 const [ntr, nte, diff, panel, draws] = [Number(process.argv[2] ?? 490), Number(process.argv[3] ?? 210), Number(process.argv[4] ?? 0.3), process.argv[5] ?? 'toled', Number(process.argv[6] ?? 1)];
 const preset = process.env.PRESET ?? 'tiny';
 const e = await Engine.create({ log: false });
-await tuneMatmul(e);
-await tuneConv2d(e);
+await useTuningCache(e);
 const { train, test } = await openData(`synth:${ntr}:${nte}`, preset, 0, { difficulty: diff });
 const model = buildModel(e, { preset, stage: 1, train, config: {} });
 const batches = new BatchMaker(e, train.imageSize);

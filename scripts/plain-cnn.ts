@@ -4,8 +4,7 @@
  *   bun scripts/plain-cnn.ts [clean|toled|poled] [steps] [difficulty]
  */
 import { Engine } from '../src/engine/engine.ts';
-import { tuneMatmul } from '../src/engine/ops/matmul.ts';
-import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
+import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { crossEntropy, accuracyCounts } from '../src/engine/ops/losses.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import { Adam } from '../src/engine/ops/adam.ts';
@@ -20,8 +19,7 @@ const steps = Number(process.argv[3] ?? 300);
 const difficulty = Number(process.argv[4] ?? 0.5);
 const udc = mode === 'clean' ? null : { panel: mode as 'toled' | 'poled', strength: 1 };
 const e = await Engine.create({ log: false });
-await tuneMatmul(e);
-await tuneConv2d(e);
+await useTuningCache(e);
 const ctx = { e, rng: new Rng(3) };
 const cnn = smallCnn(ctx);
 const params = cnn.params;

@@ -1,7 +1,7 @@
 /** Profiles one training step of a preset per kernel: `bun scripts/profile-step.ts [preset] [batch] [stage]`. */
 import { Engine } from '../src/engine/engine.ts';
-import { tuneMatmul } from '../src/engine/ops/matmul.ts';
-import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
+import { recordShapes, tuneAll } from '../src/engine/index.ts';
+import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { FROM_SCRATCH, makeConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 import { randomUniform } from '../src/engine/ops/random.ts';
@@ -12,8 +12,7 @@ const preset = process.argv[2] ?? 'tiny';
 const B = parseInt(process.argv[3] ?? '8', 10);
 const stage = parseInt(process.argv[4] ?? '1', 10) as 1 | 2;
 const e = await Engine.create();
-await tuneMatmul(e);
-await tuneConv2d(e);
+await useTuningCache(e);
 const cfg = makeConfig(preset, FROM_SCRATCH);
 const m = new LrdifModel(e, cfg, stage, 1);
 const S = cfg.inputSize;
@@ -26,8 +25,8 @@ const step = () =>
     backward(crossEntropy(r.logits, labels));
     zeroGrad(m.parameters());
   });
-step();
-await e.sync();
+recordShapes(e, step); // warm-up, and the dry step whose kernel shapes tuneAll times (those not in the cache)
+await tuneAll(e);
 const t0 = performance.now();
 step();
 await e.sync();

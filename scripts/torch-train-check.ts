@@ -5,8 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../src/engine/engine.ts';
-import { tuneMatmul } from '../src/engine/ops/matmul.ts';
-import { tuneConv2d } from '../src/engine/ops/conv2d.ts';
+import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { crossEntropy } from '../src/engine/ops/losses.ts';
 import { backward, zeroGrad } from '../src/engine/autograd.ts';
 import { Adam } from '../src/engine/ops/adam.ts';
@@ -17,8 +16,7 @@ import { smallCnn } from './small-cnn.ts';
 import { encodeSafetensors, type StTensor } from '../src/model/safetensors.ts';
 
 const e = await Engine.create({ log: false });
-await tuneMatmul(e);
-await tuneConv2d(e);
+await useTuningCache(e);
 const ctx = { e, rng: new Rng(3) };
 const { named, params, forward: net } = smallCnn(ctx);
 const out = new Map<string, StTensor>();

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { channelAttentionConfig, transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
+import { transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
+import { withVariants } from '../src/engine/tuning.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
@@ -165,21 +166,15 @@ const shapes: [number, number, number, number, number][] = [
   [1, 48, 56, 56, 1],
 ];
 
-/** Runs fn under each Gram layout (restoring 'auto'), so both paths run on any adapter. */
 /** dtemperature is one sum of ~d² mixed-sign terms per head: judge it against Σ|terms| (its condition), not |sum|. */
 function expectTemperatureGrad(got: ArrayLike<number>, ref: { dt: Float64Array; dtAbs: Float64Array }, what: string): void {
   expectSumClose(got, ref.dt, ref.dtAbs, 1e-5, `${what} (per head)`);
 }
 
+/** Runs fn under each Gram layout (forced for fn only), so both paths run on any adapter. */
 async function forEachLayout(fn: (layout: 'gpu' | 'cpu') => Promise<void>): Promise<void> {
-  try {
-    for (const layout of ['gpu', 'cpu'] as const) {
-      channelAttentionConfig.layout = layout;
-      await fn(layout);
-    }
-  } finally {
-    channelAttentionConfig.layout = 'auto';
-  }
+  const e = await getEngine();
+  for (const layout of ['gpu', 'cpu'] as const) await withVariants(e, { 'channel-attention': layout }, () => fn(layout));
 }
 
 describe('transposedChannelAttention', () => {

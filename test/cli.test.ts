@@ -27,10 +27,10 @@ interface Result {
   stderr: string;
 }
 
-/** `bun src/cli.ts ARGS` in the repository root. */
+/** `bun src/cli.ts ARGS` in the repository root, with a kernel-tuning file of this test file's own (shared by its commands). */
 function lrdif(args: string[], env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [join(ROOT, 'src/cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, LRDIF_TUNING_CACHE: join(tmp, 'tunings.json'), ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -218,6 +218,20 @@ describe('a micro training run remembers its settings', () => {
     expect(out.accuracy).toBe(epochs[epochs.length - 1].testAccuracy);
     expect(out.confusion.classes).toEqual(CLASS_NAMES.slice(0, 7));
     expect(out.confusion.rows.flat().reduce((a: number, b: number) => a + b, 0)).toBe(7);
+  }, 300_000);
+
+  it("times its kernel shapes once: the choices go to the machine's tuning file and the run's tuning.json, and the same command in a new process times nothing and chooses the same", async () => {
+    expect(trained.stderr).toMatch(new RegExp(`\\[tuning\\] timed \\d+ kernel shapes \\(matmul \\d+, conv2d \\d+\\) in [\\d.]+ s by \\S+; saved in ${join(tmp, 'tunings.json')}`));
+    const run = JSON.parse(readFileSync(join(dir, 'tuning.json'), 'utf8'));
+    const adapters = Object.keys(run.adapters);
+    expect(adapters).toHaveLength(1);
+    expect(Object.keys(run.adapters[adapters[0]!].matmul.choices).length).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(tmp, 'tunings.json'), 'utf8'))).toEqual(run);
+    const again = join(tmp, 'micro-again');
+    const r = await lrdif(args().map((a) => (a === dir ? again : a)));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('[tuning]');
+    expect(JSON.parse(readFileSync(join(again, 'tuning.json'), 'utf8'))).toEqual(run);
   }, 300_000);
 });
 

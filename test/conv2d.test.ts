@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { CONV2D_VARIANTS, conv2d, type Conv2dVariant } from '../src/engine/ops/conv2d.ts';
+import { CONV2D_VARIANTS, conv2d } from '../src/engine/ops/conv2d.ts';
+import { withVariants } from '../src/engine/tuning.ts';
 import { globalAvgPool } from '../src/engine/ops/pooling.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
@@ -97,11 +98,11 @@ describe('conv2d', () => {
       const xs = f32round(randn(r, c.x.reduce((a, d) => a * d, 1)));
       const ws = f32round(randn(r, wShape.reduce((a, d) => a * d, 1), 0.3));
       const bs = c.bias ? f32round(randn(r, c.co)) : null;
-      await e.scope(async () => {
+      await withVariants(e, { conv2d: variant }, () => e.scope(async () => {
         const x = e.tensor(Float32Array.from(xs), c.x).asParameter();
         const w = e.tensor(Float32Array.from(ws), wShape).asParameter();
         const b = bs ? e.tensor(Float32Array.from(bs), [c.co]).asParameter() : undefined;
-        const y = conv2d(x, w, b, { stride: c.stride, padding: c.pad, groups: G, variant, im2colBytes: c.im2colBytes });
+        const y = conv2d(x, w, b, { stride: c.stride, padding: c.pad, groups: G, im2colBytes: c.im2colBytes });
         const gy = f32round(randn(r, y.size));
         const ref = refConv(c, xs, ws, bs, gy);
         expect(y.shape).toEqual(ref.shape);
@@ -114,18 +115,18 @@ describe('conv2d', () => {
           t?.grad?.dispose();
           t?.dispose();
         }
-      });
+      }));
     });
   }
 
   for (const variant of CONV2D_VARIANTS) it(`cut-off input rows and columns get exactly zero gradient (${variant})`, async () => {
     const e = await getEngine();
     const r = rng(freshSeed(`conv2d cut-off ${variant}`));
-    await e.scope(async () => {
+    await withVariants(e, { conv2d: variant }, () => e.scope(async () => {
       // H = W = 8, k = 3, stride 2, no padding: outputs read rows/cols 0..6, never 7.
       const x = e.tensor(Float32Array.from(randn(r, 2 * 8 * 8)), [1, 2, 8, 8]).asParameter();
       const w = e.tensor(Float32Array.from(randn(r, 2 * 2 * 9)), [2, 2, 3, 3]);
-      const y = conv2d(x, w, undefined, { stride: 2, variant });
+      const y = conv2d(x, w, undefined, { stride: 2 });
       expect(y.shape).toEqual([1, 2, 3, 3]);
       backward(y, e.fill(e.empty(y.shape), 1));
       const dx = await read(x.grad!);
@@ -137,7 +138,7 @@ describe('conv2d', () => {
       expect(dx[0]).not.toBe(0);
       x.grad!.dispose();
       x.dispose();
-    });
+    }));
   });
 
   it('finite-difference gradient check (grouped, strided, padded, with bias)', async () => {
@@ -162,7 +163,7 @@ describe('conv2d', () => {
     const e = await getEngine();
     const seed = freshSeed(`conv2d gradCheck ${variant}`);
     const r = rng(seed);
-    await gradCheck({
+    await withVariants(e, { conv2d: variant }, () => gradCheck({
       e,
       seed,
       label: `conv2d ${variant}`,
@@ -172,9 +173,9 @@ describe('conv2d', () => {
         { data: randn(r, 4), shape: [4] },
       ],
       // 27 patch rows × 3·3 columns × 4 bytes per image: one image per im2col chunk.
-      f: ([x, w, b]) => conv2d(x!, w!, b!, { stride: 2, padding: 1, variant: variant as Conv2dVariant, im2colBytes: 27 * 9 * 4 }),
+      f: ([x, w, b]) => conv2d(x!, w!, b!, { stride: 2, padding: 1, im2colBytes: 27 * 9 * 4 }),
       probes: 8,
-    });
+    }));
   });
 
   it('rejects bad shapes with messages naming the op and the shapes', async () => {
@@ -188,7 +189,7 @@ describe('conv2d', () => {
       expect(() => conv2d(x, e.empty([4, 6, 3, 3]), e.empty([3]))).toThrow('conv2d(x [1, 6, 5, 5], weight [4, 6, 3, 3], bias [3]): bias must be [4]');
       expect(() => conv2d(x, e.empty([4, 6, 7, 7]))).toThrow('kernel 7x7 with padding 0,0 is larger than the padded input 5x5');
       expect(() => conv2d(e.empty([6, 5, 5]), e.empty([4, 6, 3, 3]))).toThrow('conv2d(x [6, 5, 5], weight [4, 6, 3, 3]): x must be [N, C, H, W]');
-      expect(() => conv2d(x, e.empty([4, 6, 3, 3]), undefined, { variant: 'fft' as Conv2dVariant })).toThrow('conv2d(x [1, 6, 5, 5], weight [4, 6, 3, 3]): unknown variant "fft"');
+      expect(() => withVariants(e, { conv2d: 'fft' }, () => conv2d(x, e.empty([4, 6, 3, 3])))).toThrow('withVariants: conv2d has no variant "fft" (known: direct, gemm)');
     });
   });
 });

@@ -12,7 +12,7 @@ import { newModel } from '../src/train/models-fs.ts';
 import type { RunStore } from '../src/train/store.ts';
 import type { DeepPartial, LrdifConfig } from '../src/model/config.ts';
 
-const MICRO_CONFIG: DeepPartial<LrdifConfig> = {
+export const MICRO_CONFIG: DeepPartial<LrdifConfig> = {
   backbone: 'none', landmarkFeatures: 'heatmap', modulation: false, inputSize: 32, eprDim: 32, embedDim: 64, imageEncoder: { width: 8, resBlocks: 0 },
   dt: { dims: [8, 16, 32, 64], blocks: [0, 0, 0, 1] }, dil: { dims: [8, 16, 32] }, vit: { width: 32 }, diffusion: { steps: 2 },
 };

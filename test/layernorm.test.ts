@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { layerNorm } from '../src/engine/ops/layernorm.ts';
-import { rowReduction } from '../src/engine/ops/softmax.ts';
+import { withVariants } from '../src/engine/tuning.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
@@ -80,14 +80,7 @@ describe('layerNorm', () => {
   const channels: number[][] = [[2, 48, 7, 9], [2, 96, 28, 28], [1, 5, 1, 3]];
 
   for (const layout of ['gpu', 'cpu'] as const) {
-    const forced = async (fn: () => Promise<void>) => {
-      rowReduction.layout = layout;
-      try {
-        await fn();
-      } finally {
-        rowReduction.layout = 'auto';
-      }
-    };
+    const forced = async (fn: () => Promise<void>) => withVariants(await getEngine(), { 'row-reduction': layout }, fn);
 
     it(`last axis (channels-last): forward and gradients match float64 (${layout} layout)`, () =>
       forced(async () => {

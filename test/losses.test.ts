@@ -1,6 +1,7 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { crossEntropy, klDivergence, l1Loss, accuracyCounts } from '../src/engine/ops/losses.ts';
-import { logSoftmax, softmax, rowReduction } from '../src/engine/ops/softmax.ts';
+import { logSoftmax, softmax } from '../src/engine/ops/softmax.ts';
+import { withVariants } from '../src/engine/tuning.ts';
 import { abs, affine, mul, mulScalar, sub } from '../src/engine/ops/elementwise.ts';
 import { meanAll, sumAll } from '../src/engine/ops/reduce.ts';
 import { backward } from '../src/engine/autograd.ts';
@@ -78,9 +79,6 @@ const relScalar = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(
 
 // Both row layouts of the row kernels: one invocation per row (CPU adapters) and lanes per row (GPUs).
 const LAYOUTS = ['cpu', 'gpu'] as const;
-afterEach(() => {
-  rowReduction.layout = 'auto';
-});
 
 const SHAPES: [number, number][] = [[1, 7], [1, 256], [3, 8], [37, 256], [37, 7], [3, 256], [300, 8]];
 
@@ -88,19 +86,20 @@ describe('crossEntropy', () => {
   for (const layout of LAYOUTS) {
     it(`value and gradient match float64 (odd sizes, label smoothing, ${layout} layout)`, async () => {
       const e = await getEngine();
-      rowReduction.layout = layout;
-      const r = rng(freshSeed(`crossEntropy ${layout}`));
-      for (const [B, K] of SHAPES) {
-        for (const eps of [0, 0.1]) {
-          const x = f32round(randn(r, B * K, 2));
-          const y = randomLabels(r, B, K);
-          const dy = 0.5 + r();
-          const ref = refCrossEntropy(x, y, B, K, eps);
-          const got = await lossAndGrads(e, ([t]) => crossEntropy(t!, y, { labelSmoothing: eps }), [x], [[B, K]], dy);
-          expect(relScalar(got.value, ref.loss), `crossEntropy [${B}, ${K}] ε=${eps}: loss ${got.value} vs ${ref.loss}`).toBeLessThan(1e-5);
-          expectClose(got.grads[0]!, ref.grad.map((g) => g * dy), 1e-4, `crossEntropy [${B}, ${K}] ε=${eps} gradient`);
+      await withVariants(e, { 'row-reduction': layout }, async () => {
+        const r = rng(freshSeed(`crossEntropy ${layout}`));
+        for (const [B, K] of SHAPES) {
+          for (const eps of [0, 0.1]) {
+            const x = f32round(randn(r, B * K, 2));
+            const y = randomLabels(r, B, K);
+            const dy = 0.5 + r();
+            const ref = refCrossEntropy(x, y, B, K, eps);
+            const got = await lossAndGrads(e, ([t]) => crossEntropy(t!, y, { labelSmoothing: eps }), [x], [[B, K]], dy);
+            expect(relScalar(got.value, ref.loss), `crossEntropy [${B}, ${K}] ε=${eps}: loss ${got.value} vs ${ref.loss}`).toBeLessThan(1e-5);
+            expectClose(got.grads[0]!, ref.grad.map((g) => g * dy), 1e-4, `crossEntropy [${B}, ${K}] ε=${eps} gradient`);
+          }
         }
-      }
+      });
     });
   }
 
@@ -108,23 +107,24 @@ describe('crossEntropy', () => {
     const e = await getEngine();
     const r = rng(freshSeed('crossEntropy large logits'));
     for (const layout of LAYOUTS) {
-      rowReduction.layout = layout;
-      for (const M of [80, 1000, 1e5]) {
-        const [B, K] = [37, 7];
-        const x = f32round(uniform(r, B * K, -M, M));
-        // Half the labels at the row's max (tiny loss), half random (huge loss).
-        const y = randomLabels(r, B, K).map((v, b) => {
-          if (b % 2) return v;
-          let best = 0;
-          for (let k = 1; k < K; k++) if (x[b * K + k]! > x[b * K + best]!) best = k;
-          return best;
-        });
-        const ref = refCrossEntropy(x, y, B, K, 0.05);
-        const got = await lossAndGrads(e, ([t]) => crossEntropy(t!, y, { labelSmoothing: 0.05 }), [x], [[B, K]], 1);
-        expect(Number.isFinite(got.value)).toBe(true);
-        expect(relScalar(got.value, ref.loss), `±${M}: loss ${got.value} vs ${ref.loss}`).toBeLessThan(1e-5);
-        expectClose(got.grads[0]!, ref.grad, 1e-4, `±${M} ${layout} gradient`);
-      }
+      await withVariants(e, { 'row-reduction': layout }, async () => {
+        for (const M of [80, 1000, 1e5]) {
+          const [B, K] = [37, 7];
+          const x = f32round(uniform(r, B * K, -M, M));
+          // Half the labels at the row's max (tiny loss), half random (huge loss).
+          const y = randomLabels(r, B, K).map((v, b) => {
+            if (b % 2) return v;
+            let best = 0;
+            for (let k = 1; k < K; k++) if (x[b * K + k]! > x[b * K + best]!) best = k;
+            return best;
+          });
+          const ref = refCrossEntropy(x, y, B, K, 0.05);
+          const got = await lossAndGrads(e, ([t]) => crossEntropy(t!, y, { labelSmoothing: 0.05 }), [x], [[B, K]], 1);
+          expect(Number.isFinite(got.value)).toBe(true);
+          expect(relScalar(got.value, ref.loss), `±${M}: loss ${got.value} vs ${ref.loss}`).toBeLessThan(1e-5);
+          expectClose(got.grads[0]!, ref.grad, 1e-4, `±${M} ${layout} gradient`);
+        }
+      });
     }
     // A row whose label is its max by a margin of 1000: loss ≈ 0 exactly, not lost to cancellation.
     const got = await lossAndGrads(e, ([t]) => crossEntropy(t!, [0]), [Float64Array.from([1000, 0, -1000])], [[1, 3]], 1);
@@ -186,21 +186,22 @@ describe('klDivergence', () => {
   for (const layout of LAYOUTS) {
     it(`value and gradient match float64 (τ = 1 and 0.15, ${layout} layout)`, async () => {
       const e = await getEngine();
-      rowReduction.layout = layout;
-      const r = rng(freshSeed(`klDivergence ${layout}`));
-      for (const [B, K] of SHAPES) {
-        for (const tau of [1, 0.15]) {
-          const t = f32round(randn(r, B * K));
-          const s = f32round(randn(r, B * K));
-          const dy = 0.5 + r();
-          const ref = refKl(t, s, B, K, tau);
-          // The target is a parameter too: it must receive no gradient (detached).
-          const got = await lossAndGrads(e, ([a, b]) => klDivergence(a!, b!, { tau }), [t, s], [[B, K], [B, K]], dy);
-          expect(relScalar(got.value, ref.loss), `kl [${B}, ${K}] τ=${tau}: ${got.value} vs ${ref.loss}`).toBeLessThan(1e-5);
-          expect(got.grads[0]).toBeNull();
-          expectClose(got.grads[1]!, ref.grad.map((g) => g * dy), 1e-4, `kl [${B}, ${K}] τ=${tau} gradient`);
+      await withVariants(e, { 'row-reduction': layout }, async () => {
+        const r = rng(freshSeed(`klDivergence ${layout}`));
+        for (const [B, K] of SHAPES) {
+          for (const tau of [1, 0.15]) {
+            const t = f32round(randn(r, B * K));
+            const s = f32round(randn(r, B * K));
+            const dy = 0.5 + r();
+            const ref = refKl(t, s, B, K, tau);
+            // The target is a parameter too: it must receive no gradient (detached).
+            const got = await lossAndGrads(e, ([a, b]) => klDivergence(a!, b!, { tau }), [t, s], [[B, K], [B, K]], dy);
+            expect(relScalar(got.value, ref.loss), `kl [${B}, ${K}] τ=${tau}: ${got.value} vs ${ref.loss}`).toBeLessThan(1e-5);
+            expect(got.grads[0]).toBeNull();
+            expectClose(got.grads[1]!, ref.grad.map((g) => g * dy), 1e-4, `kl [${B}, ${K}] τ=${tau} gradient`);
+          }
         }
-      }
+      });
     });
   }
 

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { MATMUL_VARIANTS, getMatmulTuning, linear, matmul, setMatmulTuning, tuneMatmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { MATMUL_VARIANTS, linear, matmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
+import { withVariants } from '../src/engine/tuning.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { broadcastShapes, broadcastStrides, stridesOf } from '../src/engine/ops/shape-util.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
@@ -102,11 +103,11 @@ async function runCase(c: Case, variant: MatmulVariant, seed: number): Promise<v
   const bias = c.bias ? f32round(randn(r, ref0.N)) : null;
   const gy = f32round(randn(r, ref0.y.length));
   const ref = reference(c, A, B, bias, gy);
-  await e.scope(async () => {
+  await withVariants(e, { matmul: variant }, () => e.scope(async () => {
     const a = e.tensor(Float32Array.from(A), c.a).asParameter();
     const b = e.tensor(Float32Array.from(B), c.b).asParameter();
     const bt = bias ? e.tensor(Float32Array.from(bias), [ref.N]).asParameter() : undefined;
-    const y = matmul(a, b, { transA: c.transA, transB: c.transB, alpha: c.alpha, bias: bt, variant });
+    const y = matmul(a, b, { transA: c.transA, transB: c.transB, alpha: c.alpha, bias: bt });
     expect(y.shape).toEqual(ref.shape);
     backward(y, e.tensor(Float32Array.from(gy), ref.shape));
     const what = `${variant} ${c.name}`;
@@ -118,7 +119,7 @@ async function runCase(c: Case, variant: MatmulVariant, seed: number): Promise<v
       t?.grad?.dispose();
       t?.dispose();
     }
-  });
+  }));
 }
 
 describe('matmul', () => {
@@ -146,7 +147,7 @@ describe('matmul', () => {
         const a = e.tensor(Float32Array.from(A), c.a);
         const b = e.tensor(Float32Array.from(B), c.b);
         const before = e.getStats().dispatches;
-        const y = matmul(a, b, { variant: 'register' });
+        const y = withVariants(e, { matmul: 'register' }, () => matmul(a, b));
         // the poisoning fill of the output, then two matmul dispatches
         expect(e.getStats().dispatches - before, c.name).toBe(3);
         expectClose(await read(y), reference(c, A, B, null, null).y, 1e-5, c.name);
@@ -213,30 +214,5 @@ describe('linear', () => {
         }
       });
     }
-  });
-});
-
-describe('matmul autotune', () => {
-  it('picks a variant per size class once per adapter, and get/set round-trips it', async () => {
-    const e = await getEngine();
-    const t0 = performance.now();
-    const tuning = await tuneMatmul(e);
-    const tuneMs = performance.now() - t0;
-    console.log(`[matmul tune] ${tuneMs.toFixed(0)} ms: ${JSON.stringify(tuning)}`);
-    expect(tuning.adapter).toBe(e.info.description);
-    for (const cls of ['small', 'large'] as const) {
-      expect(MATMUL_VARIANTS).toContain(tuning.choice[cls]);
-      expect(tuning.ms[cls][tuning.choice[cls]]).toBeGreaterThan(0);
-    }
-    expect(await tuneMatmul(e)).toBe(tuning); // cached: not measured again
-    const saved = JSON.parse(JSON.stringify(getMatmulTuning(e)));
-    expect(saved).toEqual(tuning);
-    const other = MATMUL_VARIANTS.find((v) => v !== tuning.choice.large)!;
-    setMatmulTuning(e, { ...saved, choice: { small: other, large: other } });
-    expect(getMatmulTuning(e)!.choice.large).toBe(other);
-    expect(() => setMatmulTuning(e, { ...saved, adapter: 'some other GPU' })).toThrow(/setMatmulTuning: tuning was measured on "some other GPU"/);
-    expect(() => setMatmulTuning(e, { ...saved, choice: { small: 'fast', large: 'register' } })).toThrow(/unknown variant "fast"/);
-    setMatmulTuning(e, saved);
-    expect(getMatmulTuning(e)).toEqual(tuning);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { softmax, logSoftmax, lanesPerRow, rowReduction } from '../src/engine/ops/softmax.ts';
+import { softmax, logSoftmax, lanesPerRow } from '../src/engine/ops/softmax.ts';
+import { withVariants } from '../src/engine/tuning.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
 
@@ -62,15 +63,12 @@ describe('softmax / logSoftmax', () => {
     for (const layout of ['gpu', 'cpu'] as const) {
       it(`${name}: forward and gradient match float64 on odd shapes (${layout} layout)`, async () => {
         const r = rng(freshSeed(`${name} ${layout}`));
-        rowReduction.layout = layout;
-        try {
+        await withVariants(await getEngine(), { 'row-reduction': layout }, async () => {
           for (const shape of shapes) {
             const n = shape.reduce((a, b) => a * b, 1);
             await check(name, shape, f32round(randn(r, n, 3)), r);
           }
-        } finally {
-          rowReduction.layout = 'auto';
-        }
+        });
       });
     }
 
@@ -101,15 +99,15 @@ describe('softmax / logSoftmax', () => {
 
   it('the gpu layout shares rows among more invocations as they grow; the cpu layout never', async () => {
     const e = await getEngine();
-    try {
-      rowReduction.layout = 'gpu';
+    withVariants(e, { 'row-reduction': 'gpu' }, () => {
       expect([lanesPerRow(e, 7, 100000), lanesPerRow(e, 256, 4096), lanesPerRow(e, 4096, 3), lanesPerRow(e, 3136, 100000)]).toEqual([1, 16, 256, 256]);
       expect(lanesPerRow(e, 96, 1568, 96)).toBe(8); // few positions: split them anyway
-      rowReduction.layout = 'cpu';
+    });
+    withVariants(e, { 'row-reduction': 'cpu' }, () => {
       expect([lanesPerRow(e, 7, 100000), lanesPerRow(e, 4096, 3)]).toEqual([1, 1]);
-    } finally {
-      rowReduction.layout = 'auto';
-    }
+    });
+    // Unforced: the adapter kind's layout.
+    expect(lanesPerRow(e, 4096, 3)).toBe(e.info.software ? 1 : 256);
   });
 
   it('bad arguments name the op and the shape', async () => {

@@ -9,6 +9,7 @@
 import { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { softmax } from '../src/engine/ops/softmax.ts';
+import { enableAutotune, pageTuningStore } from '../src/engine/index.ts';
 import { FROM_SCRATCH, makeConfig, usesFrozenFeatures, type LrdifConfig } from '../src/model/config.ts';
 import { LrdifModel, type Stage } from '../src/model/lrdif.ts';
 import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';
@@ -84,7 +85,13 @@ export class DemoSession {
   /** `opts` serve tests outside a page: an engine of their own, weight files from node_modules. */
   constructor(private readonly on: DemoEvents, opts: { engine?: () => Promise<Engine>; readWeights?: WeightReader } = {}) {
     this.readWeights = opts.readWeights ?? fetchFromPage();
-    this.createEngine = opts.engine ?? (() => Engine.create({ adapter: 'browser', log: false }));
+    const create = opts.engine ?? (() => Engine.create({ adapter: 'browser', log: false }));
+    // Kernel choices as the CLI makes them: the trainer times its shapes once, the page's storage keeps them.
+    this.createEngine = async () => {
+      const e = await create();
+      await enableAutotune(e, { store: pageTuningStore(), log: (line) => console.info(line) });
+      return e;
+    };
   }
 
   get adapter(): string {

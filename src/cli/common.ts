@@ -1,9 +1,8 @@
 /** What the `lrdif` commands share: the engine (with the chosen adapter), data opening, run directories, the protocol line. */
 import { Engine } from '../engine/engine.ts';
 import type { AdapterChoice } from '../engine/device.ts';
-import { tuneMatmul } from '../engine/ops/matmul.ts';
-import { tuneConv2d } from '../engine/ops/conv2d.ts';
 import { FsStore, openRunDir } from '../train/store-fs.ts';
+import { useTuningCache } from '../train/tuning-cache-fs.ts';
 import { openData, type DataPair } from '../train/data/open.ts';
 import { WithoutLandmarks } from '../train/data/dataset.ts';
 import { taskProgress } from './progress.ts';
@@ -17,11 +16,13 @@ export function chooseAdapter(choice: AdapterChoice | undefined): void {
   adapter = choice;
 }
 
-/** The engine on the chosen adapter, its matmul and conv2d kernels tuned. */
+/**
+ * The engine on the chosen adapter, with the kernel choices this machine measured before
+ * (src/train/tuning-cache-fs.ts); training times those its model's shapes still lack.
+ */
 export async function engine(): Promise<Engine> {
   const e = await Engine.create({ adapter });
-  await tuneMatmul(e);
-  await tuneConv2d(e);
+  await useTuningCache(e);
   return e;
 }
 

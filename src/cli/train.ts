@@ -2,8 +2,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { getMatmulTuning, setMatmulTuning } from '../engine/ops/matmul.ts';
-import { getConv2dTuning, setConv2dTuning } from '../engine/ops/conv2d.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
 import { trainStage } from '../train/pipeline.ts';
 import { newModel } from '../train/models-fs.ts';
@@ -117,15 +115,9 @@ async function train(cmd: Command): Promise<void> {
   }
 
   const store = prepareOut(out, !!o.resume, !!o.force);
+  // Kernel choices change float rounding: the trainer keeps the run's in tuning.json and a resume
+  // reuses them, so it ends bitwise where an uninterrupted run would (on the same adapter).
   const e = await engine();
-  // Kernel choices change float rounding: a resumed run reuses the ones the run started with, so
-  // it ends bitwise where an uninterrupted run would (on the same adapter).
-  const tuningFile = join(out, 'tuning.json');
-  if (o.resume && existsSync(tuningFile)) {
-    const t = JSON.parse(readFileSync(tuningFile, 'utf8'));
-    setMatmulTuning(e, t.matmul);
-    setConv2dTuning(e, t.conv2d);
-  } else await store.write('tuning.json', JSON.stringify({ matmul: getMatmulTuning(e), conv2d: getConv2dTuning(e) }, null, 2));
   const pair = await openDataFor(e, { spec: data.spec, difficulty: o.difficulty, skipBad: !!o.skipBad, landmarks: o.landmarks }, o.preset, o.seed);
   if (!data.synth) checkBatchFits(o.batch, pair.train.length, pair.train.name);
   const argv = typedArgs();

@@ -3,7 +3,9 @@
  * GPU: forward, loss, backward and the Adam update are encoded into one submit; the loss sum and
  * the number of correct predictions accumulate on the GPU and are read once per logging interval.
  * Everything random derives from (seed, epoch, step), so a run resumed from an epoch checkpoint
- * (one file: run-checkpoint.ts) ends with bitwise the same weights as an uninterrupted one.
+ * (one file: run-checkpoint.ts) ends with bitwise the same weights as an uninterrupted one. When
+ * the engine tunes kernels, a dry step before the first real one gathers the run's shapes and
+ * the choices go to the run's tuning.json, which a resume loads: kernel choices change rounding.
  */
 import type { Engine } from '../engine/engine.ts';
 import type { Tensor } from '../engine/tensor.ts';
@@ -13,6 +15,7 @@ import { accuracyCounts, crossEntropy, klDivergence, l1Loss } from '../engine/op
 import { add, mulScalar } from '../engine/ops/elementwise.ts';
 import { axpyInPlace } from '../engine/ops/axpy.ts';
 import { softmax } from '../engine/ops/softmax.ts';
+import { autotuneEnabled, loadTunings, recordShapes, saveTunings, tuneAll } from '../engine/index.ts';
 import { Rng } from '../model/init.ts';
 import type { LrdifModel } from '../model/lrdif.ts';
 import { loadIntoModel, saveCheckpoint } from '../model/checkpoint.ts';
@@ -25,6 +28,9 @@ import type { FrozenFeatures } from '../model/frozen-features.ts';
 import { usesFrozenFeatures } from '../model/config.ts';
 import type { RunStore } from './store.ts';
 import { CHECKPOINT_FILE, MODEL_FILE, encodeRunCheckpoint, readRunCheckpoint, type DataOrder } from './run-checkpoint.ts';
+
+/** The kernel choices a run was trained with (tuning.ts's JSON), in its store. */
+export const TUNING_FILE = 'tuning.json';
 
 export interface TrainOptions {
   epochs: number;
@@ -229,6 +235,7 @@ export class Trainer {
   async run(hooks: TrainHooks = {}): Promise<EpochLog[]> {
     let stepsThisRun = 0;
     const views = this.cached ? await this.viewsOf(this.train) : null;
+    if (autotuneEnabled(this.e) && this.epoch < this.opts.epochs) await this.tuneKernels(views);
     while (this.epoch < this.opts.epochs) {
       const epoch = this.epoch;
       const lr = this.lrAt(epoch);
@@ -299,37 +306,69 @@ export class Trainer {
   /** One optimisation step, encoded without readback. */
   private step(indices: number[], epoch: number, s: number, warm: boolean, opt: Adam, lossAcc: Tensor, correctAcc: Tensor, views: FeatureViews | null): void {
     const e = this.e;
-    const m = this.model;
-    const o = this.opts;
     e.scope(() => {
-      const rng = new Rng(hash(o.seed, epoch, s, 0xa06));
-      // Cached path: each image contributes one of its views (a UDC draw, mirrored or not), chosen by the step's rng.
-      const b = views
-        ? views.batch(e, indices.map((i) => i * views.perImage + Math.floor(rng.next() * views.perImage)))
-        : this.batches.make(this.train, indices, o.augment, rng, o.udc, hash(o.seed, epoch, s, 0x0dc));
-      const batch = { image: b.image, landmarks: this.oracleLandmarks ? b.landmarks : null, labels: b.labels, features: 'features' in b ? (b.features as FrozenFeatures) : undefined };
-      const noiseSeed = hash(o.seed, epoch, s, 0xd1f) & 0x7fffffff;
-      let loss: Tensor;
-      let logits: Tensor | null = null;
-      if (m.stage === 1) {
-        logits = m.forwardStage1(batch).logits;
-        loss = crossEntropy(logits, b.labels);
-      } else if (warm) {
-        const p = m.stage2Prior(batch, noiseSeed);
-        loss = this.priorLoss(p.target, p.zHat);
-      } else {
-        const r = m.forwardStage2Train(batch, noiseSeed);
-        logits = r.logits;
-        loss = add(crossEntropy(logits, b.labels), this.priorLoss(r.target!, r.z!));
-      }
+      const { loss, logits, labels } = this.stepLoss(indices, epoch, s, warm, views);
       backward(loss);
       opt.step();
-      zeroGrad(m.parameters());
+      zeroGrad(this.model.parameters());
       e.noGrad(() => {
         axpyInPlace(lossAcc, loss, 1);
-        if (logits) accuracyCounts(logits, b.labels, correctAcc);
+        if (logits) accuracyCounts(logits, labels, correctAcc);
       });
     });
+  }
+
+  /**
+   * One step without the update, per stage-2 phase, and one evaluation batch note the shapes the
+   * run's ops meet; the engine times the kernel variants for new ones before the first real step
+   * (so the whole run uses one set of kernels), and the choices go to the store's tuning.json.
+   */
+  private async tuneKernels(views: FeatureViews | null): Promise<void> {
+    const e = this.e;
+    const B = this.opts.batchSize;
+    const indices = this.order(this.epoch).slice(0, B);
+    const idx = Array.from({ length: Math.min(B, this.test.length) }, (_, i) => i);
+    // The held-out views first: the frozen networks that build them are not part of a step.
+    const testViews = this.cached && idx.length > 0 ? await this.viewsOf(this.test) : null;
+    recordShapes(e, () => {
+      for (const warm of this.priorOpt ? [true, false] : [false]) {
+        e.scope(() => {
+          backward(this.stepLoss(indices, this.epoch, 0, warm, views).loss);
+          zeroGrad(this.model.parameters());
+        });
+      }
+      if (idx.length > 0) e.noGrad(() => e.scope(() => void this.predictBatch(this.test, idx, testViews, 1, this.opts.evalSeed, 0)));
+    });
+    await tuneAll(e);
+    await this.store?.write(TUNING_FILE, JSON.stringify(saveTunings(e), null, 1));
+  }
+
+  /** The loss of step s of an epoch (and the logits when the step classifies), in the caller's scope. */
+  private stepLoss(indices: number[], epoch: number, s: number, warm: boolean, views: FeatureViews | null): { loss: Tensor; logits: Tensor | null; labels: Tensor } {
+    const e = this.e;
+    const m = this.model;
+    const o = this.opts;
+    const rng = new Rng(hash(o.seed, epoch, s, 0xa06));
+    // Cached path: each image contributes one of its views (a UDC draw, mirrored or not), chosen by the step's rng.
+    const b = views
+      ? views.batch(e, indices.map((i) => i * views.perImage + Math.floor(rng.next() * views.perImage)))
+      : this.batches.make(this.train, indices, o.augment, rng, o.udc, hash(o.seed, epoch, s, 0x0dc));
+    const batch = { image: b.image, landmarks: this.oracleLandmarks ? b.landmarks : null, labels: b.labels, features: 'features' in b ? (b.features as FrozenFeatures) : undefined };
+    const noiseSeed = hash(o.seed, epoch, s, 0xd1f) & 0x7fffffff;
+    let loss: Tensor;
+    let logits: Tensor | null = null;
+    if (m.stage === 1) {
+      logits = m.forwardStage1(batch).logits;
+      loss = crossEntropy(logits, b.labels);
+    } else if (warm) {
+      const p = m.stage2Prior(batch, noiseSeed);
+      loss = this.priorLoss(p.target, p.zHat);
+    } else {
+      const r = m.forwardStage2Train(batch, noiseSeed);
+      logits = r.logits;
+      loss = add(crossEntropy(logits, b.labels), this.priorLoss(r.target!, r.z!));
+    }
+    return { loss, logits, labels: b.labels };
   }
 
   private priorLoss(target: Tensor, zHat: Tensor): Tensor {
@@ -355,16 +394,9 @@ export class Trainer {
       const idx = Array.from({ length: Math.min(B, ds.length - start) }, (_, i) => start + i);
       const p = await e.noGrad(() =>
         e.scope(async () => {
-          const b = views ? views.batch(e, idx.map((i) => i * views.perImage)) : this.batches.make(ds, idx, { flip: false, erase: false }, new Rng(1), this.opts.udc, hash(seed, start, 0xe7a1));
-          // Stage-1 models need the label (their EPR encodes it); stage 2 and the baseline do not.
-          const batch = { image: b.image, landmarks: this.oracleLandmarks ? b.landmarks : null, labels: m.stage === 1 ? b.labels : undefined, features: 'features' in b ? (b.features as FrozenFeatures) : undefined };
-          let acc: Tensor | null = null;
-          for (let d = 0; d < (m.stage === 2 ? draws : 1); d++) {
-            const pr = softmax(m.predict(batch, hash(seed, start, d) & 0x7fffffff).logits);
-            acc = acc ? add(acc, pr) : pr;
-          }
-          labels.push(...b.hostLabels);
-          return (await acc!.read()) as Float32Array;
+          const { probabilities, hostLabels } = this.predictBatch(ds, idx, views, draws, seed, start);
+          labels.push(...hostLabels);
+          return (await probabilities.read()) as Float32Array;
         }),
       );
       probs.set(p, start * K);
@@ -374,6 +406,21 @@ export class Trainer {
     for (let i = 0; i < probs.length; i++) probs[i]! /= scale;
     const predictions = argmaxRows(probs, K);
     return { metrics: computeMetrics(labels, predictions, K), predictions, probabilities: probs, labels };
+  }
+
+  /** Class probabilities of images idx of ds summed over `draws` (stage 2), in the caller's scope. */
+  private predictBatch(ds: Dataset, idx: number[], views: FeatureViews | null, draws: number, seed: number, start: number): { probabilities: Tensor; hostLabels: readonly number[] } {
+    const e = this.e;
+    const m = this.model;
+    const b = views ? views.batch(e, idx.map((i) => i * views.perImage)) : this.batches.make(ds, idx, { flip: false, erase: false }, new Rng(1), this.opts.udc, hash(seed, start, 0xe7a1));
+    // Stage-1 models need the label (their EPR encodes it); stage 2 and the baseline do not.
+    const batch = { image: b.image, landmarks: this.oracleLandmarks ? b.landmarks : null, labels: m.stage === 1 ? b.labels : undefined, features: 'features' in b ? (b.features as FrozenFeatures) : undefined };
+    let acc: Tensor | null = null;
+    for (let d = 0; d < (m.stage === 2 ? draws : 1); d++) {
+      const pr = softmax(m.predict(batch, hash(seed, start, d) & 0x7fffffff).logits);
+      acc = acc ? add(acc, pr) : pr;
+    }
+    return { probabilities: acc!, hostLabels: b.hostLabels };
   }
 
   // ------------------------------------------------------------------ checkpoints
@@ -433,6 +480,15 @@ export class Trainer {
     this.globalStep = ck.globalStep;
     this.bestAccuracy = ck.bestAccuracy;
     this.history = JSON.parse(ck.history) as EpochLog[];
+    const tuning = await this.store.read(TUNING_FILE);
+    if (tuning) {
+      const where = this.store.where(TUNING_FILE);
+      try {
+        loadTunings(this.e, JSON.parse(new TextDecoder().decode(tuning)), where).dropped.forEach((l) => this.log(l));
+      } catch (err) {
+        this.log(`${where}: ${(err as Error).message}; kernels are chosen afresh, so the resumed steps may round differently`);
+      }
+    }
   }
 
   dispose(): void {

@@ -16,6 +16,7 @@ import { sum } from './reduce.ts';
 import { matmul } from './matmul.ts';
 import { softmax } from './softmax.ts';
 import { assertF32, fmt } from './shape-util.ts';
+import { choose, defineTunable } from '../tuning.ts';
 
 const OP = 'transposedChannelAttention';
 /** F.normalize's clamp of the norm. */
@@ -32,10 +33,16 @@ const MAX_HEAD_DIM = 256;
  * How the Gram kernels split work: 'gpu' uses 16-row blocks and up to 32 ranges of pixels per
  * workgroup (many workgroups); 'cpu' one block per (batch, head) when there are at least 8 of
  * them, and at most 2 ranges (a CPU adapter runs a workgroup's invocations in turn on one core,
- * and every summing round is a barrier). 'auto' picks by adapter; tests force each in turn so
- * both paths run on any machine.
+ * and every summing round is a barrier). Chosen by adapter kind, not timed; tests force each
+ * (withVariants 'channel-attention') so both paths run on any machine.
  */
-export const channelAttentionConfig: { layout: 'auto' | 'gpu' | 'cpu' } = { layout: 'auto' };
+const LAYOUT = defineTunable<null, 'gpu' | 'cpu'>({
+  name: 'channel-attention',
+  variants: ['gpu', 'cpu'],
+  shaders: [],
+  key: () => 'all',
+  fallback: (info) => (info.software ? 'cpu' : 'gpu'),
+});
 
 interface Shapes {
   batch: number;
@@ -67,7 +74,7 @@ function checkArgs(op: string, q: Tensor, k: Tensor, v: Tensor, temperature: Ten
  * How the gram kernels split one slice's d × d Gram matrix: blocks of `blockRows` rows (a multiple
  * of the tile side) per workgroup, tile × tile products per invocation, and the n axis cut into
  * `slices` contiguous ranges (multiples of 4 long) whose partial sums are added in workgroup
- * memory (see channelAttentionConfig).
+ * memory (see LAYOUT).
  */
 function gramPlan(d: number, n: number, headSlices: number, cpu: boolean) {
   const fit = (tile: number) => Math.floor((FIN_FLOATS - d) / (d + 1) / tile) * tile; // a block and its norms fit `fin`
@@ -101,9 +108,8 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
   const { batch, channels, d, n } = s;
   if (d > MAX_HEAD_DIM) throw new Error(`${OP}: C/heads = ${channels}/${heads} = ${d} exceeds the ${MAX_HEAD_DIM} channels per head the fused kernels support (q ${fmt(q.shape)})`);
   const e = q.engine;
-  const layout = channelAttentionConfig.layout === 'auto' ? (e.info.software ? 'cpu' : 'gpu') : channelAttentionConfig.layout;
   const slices = batch * heads;
-  const plan = gramPlan(d, n, slices, layout === 'cpu');
+  const plan = gramPlan(d, n, slices, choose(e, LAYOUT, null) === 'cpu');
   if (slices > e.maxWorkgroupsPerDim) throw new Error(`${OP}: B·heads = ${slices} exceeds the device's ${e.maxWorkgroupsPerDim} workgroups per dimension (q ${fmt(q.shape)})`);
 
   // attn, Ĝ and the raw row norms ride in the tail of out's buffer, so they live exactly as long

@@ -2,7 +2,7 @@
  * 2-D convolution over NCHW tensors (PyTorch semantics: weight [Co, Ci/groups, kh, kw], zero
  * padding, stride, groups) with gradients for input, weight and bias.
  *
- * Two strategies per pass, chosen per adapter and shape class by a short autotune (tuneConv2d):
+ * Two strategies per pass, chosen per adapter and problem shape by the tuner (../tuning.ts):
  * - 'direct': one kernel per pass in shaders/conv2d.wgsl (tiles chosen here as override constants);
  * - 'gemm' (groups = 1 only): lowering to the matmul op. A 1×1 stride-1 unpadded convolution is a
  *   plain batched product W[Co, Ci] · x[n][Ci, H·W]; other kernels go through im2col patches
@@ -17,7 +17,7 @@ import { add } from './elementwise.ts';
 import { matmul } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { assertF32, fmt } from './shape-util.ts';
-import { TuningCache, adapterKey, bestMs } from './tune.ts';
+import { anchor, choose, defineTunable } from '../tuning.ts';
 
 export interface Conv2dOptions {
   /** Stride, one number or [sh, sw] (default 1). */
@@ -25,17 +25,14 @@ export interface Conv2dOptions {
   /** Zero padding on each side, one number or [ph, pw] (default 0). */
   padding?: number | readonly [number, number];
   groups?: number;
-  /** Forces a strategy for every pass instead of the tuned / default one (grouped convolutions always run 'direct'). */
-  variant?: Conv2dVariant;
   /** Memory cap for the im2col patch buffers of one pass (default 64 MiB); the batch is split to fit. */
   im2colBytes?: number;
 }
 
-/** Strategies the autotune chooses from (tests force each one). */
+/** Strategies the tuner chooses from for groups = 1 (tests force each one with withVariants; grouped convolutions always run 'direct'). */
 export type Conv2dVariant = 'direct' | 'gemm';
 export const CONV2D_VARIANTS: readonly Conv2dVariant[] = ['direct', 'gemm'];
 export type Conv2dPass = 'forward' | 'gradInput' | 'gradWeight';
-const PASSES: readonly Conv2dPass[] = ['forward', 'gradInput', 'gradWeight'];
 
 interface Geometry {
   batch: number; cin: number; h: number; w: number;
@@ -64,9 +61,6 @@ function geometry(x: Tensor, weight: Tensor, bias: Tensor | undefined, opts: Con
     if (!Number.isInteger(v) || v < min) throw new Error(`${what}: ${name} ${v} must be an integer >= ${min}`);
   }
   if (kh < 1 || kw < 1) throw new Error(`${what}: empty kernel`);
-  if (opts.variant !== undefined && !CONV2D_VARIANTS.includes(opts.variant)) {
-    throw new Error(`${what}: unknown variant ${JSON.stringify(opts.variant)} (known: ${CONV2D_VARIANTS.join(', ')})`);
-  }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== cout)) throw new Error(`${what}: bias must be [${cout}]`);
   const ho = Math.floor((h + 2 * ph - kh) / sh) + 1;
   const wo = Math.floor((w + 2 * pw - kw) / sw) + 1;
@@ -346,121 +340,50 @@ function gemmGradWeight(dy: Tensor, x: Tensor, g: Geometry, bytes: number): Tens
   );
 }
 
-// ------------------------------------------------------------------ strategy choice and autotune
-
-export type Conv2dShapeClass = 'pointwise-small' | 'pointwise-large' | 'spatial-small' | 'spatial-large';
-const SHAPE_CLASSES: readonly Conv2dShapeClass[] = ['pointwise-small', 'pointwise-large', 'spatial-small', 'spatial-large'];
+// ------------------------------------------------------------------ strategy choice
 
 /** Convolutions of fewer than this many multiply-adds count as small (launch overhead dominates). */
 const SMALL_MACS = 1 << 22;
+const MIN_TIMED_MACS = 1 << 18;
+const macsOf = (g: Geometry) => g.batch * g.cout * patchP(g) * patchK(g);
 
-function shapeClass(g: Geometry): Conv2dShapeClass {
-  const macs = g.batch * g.cout * patchP(g) * patchK(g);
-  return `${isPointwise(g) ? 'pointwise' : 'spatial'}-${macs < SMALL_MACS ? 'small' : 'large'}`;
+interface Conv2dProblem {
+  g: Geometry;
+  pass: Conv2dPass;
 }
 
-/** A per-adapter choice of strategy per shape class and pass; plain JSON so callers can persist it. */
-export interface Conv2dTuning {
-  adapter: string;
-  choice: Record<Conv2dShapeClass, Record<Conv2dPass, Conv2dVariant>>;
-  /** Median milliseconds measured per class, pass and strategy. */
-  ms: Record<Conv2dShapeClass, Record<Conv2dPass, Partial<Record<Conv2dVariant, number>>>>;
+const CONV2D = defineTunable<Conv2dProblem, Conv2dVariant>({
+  name: 'conv2d',
+  variants: CONV2D_VARIANTS,
+  shaders: ['conv2d', 'matmul'],
+  key: ({ g, pass }) => `${pass} n${anchor(g.batch)} ${anchor(g.cin)}->${anchor(g.cout)} ${anchor(g.h)}x${anchor(g.w)} k${g.kh}x${g.kw} s${g.sh}x${g.sw} p${g.ph}x${g.pw}`,
+  /**
+   * GPUs run the direct kernels. CPU adapters run the matmul lowering (measured with
+   * bench/conv2d.ts on llvmpipe: 1.2–3× faster on large problems, grad weight faster at every size)
+   * except forward and grad input of small spatial problems, where its extra dispatches cost more.
+   */
+  fallback(info, { g, pass }) {
+    if (!info.software) return 'direct';
+    return macsOf(g) < SMALL_MACS && !isPointwise(g) && pass !== 'gradWeight' ? 'direct' : 'gemm';
+  },
+  // Below ~0.1 ms launch and synchronisation dominate: the strategies differ by less than the noise.
+  worthTiming: ({ g }) => macsOf(g) >= MIN_TIMED_MACS,
+  bench(e, { g, pass }) {
+    const x = e.fill(e.empty([g.batch, g.cin, g.h, g.w]), 0.5).keep();
+    const w = e.fill(e.empty([g.cout, g.cig, g.kh, g.kw]), 0.25).keep();
+    const dy = e.fill(e.empty([g.batch, g.cout, g.ho, g.wo]), 1).keep();
+    return {
+      run: () => void runPass(pass, variantFor(e, g, pass), x, w, undefined, dy, g, DEFAULT_IM2COL_BYTES),
+      dispose: () => [x, w, dy].forEach((t) => t.dispose()),
+    };
+  },
+});
+
+function variantFor(e: Engine, g: Geometry, pass: Conv2dPass): Conv2dVariant {
+  return g.groups === 1 ? choose(e, CONV2D, { g, pass }) : 'direct';
 }
 
-const tunings = new TuningCache<Conv2dTuning>();
-
-/**
- * Before tuning: GPUs run the direct kernels. CPU adapters run the matmul lowering (measured with
- * bench/conv2d.ts on llvmpipe: 1.2–3× faster on large problems, grad weight faster at every size)
- * except forward and grad input of small spatial problems, where its extra dispatches cost more.
- */
-function defaultVariant(e: Engine, cls: Conv2dShapeClass, pass: Conv2dPass): Conv2dVariant {
-  if (!e.info.software) return 'direct';
-  return cls === 'spatial-small' && pass !== 'gradWeight' ? 'direct' : 'gemm';
-}
-
-function variantFor(e: Engine, g: Geometry, pass: Conv2dPass, forced: Conv2dVariant | undefined): Conv2dVariant {
-  if (g.groups !== 1) return 'direct';
-  const cls = shapeClass(g);
-  return forced ?? tunings.get(e)?.choice[cls][pass] ?? defaultVariant(e, cls, pass);
-}
-
-/** Representative problems per class: x [N, Ci, H, W], Co, kernel, stride, padding. */
-const TUNE_PROBLEMS: Record<Conv2dShapeClass, { x: [number, number, number, number]; co: number; k: number; stride: number; pad: number }> = {
-  'pointwise-small': { x: [2, 16, 14, 14], co: 32, k: 1, stride: 1, pad: 0 },
-  'pointwise-large': { x: [8, 48, 28, 28], co: 96, k: 1, stride: 1, pad: 0 },
-  'spatial-small': { x: [2, 16, 14, 14], co: 16, k: 3, stride: 1, pad: 1 },
-  'spatial-large': { x: [8, 32, 28, 28], co: 32, k: 3, stride: 1, pad: 1 },
-};
-
-/**
- * Times both strategies for every pass on a representative problem per shape class (GPU
- * synchronised, fastest of 5 after a warm-up) and caches the fastest per class and pass for this
- * adapter. Runs once per adapter and process; awaiting it again returns the cached result. Call it
- * once after creating the engine (conv2d uses a per-adapter-kind default until then).
- */
-export function tuneConv2d(e: Engine): Promise<Conv2dTuning> {
-  return tunings.ensure(e, async () => {
-    const choice = {} as Conv2dTuning['choice'];
-    const ms = {} as Conv2dTuning['ms'];
-    for (const cls of SHAPE_CLASSES) {
-      const pr = TUNE_PROBLEMS[cls];
-      const x = e.fill(e.empty(pr.x), 0.5).keep();
-      const w = e.fill(e.empty([pr.co, pr.x[1], pr.k, pr.k]), 0.25).keep();
-      const g = geometry(x, w, undefined, { stride: pr.stride, padding: pr.pad });
-      const dy = e.fill(e.empty([g.batch, g.cout, g.ho, g.wo]), 1).keep();
-      choice[cls] = {} as Record<Conv2dPass, Conv2dVariant>;
-      ms[cls] = {} as Conv2dTuning['ms'][Conv2dShapeClass];
-      try {
-        for (const pass of PASSES) {
-          ms[cls][pass] = {};
-          let best = Infinity;
-          for (const v of CONV2D_VARIANTS) {
-            const run = () => e.noGrad(() => e.scope(() => { runPass(pass, v, x, w, undefined, dy, g, DEFAULT_IM2COL_BYTES); }));
-            const t = await bestMs(e, run, 1, 5);
-            ms[cls][pass][v] = t;
-            if (t < best) {
-              best = t;
-              choice[cls][pass] = v;
-            }
-          }
-        }
-      } finally {
-        for (const t of [x, w, dy]) t.dispose();
-      }
-    }
-    return { adapter: adapterKey(e), choice, ms };
-  });
-}
-
-/** This adapter's tuning (from tuneConv2d or setConv2dTuning), or null when not tuned yet. */
-export function getConv2dTuning(e: Engine): Conv2dTuning | null {
-  const t = tunings.get(e);
-  return t ? structuredClone(t) : null;
-}
-
-/** Restores a tuning saved by getConv2dTuning; it must have been measured on this adapter. */
-export function setConv2dTuning(e: Engine, json: unknown): void {
-  const t = json as Partial<Conv2dTuning> | null;
-  const where = 'setConv2dTuning';
-  if (!t || typeof t !== 'object' || typeof t.adapter !== 'string' || !t.choice || typeof t.choice !== 'object') {
-    throw new Error(`${where}: expected {adapter, choice, ms}, got ${JSON.stringify(json)}`);
-  }
-  if (t.adapter !== adapterKey(e)) {
-    throw new Error(`${where}: tuning was measured on "${t.adapter}", this engine runs on "${adapterKey(e)}"; re-run tuneConv2d`);
-  }
-  for (const cls of SHAPE_CLASSES) {
-    for (const pass of PASSES) {
-      const v = t.choice[cls]?.[pass];
-      if (!CONV2D_VARIANTS.includes(v as Conv2dVariant)) {
-        throw new Error(`${where}: ${cls} ${pass} has unknown strategy ${JSON.stringify(v)} (known: ${CONV2D_VARIANTS.join(', ')})`);
-      }
-    }
-  }
-  tunings.set(e, { adapter: t.adapter, choice: structuredClone(t.choice), ms: structuredClone(t.ms ?? ({} as Conv2dTuning['ms'])) });
-}
-
-/** One pass with one strategy (shared by the op and the autotune). */
+/** One pass with one strategy (shared by the op and the tuner's bench). */
 function runPass(pass: Conv2dPass, v: Conv2dVariant, x: Tensor, weight: Tensor, bias: Tensor | undefined, dy: Tensor, g: Geometry, bytes: number): Tensor {
   const gemm = v === 'gemm';
   switch (pass) {
@@ -483,9 +406,8 @@ function runPass(pass: Conv2dPass, v: Conv2dVariant, x: Tensor, weight: Tensor, 
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOptions = {}): Tensor {
   const g = geometry(x, weight, bias, opts);
   const e = x.engine;
-  const forced = opts.variant;
   const bytes = opts.im2colBytes ?? DEFAULT_IM2COL_BYTES;
-  const pass = (p: Conv2dPass, dy: Tensor) => runPass(p, variantFor(e, g, p, forced), x, weight, bias, dy, g, bytes);
+  const pass = (p: Conv2dPass, dy: Tensor) => runPass(p, variantFor(e, g, p), x, weight, bias, dy, g, bytes);
   const y = pass('forward', x);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return e.record('conv2d', inputs, y, (dy, needs) => [

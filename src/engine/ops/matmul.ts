@@ -2,7 +2,7 @@
  * Matrix products: batched `matmul` with transposed operands, fused bias and scale, and `linear`
  * (PyTorch layout) on top of it. One WGSL file (shaders/matmul.wgsl) holds two kernel strategies —
  * register-blocked (no workgroup memory; fast on CPU adapters) and workgroup-tiled (fast on GPUs) —
- * and a short autotune picks one per adapter and size class.
+ * and the tuner (../tuning.ts) picks one per adapter and problem shape.
  *
  * Backward uses the same kernels with transpose flags, never a materialised transpose; the
  * gradient of a broadcast operand is summed over the broadcast batch dimensions inside the kernel
@@ -12,11 +12,11 @@ import type { Engine } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
 import { sumToShape } from './elementwise.ts';
 import { assertF32, broadcastStrides, fmt, stridesOf } from './shape-util.ts';
-import { TuningCache, adapterKey, bestMs } from './tune.ts';
+import { anchor, choose, defineTunable } from '../tuning.ts';
 
 // ------------------------------------------------------------------ kernel variants
 
-/** Kernel configurations the autotune chooses from (tests force each one). */
+/** Kernel configurations the tuner chooses from (tests force each one with withVariants). */
 export type MatmulVariant = 'register' | 'register8x8' | 'registerNamed' | 'workgroup';
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'register8x8', 'registerNamed', 'workgroup'];
 
@@ -59,102 +59,6 @@ function kernelConfig(e: Engine, v: MatmulVariant): KernelConfig {
   }
 }
 
-// ------------------------------------------------------------------ autotune
-
-export type MatmulSizeClass = 'small' | 'large';
-
-/** A per-adapter choice of variant per size class; plain JSON so callers can persist it. */
-export interface MatmulTuning {
-  adapter: string;
-  choice: Record<MatmulSizeClass, MatmulVariant>;
-  /** Fastest milliseconds measured per class and variant. */
-  ms: Record<MatmulSizeClass, Partial<Record<MatmulVariant, number>>>;
-}
-
-/** Problems of fewer than this many multiply-adds count as small (launch overhead and tile waste dominate). */
-const SMALL_MACS = 1 << 20;
-
-function sizeClass(M: number, N: number, K: number, batch: number): MatmulSizeClass {
-  return M * N * K * batch < SMALL_MACS ? 'small' : 'large';
-}
-
-/** Representative problems timed for each class: [batch, M, N, K]. */
-const TUNE_PROBLEMS: Record<MatmulSizeClass, [number, number, number, number]> = {
-  small: [4, 48, 48, 64],
-  large: [1, 256, 256, 256],
-};
-
-const tunings = new TuningCache<MatmulTuning>();
-
-function defaultVariant(e: Engine): MatmulVariant {
-  // Before tuning: CPU adapters run the register kernels far faster (docs/design.md §1), GPUs the
-  // tiled one. The 8×8 block won every size class on llvmpipe (1024³: 22 GFLOP/s vs 4×4's ~12); on
-  // SwiftShader the array-free 4×4 block (256³: 11.9 ms vs 8×8's 45).
-  if (!e.info.software) return 'workgroup';
-  return e.info.software === 'llvmpipe' ? 'register8x8' : 'registerNamed';
-}
-
-/**
- * Times every variant on a representative problem per size class (GPU synchronised, fastest of 5
- * after a warm-up) and caches the fastest per class for this adapter. Runs once per adapter and
- * process; awaiting it again returns the cached result. Ops encode synchronously, so this cannot
- * run inside matmul itself: call it once after creating the engine (matmul uses a per-adapter-kind
- * default until then).
- */
-export function tuneMatmul(e: Engine): Promise<MatmulTuning> {
-  return tunings.ensure(e, async () => {
-    const choice = {} as Record<MatmulSizeClass, MatmulVariant>;
-    const ms = {} as MatmulTuning['ms'];
-    for (const cls of Object.keys(TUNE_PROBLEMS) as MatmulSizeClass[]) {
-      const [batch, M, N, K] = TUNE_PROBLEMS[cls];
-      const a = e.fill(e.empty([batch, M, K]), 0.5).keep();
-      const b = e.fill(e.empty([batch, K, N]), 0.25).keep();
-      ms[cls] = {};
-      let best = Infinity;
-      try {
-        for (const v of MATMUL_VARIANTS) {
-          const run = () => e.noGrad(() => e.scope(() => { matmul(a, b, { variant: v }); }));
-          // The warm-up compiles the pipeline. Every variant gets all its runs: skipping one after a
-          // single slow run let a moment of load (parallel test files) decide the choice.
-          const t = await bestMs(e, run, 1, 5);
-          ms[cls][v] = t;
-          if (t < best) {
-            best = t;
-            choice[cls] = v;
-          }
-        }
-      } finally {
-        a.dispose();
-        b.dispose();
-      }
-    }
-    return { adapter: adapterKey(e), choice, ms };
-  });
-}
-
-/** This adapter's tuning (from tuneMatmul or setMatmulTuning), or null when not tuned yet. */
-export function getMatmulTuning(e: Engine): MatmulTuning | null {
-  const t = tunings.get(e);
-  return t ? structuredClone(t) : null;
-}
-
-/** Restores a tuning saved by getMatmulTuning; it must have been measured on this adapter. */
-export function setMatmulTuning(e: Engine, json: unknown): void {
-  const t = json as Partial<MatmulTuning> | null;
-  const where = 'setMatmulTuning';
-  if (!t || typeof t !== 'object' || typeof t.adapter !== 'string' || !t.choice || typeof t.choice !== 'object') {
-    throw new Error(`${where}: expected {adapter, choice, ms}, got ${JSON.stringify(json)}`);
-  }
-  if (t.adapter !== adapterKey(e)) {
-    throw new Error(`${where}: tuning was measured on "${t.adapter}", this engine runs on "${adapterKey(e)}"; re-run tuneMatmul`);
-  }
-  for (const cls of Object.keys(TUNE_PROBLEMS) as MatmulSizeClass[]) {
-    const v = t.choice[cls];
-    if (!MATMUL_VARIANTS.includes(v as MatmulVariant)) throw new Error(`${where}: size class ${cls} has unknown variant ${JSON.stringify(v)} (known: ${MATMUL_VARIANTS.join(', ')})`);
-  }
-  tunings.set(e, { adapter: t.adapter, choice: { ...t.choice }, ms: structuredClone(t.ms ?? { small: {}, large: {} }) });
-}
-
 // ------------------------------------------------------------------ launch
 
 interface Launch {
@@ -174,7 +78,6 @@ interface Launch {
   /** Dimensions summed into the output instead of kept. */
   reduce: readonly boolean[];
   outShape: readonly number[];
-  variant: MatmulVariant | undefined;
 }
 
 interface BatchDim {
@@ -222,7 +125,7 @@ function launch(L: Launch): Tensor {
   const merged = mergeDims(L);
   const kept = pack4(merged.filter((x) => !x.red), 'output');
   const red = pack4(merged.filter((x) => x.red), 'reduced');
-  const variant = L.variant ?? tunings.get(e)?.choice[sizeClass(M, N, K, kept.count * red.count)] ?? defaultVariant(e);
+  const variant = choose(e, MATMUL, { M, N, K, batch: kept.count, reduced: red.count, transA: L.transA, transB: L.transB });
   const cfg = kernelConfig(e, variant);
   const constants = {
     ...cfg.constants,
@@ -255,6 +158,57 @@ function launch(L: Launch): Tensor {
   return out;
 }
 
+// ------------------------------------------------------------------ tuning
+
+/** What the variant choice depends on: one launch's product size, batch, summed batch and layout. */
+interface MatmulProblem {
+  M: number;
+  N: number;
+  K: number;
+  /** Output batch entries, and batch entries summed into each output (a broadcast operand's gradient). */
+  batch: number;
+  reduced: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+const MIN_TIMED_MACS = 1 << 18;
+
+const MATMUL = defineTunable<MatmulProblem, MatmulVariant>({
+  name: 'matmul',
+  variants: MATMUL_VARIANTS,
+  shaders: ['matmul'],
+  // Whether rows start on 16-byte boundaries picks the vec4 loads: part of the key.
+  key: (p) =>
+    `${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} ${anchor(p.M)}x${anchor(p.N)}x${anchor(p.K)} batch ${anchor(p.batch)}` +
+    `${p.reduced > 1 ? ` sum ${anchor(p.reduced)}` : ''} vec ${+((p.transA ? p.M : p.K) % 4 === 0)}${+((p.transB ? p.K : p.N) % 4 === 0)}`,
+  // CPU adapters run the register kernels far faster (docs/design.md §1), GPUs the tiled one. The
+  // 8×8 block won every size on llvmpipe (1024³: 22 GFLOP/s vs 4×4's ~12); on SwiftShader the
+  // array-free 4×4 block (256³: 11.9 ms vs 8×8's 45).
+  fallback: (info) => (!info.software ? 'workgroup' : info.software === 'llvmpipe' ? 'register8x8' : 'registerNamed'),
+  // Below ~0.1 ms launch and synchronisation dominate: the variants differ by less than the noise.
+  worthTiming: (p) => p.M * p.N * p.K * p.batch * p.reduced >= MIN_TIMED_MACS,
+  // Workgroup tiles lose 5–10× on CPU adapters (a workgroup runs on one thread; bench/README.md):
+  // timing them there only costs the tuner time (a third of it at the tiny preset).
+  candidates: (info) => (info.software ? MATMUL_VARIANTS.filter((v) => v !== 'workgroup') : MATMUL_VARIANTS),
+  bench(e, p) {
+    const n = p.reduced * p.batch;
+    const a = e.fill(e.empty([n, ...(p.transA ? [p.K, p.M] : [p.M, p.K])]), 0.5).keep();
+    const b = e.fill(e.empty([n, ...(p.transB ? [p.N, p.K] : [p.K, p.N])]), 0.25).keep();
+    const L: Launch = {
+      a, b, transA: p.transA, transB: p.transB, M: p.M, N: p.N, K: p.K, alpha: 1, bias: null,
+      dims: [p.reduced, p.batch], sa: [p.batch * p.M * p.K, p.M * p.K], sb: [p.batch * p.K * p.N, p.K * p.N], reduce: [true, false], outShape: [p.batch, p.M, p.N],
+    };
+    return {
+      run: () => void launch(L),
+      dispose: () => {
+        a.dispose();
+        b.dispose();
+      },
+    };
+  },
+});
+
 // ------------------------------------------------------------------ public ops
 
 export interface MatmulOptions {
@@ -266,8 +220,6 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Scale of the product (applied before the bias). */
   alpha?: number;
-  /** Forces a kernel variant instead of the tuned / default one. */
-  variant?: MatmulVariant;
 }
 
 const numel = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
@@ -315,12 +267,11 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const fold = !transA && batch.length > 0 && sb.every((s) => s === 0);
   const P = fold ? { M: M * batchCount, dims: [] as number[], sa: [] as number[], sb: [] as number[] } : { M, dims: batch, sa, sb };
   const dyStrides = stridesOf(P.dims).map((s) => s * P.M * N);
-  const variant = opts.variant;
-  const out = launch({ a, b, transA, transB, M: P.M, N, K, alpha, bias, dims: P.dims, sa: P.sa, sb: P.sb, reduce: P.dims.map(() => false), outShape, variant });
+  const out = launch({ a, b, transA, transB, M: P.M, N, K, alpha, bias, dims: P.dims, sa: P.sa, sb: P.sb, reduce: P.dims.map(() => false), outShape });
 
   const inputs = bias ? [a, b, bias] : [a, b];
   return a.engine.record('matmul', inputs, out, (dy, needs) => {
-    const common = { alpha, bias: null, dims: P.dims, variant };
+    const common = { alpha, bias: null, dims: P.dims };
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
     if (needs[0]) {

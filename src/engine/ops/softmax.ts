@@ -2,18 +2,25 @@
 import type { Engine } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
 import { assertF32, fmt } from './shape-util.ts';
+import { choose, defineTunable } from '../tuning.ts';
 
 /** Invocations per workgroup of shaders/softmax.wgsl and shaders/layernorm.wgsl. */
 const WG = 256;
 
 /**
- * Which layout the row reductions of softmax and layerNorm use: 'gpu' shares long rows among
- * invocations (tree reductions in workgroup memory); 'cpu' gives every row one invocation, because
- * CPU adapters (llvmpipe, SwiftShader) pay more for barriers than they gain from the split (softmax
- * [4096, 256] on llvmpipe: 2.6 ms with one lane per row, 7 ms with 16). 'auto' picks by adapter;
- * tests force each in turn so both paths run on any machine.
+ * Which layout the row reductions of softmax, layerNorm and the losses use: 'gpu' shares long rows
+ * among invocations (tree reductions in workgroup memory); 'cpu' gives every row one invocation,
+ * because CPU adapters (llvmpipe, SwiftShader) pay more for barriers than they gain from the split
+ * (softmax [4096, 256] on llvmpipe: 2.6 ms with one lane per row, 7 ms with 16). Chosen by adapter
+ * kind, not timed; tests force each (withVariants 'row-reduction') so both paths run on any machine.
  */
-export const rowReduction: { layout: 'auto' | 'gpu' | 'cpu' } = { layout: 'auto' };
+const ROW_REDUCTION = defineTunable<null, 'gpu' | 'cpu'>({
+  name: 'row-reduction',
+  variants: ['gpu', 'cpu'],
+  shaders: [],
+  key: () => 'all',
+  fallback: (info) => (info.software ? 'cpu' : 'gpu'),
+});
 
 /**
  * How many invocations share one row of `length` elements when `rows` rows are reduced. On GPUs
@@ -21,8 +28,7 @@ export const rowReduction: { layout: 'auto' | 'gpu' | 'cpu' } = { layout: 'auto'
  * per row when rows are short, and more lanes when too few rows would leave the device idle.
  */
 export function lanesPerRow(e: Engine, length: number, rows: number, perLane = 16): number {
-  const layout = rowReduction.layout === 'auto' ? (e.info.software ? 'cpu' : 'gpu') : rowReduction.layout;
-  if (layout === 'cpu') return 1;
+  if (choose(e, ROW_REDUCTION, null) === 'cpu') return 1;
   const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
   let lanes = pow2(Math.ceil(length / perLane));
   if (rows * lanes < 8192) lanes = Math.max(lanes, Math.min(pow2(Math.ceil(length / 8)), pow2(Math.ceil(8192 / rows))));
