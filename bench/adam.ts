@@ -7,10 +7,7 @@
  *   bun bench/adam.ts [--quick] [--runs N] [--skip-naive]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { Adam } from '../src/engine/ops/adam.ts';
-import { add, addScalar, div, mulScalar, sqrt, square, sub } from '../src/engine/ops/elementwise.ts';
+import { Engine, type Tensor, Adam, add, addScalar, div, mulScalar, sqrt, square, sub } from '../src/engine/index.ts';
 import { measureBandwidth, ratioBasis, timeMedian } from './harness.ts';
 import { basisMs, type Measured } from './cpu-time.ts';
 

@@ -7,10 +7,7 @@
  *   ./node_modules/.bin/bun bench/attention.ts [--quick] [--runs N]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { scaledDotProductAttention, scaledDotProductAttentionComposed } from '../src/engine/ops/attention.ts';
+import { Engine, backward, zeroGrad, type Tensor, scaledDotProductAttention, scaledDotProductAttentionComposed } from '../src/engine/index.ts';
 import { comparisonCells, comparisonHead, ratioBasis, timeMedian } from './harness.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, runs: { type: 'string', default: '10' } } });

@@ -1,12 +1,5 @@
 /** The core-op benchmark cases at realistic LRDif shapes, with FLOP and minimum-byte counts. */
-import type { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { matmul } from '../src/engine/ops/matmul.ts';
-import { conv2d } from '../src/engine/ops/conv2d.ts';
-import { softmax } from '../src/engine/ops/softmax.ts';
-import { layerNorm } from '../src/engine/ops/layernorm.ts';
-import { gelu } from '../src/engine/ops/elementwise.ts';
-import { randomUniform } from '../src/engine/ops/random.ts';
+import { type Engine, type Tensor, matmul, conv2d, softmax, layerNorm, gelu, randomUniform } from '../src/engine/index.ts';
 import type { BenchCase } from './harness.ts';
 
 const F = 4; // bytes per f32

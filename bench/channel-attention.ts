@@ -7,10 +7,7 @@
  *   ./node_modules/.bin/bun bench/channel-attention.ts [--quick] [--runs N]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
+import { Engine, backward, zeroGrad, type Tensor, transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/index.ts';
 import { comparisonCells, comparisonHead, ratioBasis, timeMedian, type BenchCase } from './harness.ts';
 
 type Op = typeof transposedChannelAttention;

@@ -6,12 +6,8 @@
  *   ./node_modules/.bin/bun bench/conv2d.ts [--runs N]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import { CONV2D_VARIANTS, conv2d, type Conv2dOptions } from '../src/engine/ops/conv2d.ts';
-import { withVariants } from '../src/engine/index.ts';
+import { Engine, backward, zeroGrad, CONV2D_VARIANTS, conv2d, type Conv2dOptions, withVariants, type Tensor } from '../src/engine/index.ts';
 import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
 const runs = Math.max(10, parseInt(values.runs!, 10));

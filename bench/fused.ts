@@ -3,12 +3,11 @@
  * (the reference it is tested against), with the same FLOP and minimum-byte counts, so the suite
  * can print the fused op's roofline row and its speed-up over the composed reference.
  */
-import type { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { transposedChannelAttention, transposedChannelAttentionComposed } from '../src/engine/ops/channel-attention.ts';
-import { gatedDepthwiseConv, gatedDepthwiseConvComposed } from '../src/engine/ops/gated-dwconv.ts';
-import { modulatedLayerNorm, modulatedLayerNormComposed } from '../src/engine/ops/modulated-layernorm.ts';
-import { scaledDotProductAttention, scaledDotProductAttentionComposed } from '../src/engine/ops/attention.ts';
+import {
+  type Engine, type Tensor, transposedChannelAttention, transposedChannelAttentionComposed, gatedDepthwiseConv,
+  gatedDepthwiseConvComposed, modulatedLayerNorm, modulatedLayerNormComposed, scaledDotProductAttention,
+  scaledDotProductAttentionComposed,
+} from '../src/engine/index.ts';
 import { channelAttentionCost, channelAttentionShapes } from './channel-attention.ts';
 import { gatedDwconvCost, gatedDwconvShapes } from './gated-dwconv.ts';
 import { modulatedLayerNormCost, modulatedLayerNormShapes } from './modulated-layernorm.ts';

@@ -6,10 +6,7 @@
  *   ./node_modules/.bin/bun bench/gated-dwconv.ts [--quick] [--runs N]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { gatedDepthwiseConv, gatedDepthwiseConvComposed } from '../src/engine/ops/gated-dwconv.ts';
+import { Engine, backward, zeroGrad, type Tensor, gatedDepthwiseConv, gatedDepthwiseConvComposed } from '../src/engine/index.ts';
 import { comparisonCells, comparisonHead, ratioBasis, timeMedian, type BenchCase } from './harness.ts';
 
 type Op = (x: Tensor, weight: Tensor, bias: Tensor) => Tensor;

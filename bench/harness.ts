@@ -6,10 +6,7 @@
  * submit so the overhead is one round trip. Ratios (roofline fractions, speed-ups) use CPU time on
  * CPU adapters, where it is the stable measure, and wall time on GPUs (`ratioBasis`).
  */
-import type { Engine } from '../src/engine/engine.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { axpyInPlace } from '../src/engine/ops/axpy.ts';
+import { type Engine, backward, zeroGrad, type Tensor, axpyInPlace } from '../src/engine/index.ts';
 import { basisMs, measureRuns, type Measured, type RatioBasis, type RowLoad } from './cpu-time.ts';
 
 export interface BenchCase {

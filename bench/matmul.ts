@@ -5,9 +5,7 @@
  *   ./node_modules/.bin/bun bench/matmul.ts [--runs N] [--variant name] [--trans]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import { MATMUL_VARIANTS, matmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
-import { medianMs, recordShapes, tuneAll, withVariants } from '../src/engine/index.ts';
+import { Engine, MATMUL_VARIANTS, matmul, type MatmulVariant, medianMs, recordShapes, timesMs, tuneAll, withVariants } from '../src/engine/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,20 +29,6 @@ const cases: { name: string; batch: number; M: number; N: number; K: number }[] 
 const layouts: { name: string; transA: boolean; transB: boolean }[] = [{ name: 'NN', transA: false, transB: false }];
 if (values.trans) layouts.push({ name: 'TN', transA: true, transB: false }, { name: 'NT', transA: false, transB: true });
 
-/** Sorted wall-clock milliseconds of n synchronised runs (after one warm-up). */
-async function timesMs(fn: () => void, n: number): Promise<number[]> {
-  fn();
-  await e.sync();
-  const t: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    fn();
-    await e.sync();
-    t.push(performance.now() - t0);
-  }
-  return t.sort((x, y) => x - y);
-}
-
 const head = ['case', 'layout', ...variants.map((v) => `${v} GFLOP/s median`)];
 const rows: string[][] = [];
 for (const c of cases) {
@@ -57,7 +41,7 @@ for (const c of cases) {
       // Slow variants on big sizes would take minutes on CPU adapters: cap the runs by a first timing.
       const run = () => withVariants(e, { matmul: v }, () => e.noGrad(() => e.scope(() => { matmul(a, b, { transA: l.transA, transB: l.transB }); })));
       const first = await medianMs(e, run, 1, 1);
-      const times = first > 2000 ? [first] : await timesMs(run, runs);
+      const times = first > 2000 ? [first] : await timesMs(e, run, 1, runs);
       const median = times[Math.floor(times.length / 2)]!;
       const gf = (ms: number) => (flops / (ms * 1e6)).toFixed(2);
       // The best run shows what other processes sharing the CPU cost (CPU adapters).

@@ -6,10 +6,7 @@
  *   ./node_modules/.bin/bun bench/modulated-layernorm.ts [--quick] [--runs N]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { modulatedLayerNorm, modulatedLayerNormComposed } from '../src/engine/ops/modulated-layernorm.ts';
+import { Engine, backward, zeroGrad, type Tensor, modulatedLayerNorm, modulatedLayerNormComposed } from '../src/engine/index.ts';
 import { comparisonCells, comparisonHead, ratioBasis, timeMedian, type BenchCase } from './harness.ts';
 
 type Inputs = { x: Tensor; weight: Tensor; bias: Tensor; scale: Tensor; shift: Tensor };

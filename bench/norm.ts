@@ -5,10 +5,7 @@
  *   ./node_modules/.bin/bun bench/norm.ts [--runs N]
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { softmax, logSoftmax } from '../src/engine/ops/softmax.ts';
-import { layerNorm } from '../src/engine/ops/layernorm.ts';
+import { Engine, type Tensor, softmax, logSoftmax, layerNorm } from '../src/engine/index.ts';
 import { ratioBasis, timeMedian } from './harness.ts';
 import { basisMs, type Measured } from './cpu-time.ts';
 

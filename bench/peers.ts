@@ -15,10 +15,7 @@
  * jax-js's Wasm workers too, run on this process's threads) and wall time on GPUs.
  * fwd+bwd is the gradient of sum(f(inputs)) with respect to every input.
  */
-import type { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { Adam } from '../src/engine/ops/adam.ts';
-import { transposedChannelAttention } from '../src/engine/ops/channel-attention.ts';
+import { type Engine, type Tensor, Adam, transposedChannelAttention } from '../src/engine/index.ts';
 import { channelAttentionCost } from './channel-attention.ts';
 import { convCase, matmulCase, param, rowwiseCase, sizeOf, type Size } from './cases.ts';
 import { ratioBasis, runCase, type BenchCase, type Peaks } from './harness.ts';

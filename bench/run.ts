@@ -6,7 +6,7 @@
  * --suite kernels,peers. The adapter follows LRDIF_ADAPTER (llvmpipe by default on CPU machines).
  */
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/engine/index.ts';
 import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { SUITES, runBench, type Suite } from './suites.ts';
 import { parseTrainConfigs } from './train.ts';

@@ -6,9 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Engine } from '../src/engine/engine.ts';
-import { MATMUL_VARIANTS, matmul, type MatmulVariant } from '../src/engine/ops/matmul.ts';
-import { saveTunings, withVariants, type TuningsJson } from '../src/engine/index.ts';
+import { type Engine, MATMUL_VARIANTS, matmul, type MatmulVariant, saveTunings, withVariants, type TuningsJson } from '../src/engine/index.ts';
 import { measureBandwidth, printTable, ratioBasis, runCase, timeMedian, type BenchRow, type Peaks } from './harness.ts';
 import { basisMs, type RatioBasis } from './cpu-time.ts';
 import { coreCases, sizeOf, type Size } from './cases.ts';

@@ -10,16 +10,12 @@
  * Each configuration gets a fresh Engine on the shared device so its pool peak is its own; it is
  * destroyed afterwards, so its buffers and bind groups do not stay in the next rows' RSS.
  */
-import { Engine } from '../src/engine/engine.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import { Adam } from '../src/engine/ops/adam.ts';
-import { crossEntropy, klDivergence } from '../src/engine/ops/losses.ts';
-import { add } from '../src/engine/ops/elementwise.ts';
-import { randomUniform } from '../src/engine/ops/random.ts';
-import { recordShapes, shareTuning, tuneAll } from '../src/engine/index.ts';
+import {
+  Engine, backward, zeroGrad, Adam, crossEntropy, klDivergence, add, randomUniform, recordShapes, shareTuning,
+  tuneAll, type Tensor,
+} from '../src/engine/index.ts';
 import { FROM_SCRATCH, levelSizes, makeConfig } from '../src/model/config.ts';
 import { FROZEN_EMBEDDING_DIM, FROZEN_IMAGE_CHANNELS, FROZEN_LANDMARK_CHANNELS, type FrozenFeatures } from '../src/model/frozen-features.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { sizeOf, type Size } from './cases.ts';

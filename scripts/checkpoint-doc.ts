@@ -6,7 +6,7 @@
  *   bun scripts/checkpoint-doc.ts
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/engine/index.ts';
 import { FROM_SCRATCH, makeConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 

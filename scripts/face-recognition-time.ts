@@ -5,10 +5,8 @@
  * --no-tune, which keeps the per-adapter defaults), then the median of N timed passes, each
  * synchronised by reading the descriptors back. --profile adds a per-kernel breakdown of one pass.
  */
-import { Engine } from '../src/engine/engine.ts';
-import { recordShapes, tuneAll } from '../src/engine/index.ts';
+import { Engine, recordShapes, tuneAll, randomUniform } from '../src/engine/index.ts';
 import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
-import { randomUniform } from '../src/engine/ops/random.ts';
 import { loadFaceRecognitionNet } from '../src/model/landmarks/face-api-files.ts';
 import { FaceRecognitionNet } from '../src/model/landmarks/face-recognition-net.ts';
 

@@ -6,7 +6,7 @@
  *   bun scripts/frozen-feature-probe.ts [TRAIN=490] [TEST=210] [DIFFICULTY=0.3] [PANEL=toled|poled|off] [DRAWS=1]
  *   PRESET=small bun scripts/frozen-feature-probe.ts …     # faces rendered at 112×112
  */
-import { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/engine/index.ts';
 import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { openData } from '../src/train/data/open.ts';
 import { buildModel } from '../src/train/models-fs.ts';

@@ -6,7 +6,7 @@
  *
  *   bun scripts/memory-probe.ts [steps=500] [stage=1|2]
  */
-import { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/engine/index.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
 import { CachedDataset } from '../src/train/data/dataset.ts';

@@ -3,11 +3,8 @@
  * linear): trains on clean or UDC-degraded images and reports held-out accuracy.
  *   bun scripts/plain-cnn.ts [clean|toled|poled] [steps] [difficulty]
  */
-import { Engine } from '../src/engine/engine.ts';
+import { Engine, crossEntropy, accuracyCounts, backward, zeroGrad, Adam } from '../src/engine/index.ts';
 import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
-import { crossEntropy, accuracyCounts } from '../src/engine/ops/losses.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import { Adam } from '../src/engine/ops/adam.ts';
 import { SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { CachedDataset } from '../src/train/data/dataset.ts';
 import { BatchMaker } from '../src/train/batch.ts';

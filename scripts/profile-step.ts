@@ -1,12 +1,8 @@
 /** Profiles one training step of a preset per kernel: `bun scripts/profile-step.ts [preset] [batch] [stage]`. */
-import { Engine } from '../src/engine/engine.ts';
-import { recordShapes, tuneAll } from '../src/engine/index.ts';
+import { Engine, recordShapes, tuneAll, randomUniform, crossEntropy, backward, zeroGrad } from '../src/engine/index.ts';
 import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
 import { FROM_SCRATCH, makeConfig } from '../src/model/config.ts';
 import { LrdifModel } from '../src/model/lrdif.ts';
-import { randomUniform } from '../src/engine/ops/random.ts';
-import { crossEntropy } from '../src/engine/ops/losses.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
 
 const preset = process.argv[2] ?? 'tiny';
 const B = parseInt(process.argv[3] ?? '8', 10);

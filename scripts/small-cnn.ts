@@ -1,7 +1,5 @@
 /** The small plain CNN the diagnostic scripts share: 4 × (Conv3×3 + ReLU, strides 2,2,2,1), global average pool, Linear. */
-import type { Tensor } from '../src/engine/tensor.ts';
-import { globalAvgPool } from '../src/engine/ops/pooling.ts';
-import { relu } from '../src/engine/ops/elementwise.ts';
+import { type Tensor, globalAvgPool, relu } from '../src/engine/index.ts';
 import { Conv2d, Linear } from '../src/model/layers.ts';
 import type { ModuleContext } from '../src/model/module.ts';
 

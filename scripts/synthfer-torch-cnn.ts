@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/engine/index.ts';
 import { degradeUdc, type UdcPanel } from '../src/train/data/udc.ts';
 import { generateSample } from '../src/train/data/synthfer.ts';
 

@@ -4,11 +4,8 @@
  * `/usr/bin/python3 scripts/torch-train-check.py` to replay the same steps in PyTorch and compare.
  */
 import { writeFileSync } from 'node:fs';
-import { Engine } from '../src/engine/engine.ts';
+import { Engine, crossEntropy, backward, zeroGrad, Adam } from '../src/engine/index.ts';
 import { useTuningCache } from '../src/train/tuning-cache-fs.ts';
-import { crossEntropy } from '../src/engine/ops/losses.ts';
-import { backward, zeroGrad } from '../src/engine/autograd.ts';
-import { Adam } from '../src/engine/ops/adam.ts';
 import { SynthFerDataset } from '../src/train/data/synthfer.ts';
 import { BatchMaker } from '../src/train/batch.ts';
 import { Rng } from '../src/model/init.ts';

@@ -17,13 +17,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { backward } from '../src/engine/autograd.ts';
-import { crossEntropy, klDivergence } from '../src/engine/ops/losses.ts';
-import { add } from '../src/engine/ops/elementwise.ts';
-import { randomNormal, randomUniform } from '../src/engine/ops/random.ts';
-import { gaussianHeatmaps } from '../src/engine/ops/heatmap.ts';
+import {
+  Engine, type Tensor, backward, crossEntropy, klDivergence, add, randomNormal, randomUniform, gaussianHeatmaps,
+} from '../src/engine/index.ts';
 import { FROM_SCRATCH, levelSizes, makeConfig, type LrdifConfig } from '../src/model/config.ts';
 import { FROZEN_EMBEDDING_DIM, FROZEN_IMAGE_CHANNELS, FROZEN_LANDMARK_CHANNELS, type FrozenFeatures } from '../src/model/frozen-features.ts';
 import { LrdifModel, type Stage } from '../src/model/lrdif.ts';

@@ -9,7 +9,7 @@
  * so the preview needs no dataset.
  */
 import { writeFileSync } from 'node:fs';
-import { Engine } from '../src/engine/engine.ts';
+import { Engine } from '../src/engine/index.ts';
 import { degradeUdc, UDC_PANELS } from '../src/train/data/udc.ts';
 import { udcPsf } from '../src/train/data/psf.ts';
 import { encodePng } from '../src/train/data/png.ts';

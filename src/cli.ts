@@ -6,7 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { convertUdc, predictImages, writeSynth } from './train/commands.ts';
-import type { AdapterChoice } from './engine/device.ts';
+import type { AdapterChoice } from './engine/index.ts';
 import { chooseAdapter, engine } from './cli/common.ts';
 import { COUNT, difficultyOption, numberOption, seedOption, UNIT, udcStrengthOption } from './cli/options.ts';
 import { VERSION } from './cli/run-record.ts';

@@ -4,7 +4,7 @@
  * the page downloads nothing from elsewhere. The reader is injectable, so the session also runs
  * under Bun with the files read from node_modules.
  */
-import type { Engine } from '../src/engine/engine.ts';
+import type { Engine } from '../src/engine/index.ts';
 import { FACE_LANDMARK_MANIFEST, FaceLandmarkNet } from '../src/model/landmarks/face-landmark-net.ts';
 import { FACE_RECOGNITION_MANIFEST, FaceRecognitionNet } from '../src/model/landmarks/face-recognition-net.ts';
 import { FaceApiFeatureExtractor } from '../src/model/landmarks/frozen-extractor.ts';

@@ -2,8 +2,7 @@
  * What the page shows of a model besides its curves: its inference path with every intermediate EPR
  * captured (the diffusion strip), and the logits the end-to-end test compares between the page and Bun.
  */
-import type { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
+import { type Engine, type Tensor, softmax } from '../src/engine/index.ts';
 import type { Batch, LrdifModel, Stage } from '../src/model/lrdif.ts';
 import { Rng } from '../src/model/init.ts';
 import { BatchMaker } from '../src/train/batch.ts';
@@ -11,7 +10,6 @@ import { MemoryDataset, type Dataset, type Sample } from '../src/train/data/data
 import type { UdcSetting } from '../src/train/batch.ts';
 import type { FeatureViews } from '../src/train/feature-cache.ts';
 import { degradeUdc } from '../src/train/data/udc.ts';
-import { softmax } from '../src/engine/ops/softmax.ts';
 import { IMAGENET_NORMALISATION } from '../src/model/landmarks/normalisation.ts';
 
 export interface GridItem {

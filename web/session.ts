@@ -6,10 +6,7 @@
  * inference, downloads) is queued and run between training steps, so two async users never
  * interleave on the engine's scope and grad-mode stacks, and pausing waits between steps.
  */
-import { Engine } from '../src/engine/engine.ts';
-import type { Tensor } from '../src/engine/tensor.ts';
-import { softmax } from '../src/engine/ops/softmax.ts';
-import { enableAutotune, pageTuningStore } from '../src/engine/index.ts';
+import { Engine, type Tensor, softmax, enableAutotune, pageTuningStore } from '../src/engine/index.ts';
 import { FROM_SCRATCH, makeConfig, usesFrozenFeatures, type LrdifConfig } from '../src/model/config.ts';
 import { LrdifModel, type Stage } from '../src/model/lrdif.ts';
 import { loadIntoModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.ts';

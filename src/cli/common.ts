@@ -1,6 +1,5 @@
 /** What the `lrdif` commands share: the engine (with the chosen adapter), data opening, run directories, the protocol line. */
-import { Engine } from '../engine/engine.ts';
-import type { AdapterChoice } from '../engine/device.ts';
+import { Engine, type AdapterChoice } from '../engine/index.ts';
 import { FsStore, openRunDir } from '../train/store-fs.ts';
 import { useTuningCache } from '../train/tuning-cache-fs.ts';
 import { openData, type DataPair } from '../train/data/open.ts';

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { Command } from 'commander';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/index.ts';
 import type { ChwImage, CropBox } from '../model/landmarks/face-landmark-net.ts';
 import type { PixelBox } from '../model/landmarks/face-detector.ts';
 import { loadFaceLandmarkNet, loadTinyFaceDetector } from '../model/landmarks/face-api-files.ts';

@@ -7,7 +7,7 @@
 import type { Engine } from './engine.ts';
 
 /** Sorted wall-clock milliseconds of `runs` synchronised calls of fn after `warmup` calls. */
-async function timesMs(e: Engine, fn: () => void, warmup: number, runs: number): Promise<number[]> {
+export async function timesMs(e: Engine, fn: () => void, warmup: number, runs: number): Promise<number[]> {
   await e.sync();
   for (let i = 0; i < warmup; i++) {
     fn();

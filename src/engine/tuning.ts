@@ -73,6 +73,14 @@ export function defineTunable<P, V extends string>(spec: TunableSpec<P, V>): Tun
   return t;
 }
 
+/**
+ * A layout chosen by adapter kind, not timed: 'cpu' on CPU adapters (llvmpipe, SwiftShader), where
+ * barriers and idle lanes cost more than splitting work gains, 'gpu' elsewhere. Tests force both.
+ */
+export function defineAdapterLayout(name: string): Tunable<null, 'gpu' | 'cpu'> {
+  return defineTunable<null, 'gpu' | 'cpu'>({ name, variants: ['gpu', 'cpu'], shaders: [], key: () => 'all', fallback: (info) => (info.software ? 'cpu' : 'gpu') });
+}
+
 /** Rounds a dimension up to a power of two: the anchor of a tune key. */
 export function anchor(n: number): number {
   return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));

@@ -2,10 +2,7 @@
  * Diffusion on the EPR (reference §7): the DiffIR linear-in-√β schedule, q_sample, the x0-predicting
  * denoiser MLP on [c, t/(10T), Z_t], and the deterministic posterior-mean reverse chain.
  */
-import type { Tensor } from '../engine/tensor.ts';
-import { add, affine, leakyRelu, mulScalar } from '../engine/ops/elementwise.ts';
-import { concat } from '../engine/ops/layout.ts';
-import { randomNormal } from '../engine/ops/random.ts';
+import { type Tensor, add, affine, leakyRelu, mulScalar, concat, randomNormal } from '../engine/index.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { Linear } from './layers.ts';
 

@@ -5,12 +5,7 @@
  * residual stem without BatchNorm), and a window cross-attention block per level (landmark queries,
  * image keys/values, relative position bias, LN + MLP with layer scale). Returns O1, O2, O3 (NCHW).
  */
-import type { Tensor } from '../engine/tensor.ts';
-import { add, gelu, leakyRelu, mul } from '../engine/ops/elementwise.ts';
-import { permute, slice } from '../engine/ops/layout.ts';
-import { gaussianHeatmaps } from '../engine/ops/heatmap.ts';
-import { mean } from '../engine/ops/reduce.ts';
-import { windowCrossAttention } from '../engine/ops/window-cross-attention.ts';
+import { type Tensor, add, gelu, leakyRelu, mul, permute, slice, gaussianHeatmaps, mean, windowCrossAttention } from '../engine/index.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { Conv2d, LayerNorm, Linear, PReLU } from './layers.ts';
 import { constantInit, truncNormalInit } from './init.ts';

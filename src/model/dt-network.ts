@@ -2,13 +2,10 @@
  * The DT network ("UDCformer-56", DECISIONS §2): a PixelUnshuffle(2) stem, then a Restormer U-Net
  * at H/2 … H/16 whose every block is modulated by the EPR Z. Returns F1 (dec2), F2 (dec3), F3 (latent).
  */
-import type { Tensor } from '../engine/tensor.ts';
-import { add } from '../engine/ops/elementwise.ts';
-import { concat, pixelShuffle, pixelUnshuffle, split } from '../engine/ops/layout.ts';
-import { linear } from '../engine/ops/matmul.ts';
-import { transposedChannelAttention } from '../engine/ops/channel-attention.ts';
-import { gatedDepthwiseConv } from '../engine/ops/gated-dwconv.ts';
-import { modulatedLayerNorm } from '../engine/ops/modulated-layernorm.ts';
+import {
+  type Tensor, add, concat, pixelShuffle, pixelUnshuffle, split, linear, transposedChannelAttention,
+  gatedDepthwiseConv, modulatedLayerNorm,
+} from '../engine/index.ts';
 import { Module, ModuleList, type ModuleContext } from './module.ts';
 import { Conv2d, LayerNorm } from './layers.ts';
 import { constantInit, uniformInit } from './init.ts';

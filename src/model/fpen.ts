@@ -2,11 +2,7 @@
  * FPEN (DECISIONS §2, reference §2): the label embedding E_L, the DiffIR-CPEN-style image encoder
  * E_I, and the MLPs FPEN_S1 ([e_L, e_I] → Z) and FPEN_S2 (e_I → c).
  */
-import type { Tensor } from '../engine/tensor.ts';
-import { add, leakyRelu } from '../engine/ops/elementwise.ts';
-import { concat, pixelUnshuffle } from '../engine/ops/layout.ts';
-import { gather } from '../engine/ops/gather.ts';
-import { globalAvgPool } from '../engine/ops/pooling.ts';
+import { type Tensor, add, leakyRelu, concat, pixelUnshuffle, gather, globalAvgPool } from '../engine/index.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { Conv2d, LayerNorm, Linear } from './layers.ts';
 import { normalInit } from './init.ts';

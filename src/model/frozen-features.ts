@@ -5,7 +5,7 @@
  * trainer, since the networks are frozen) or from an injected extractor, so the model layer
  * stays free of file I/O and runs in browsers.
  */
-import type { Tensor } from '../engine/tensor.ts';
+import type { Tensor } from '../engine/index.ts';
 
 /** Channels of the frozen image-feature maps at the three DIL levels (recognition-net stages conv64, conv128, conv256). */
 export const FROZEN_IMAGE_CHANNELS = [64, 128, 256] as const;

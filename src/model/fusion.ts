@@ -3,14 +3,10 @@
  * three POSTER++ token embeddings, class token + position embedding, ViT blocks, final LN, SE gate,
  * linear head.
  */
-import type { Tensor } from '../engine/tensor.ts';
-import { add, gelu, mul, relu, sigmoid } from '../engine/ops/elementwise.ts';
-import { concat, permute, slice, split } from '../engine/ops/layout.ts';
-import { scaledDotProductAttention } from '../engine/ops/attention.ts';
+import { type Tensor, add, gelu, mul, relu, sigmoid, concat, permute, slice, split, scaledDotProductAttention, mean } from '../engine/index.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { Conv2d, LayerNorm, Linear, type LinearInit } from './layers.ts';
 import { constantInit, truncNormalInit } from './init.ts';
-import { mean } from '../engine/ops/reduce.ts';
 import type { LrdifConfig } from './config.ts';
 
 /** ViT / SE / head linear init: trunc-normal(0.01) with zero bias (POSTER++), or PyTorch's default. */

@@ -1,9 +1,5 @@
 /** Basic layers on the engine, initialised as PyTorch does by default. */
-import type { Tensor } from '../engine/tensor.ts';
-import { conv2d } from '../engine/ops/conv2d.ts';
-import { linear } from '../engine/ops/matmul.ts';
-import { layerNorm } from '../engine/ops/layernorm.ts';
-import { add, mul, minimum, relu } from '../engine/ops/elementwise.ts';
+import { type Tensor, conv2d, linear, layerNorm, add, mul, minimum, relu } from '../engine/index.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { constantInit, truncNormalInit, uniformInit } from './init.ts';
 

@@ -4,12 +4,9 @@
  * frozen and only produces the target). With `modulation: false` the same network is the
  * no-EPR baseline.
  */
-import type { Tensor } from '../engine/tensor.ts';
-import { concat } from '../engine/ops/layout.ts';
-import { randomNormal } from '../engine/ops/random.ts';
+import { type Tensor, concat, randomNormal, type Engine } from '../engine/index.ts';
 import { Module, type ModuleContext } from './module.ts';
 import { Rng } from './init.ts';
-import type { Engine } from '../engine/engine.ts';
 import type { LrdifConfig } from './config.ts';
 import { DtNetwork } from './dt-network.ts';
 import { DilNetwork } from './dil-network.ts';

@@ -2,8 +2,7 @@
  * Module: a named tree of parameters and sub-modules, PyTorch-style, so checkpoint names read
  * like `dt.encoder1.0.attn.qkv.weight`. Layers know nothing of training.
  */
-import type { Engine } from '../engine/engine.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import type { Engine, Tensor } from '../engine/index.ts';
 import type { Rng } from './init.ts';
 
 /** What a module needs to create its parameters. */

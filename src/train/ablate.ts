@@ -7,7 +7,7 @@
  * optionally the same curriculum with the image paths trained from scratch (`--backbone none`).
  * Comparisons are reported as the mean paired difference over seeds with a 95 % Student-t interval.
  */
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/index.ts';
 import type { DeepPartial, LrdifConfig } from '../model/config.ts';
 import { FROM_SCRATCH } from '../model/config.ts';
 import type { Dataset } from './data/dataset.ts';

@@ -3,10 +3,7 @@
  * degradation, ImageNet normalisation, random-erasing mask). Everything random derives from (seed, epoch,
  * position), so a run is reproducible and resumable.
  */
-import type { Engine } from '../engine/engine.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { add, div, mul, sub } from '../engine/ops/elementwise.ts';
-import { flip } from '../engine/ops/layout.ts';
+import { type Engine, type Tensor, add, div, mul, sub, flip } from '../engine/index.ts';
 import { Rng } from '../model/init.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';
 import type { Dataset } from './data/dataset.ts';

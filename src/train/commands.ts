@@ -2,9 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { Engine } from '../engine/engine.ts';
-import { softmax } from '../engine/ops/softmax.ts';
-import { add, div, sub } from '../engine/ops/elementwise.ts';
+import { type Engine, softmax, add, div, sub } from '../engine/index.ts';
 import { writeSynthFolder, type SynthFolderOptions } from './data/synth-folder.ts';
 import { convertUdcDataset, udcSummary } from './data/udc-dataset.ts';
 import { degradeUdc, type UdcPanel } from './data/udc.ts';

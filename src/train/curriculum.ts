@@ -12,7 +12,7 @@
  * With `after` the curriculum starts part-way, from the weights of a finished baseline or stage 1
  * (the demo after loading a checkpoint), and trains the runs that follow it.
  */
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/index.ts';
 import type { DeepPartial, LrdifConfig } from '../model/config.ts';
 import type { Dataset } from './data/dataset.ts';
 import type { RunStore } from './store.ts';

@@ -6,8 +6,7 @@
  * the trainable parts. Pixel augmentations that would change a view after extraction (random
  * erasing) are therefore not applied on this path.
  */
-import type { Engine } from '../engine/engine.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import type { Engine, Tensor } from '../engine/index.ts';
 import type { LrdifModel } from '../model/lrdif.ts';
 import type { FrozenFeatures } from '../model/frozen-features.ts';
 import type { Dataset } from './data/dataset.ts';

@@ -4,11 +4,7 @@
  * standard deviation, then weights and bias are fitted by full-batch Adam on the mean
  * cross-entropy plus an L2 penalty, on the engine (no framework).
  */
-import type { Engine } from '../engine/engine.ts';
-import { backward, zeroGrad } from '../engine/autograd.ts';
-import { Adam } from '../engine/ops/adam.ts';
-import { crossEntropy } from '../engine/ops/losses.ts';
-import { linear } from '../engine/ops/matmul.ts';
+import { type Engine, backward, zeroGrad, Adam, crossEntropy, linear } from '../engine/index.ts';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics.ts';
 
 export interface LinearProbeOptions {

@@ -4,7 +4,7 @@
  * The page builds its models with the networks it fetches (web/session.ts).
  */
 import { join } from 'node:path';
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/index.ts';
 import { usesFrozenFeatures, type LrdifConfig } from '../model/config.ts';
 import { LrdifModel, type Stage } from '../model/lrdif.ts';
 import { loadIntoModel, readCheckpoint } from '../model/checkpoint.ts';

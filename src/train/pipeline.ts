@@ -4,7 +4,7 @@
  * JSONL log in the run's store. How a model gets its frozen networks is the caller's (`newModel`):
  * models-fs.ts reads them from node_modules, the demo fetches them; reports are report-fs.ts's.
  */
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/index.ts';
 import { makeConfig, type DeepPartial, type LrdifConfig } from '../model/config.ts';
 import { initFromCheckpoint, type LrdifModel, type Stage } from '../model/lrdif.ts';
 import { readCheckpoint } from '../model/checkpoint.ts';

@@ -5,7 +5,7 @@
  * outputs, so a resume never mixes the weights of one epoch with the optimiser state of another.
  * Store-agnostic (bytes in, bytes out): it serves the CLI and the browser alike.
  */
-import type { AdamState } from '../engine/ops/adam.ts';
+import type { AdamState } from '../engine/index.ts';
 import { decodeSafetensors, encodeSafetensors, type StFile, type StTensor } from '../model/safetensors.ts';
 import type { RunStore } from './store.ts';
 

@@ -3,7 +3,7 @@
  * of held-out images with predictions, and report.md. Bun only (the image grid's PNGs are encoded
  * by pngjs); the page draws the same charts from report.ts itself.
  */
-import type { Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/index.ts';
 import { noGradRead } from './readback.ts';
 import { CLASS_NAMES, type Dataset } from './data/dataset.ts';
 import type { EpochLog } from './trainer.ts';

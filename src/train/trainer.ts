@@ -7,15 +7,10 @@
  * the engine tunes kernels, a dry step before the first real one gathers the run's shapes and
  * the choices go to the run's tuning.json, which a resume loads: kernel choices change rounding.
  */
-import type { Engine } from '../engine/engine.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { backward, zeroGrad } from '../engine/autograd.ts';
-import { Adam, type AdamState } from '../engine/ops/adam.ts';
-import { accuracyCounts, crossEntropy, klDivergence, l1Loss } from '../engine/ops/losses.ts';
-import { add, mulScalar } from '../engine/ops/elementwise.ts';
-import { axpyInPlace } from '../engine/ops/axpy.ts';
-import { softmax } from '../engine/ops/softmax.ts';
-import { autotuneEnabled, loadTunings, recordShapes, saveTunings, tuneAll } from '../engine/index.ts';
+import {
+  type Engine, type Tensor, backward, zeroGrad, Adam, type AdamState, accuracyCounts, crossEntropy, klDivergence,
+  l1Loss, add, mulScalar, axpyInPlace, softmax, autotuneEnabled, loadTunings, recordShapes, saveTunings, tuneAll,
+} from '../engine/index.ts';
 import { Rng } from '../model/init.ts';
 import type { LrdifModel } from '../model/lrdif.ts';
 import { loadIntoModel, saveCheckpoint } from '../model/checkpoint.ts';

@@ -16,7 +16,7 @@ import { sum } from './reduce.ts';
 import { matmul } from './matmul.ts';
 import { softmax } from './softmax.ts';
 import { assertF32, fmt } from './shape-util.ts';
-import { choose, defineTunable } from '../tuning.ts';
+import { choose, defineAdapterLayout } from '../tuning.ts';
 
 const OP = 'transposedChannelAttention';
 /** F.normalize's clamp of the norm. */
@@ -36,13 +36,7 @@ const MAX_HEAD_DIM = 256;
  * and every summing round is a barrier). Chosen by adapter kind, not timed; tests force each
  * (withVariants 'channel-attention') so both paths run on any machine.
  */
-const LAYOUT = defineTunable<null, 'gpu' | 'cpu'>({
-  name: 'channel-attention',
-  variants: ['gpu', 'cpu'],
-  shaders: [],
-  key: () => 'all',
-  fallback: (info) => (info.software ? 'cpu' : 'gpu'),
-});
+const LAYOUT = defineAdapterLayout('channel-attention');
 
 interface Shapes {
   batch: number;

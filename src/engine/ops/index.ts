@@ -16,3 +16,6 @@ export * from './attention.ts';
 export * from './adam.ts';
 export * from './losses.ts';
 export * from './channel-attention.ts';
+export * from './window-cross-attention.ts';
+export * from './pooling.ts';
+export * from './resize.ts';

@@ -2,7 +2,7 @@
 import type { Engine } from '../engine.ts';
 import type { Tensor } from '../tensor.ts';
 import { assertF32, fmt } from './shape-util.ts';
-import { choose, defineTunable } from '../tuning.ts';
+import { choose, defineAdapterLayout } from '../tuning.ts';
 
 /** Invocations per workgroup of shaders/softmax.wgsl and shaders/layernorm.wgsl. */
 const WG = 256;
@@ -14,13 +14,7 @@ const WG = 256;
  * (softmax [4096, 256] on llvmpipe: 2.6 ms with one lane per row, 7 ms with 16). Chosen by adapter
  * kind, not timed; tests force each (withVariants 'row-reduction') so both paths run on any machine.
  */
-const ROW_REDUCTION = defineTunable<null, 'gpu' | 'cpu'>({
-  name: 'row-reduction',
-  variants: ['gpu', 'cpu'],
-  shaders: [],
-  key: () => 'all',
-  fallback: (info) => (info.software ? 'cpu' : 'gpu'),
-});
+const ROW_REDUCTION = defineAdapterLayout('row-reduction');
 
 /**
  * How many invocations share one row of `length` elements when `rows` rows are reduced. On GPUs

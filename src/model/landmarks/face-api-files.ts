@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { Engine } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/index.ts';
 import { decodeTfjsWeights, parseWeightsManifest, type TfjsWeight } from './tfjs-weights.ts';
 import { FACE_LANDMARK_MANIFEST, FaceLandmarkNet } from './face-landmark-net.ts';
 import { FACE_RECOGNITION_MANIFEST, FaceRecognitionNet } from './face-recognition-net.ts';

@@ -22,13 +22,7 @@
  * map is extended by a copy of its last row / column instead (the same maximum, since every window
  * holding the copy also holds the original), then pooled 'valid'.
  */
-import type { Engine } from '../../engine/engine.ts';
-import type { Tensor } from '../../engine/tensor.ts';
-import { conv2d } from '../../engine/ops/conv2d.ts';
-import { leakyRelu, sub } from '../../engine/ops/elementwise.ts';
-import { concat, slice } from '../../engine/ops/layout.ts';
-import { maxPool2d } from '../../engine/ops/pooling.ts';
-import { fmt } from '../../engine/ops/shape-util.ts';
+import { type Engine, type Tensor, conv2d, leakyRelu, sub, concat, slice, maxPool2d, fmt } from '../../engine/index.ts';
 import { Module } from '../module.ts';
 import { Rng } from '../init.ts';
 import type { TfjsWeight } from './tfjs-weights.ts';

@@ -20,14 +20,7 @@
  * row and column and run with padding 1 (out[i] = Σ_k w[k]·x[2i + k], exactly TF's taps). That needs
  * even maps at every stride-2 conv, i.e. an input side that is a multiple of 16.
  */
-import type { Engine } from '../../engine/engine.ts';
-import type { Tensor } from '../../engine/tensor.ts';
-import { conv2d } from '../../engine/ops/conv2d.ts';
-import { globalAvgPool } from '../../engine/ops/pooling.ts';
-import { add, relu, sub } from '../../engine/ops/elementwise.ts';
-import { linear } from '../../engine/ops/matmul.ts';
-import { softmax } from '../../engine/ops/softmax.ts';
-import { fmt } from '../../engine/ops/shape-util.ts';
+import { type Engine, type Tensor, conv2d, globalAvgPool, add, relu, sub, linear, softmax, fmt } from '../../engine/index.ts';
 import { Module } from '../module.ts';
 import { Rng } from '../init.ts';
 import type { TfjsWeight } from './tfjs-weights.ts';

@@ -20,15 +20,10 @@
  * load). 'valid' is padding 0 and a stride-1 3×3 'same' is padding 1, both symmetric, so no kernel
  * shifting is needed (unlike the landmark net's stride-2 'same' convolutions).
  */
-import type { Engine } from '../../engine/engine.ts';
-import type { Tensor } from '../../engine/tensor.ts';
-import { conv2d } from '../../engine/ops/conv2d.ts';
-import { globalAvgPool } from '../../engine/ops/pooling.ts';
-import { add, mul, relu, sub } from '../../engine/ops/elementwise.ts';
-import { concat } from '../../engine/ops/layout.ts';
-import { linear } from '../../engine/ops/matmul.ts';
-import { avgPool2d, maxPool2d } from '../../engine/ops/pooling.ts';
-import { fmt } from '../../engine/ops/shape-util.ts';
+import {
+  type Engine, type Tensor, conv2d, globalAvgPool, add, mul, relu, sub, concat, linear, avgPool2d, maxPool2d,
+  fmt,
+} from '../../engine/index.ts';
 import { Module } from '../module.ts';
 import { Rng } from '../init.ts';
 import { FACE_API_MEAN_RGB, prepareCrop, type ChwImage } from './face-landmark-net.ts';

@@ -13,12 +13,7 @@
  * the image is resized as face-api's NetInput.toBatchTensor resizes a square crop (bilinear, no
  * corner alignment). Maps shrink with area averaging and grow bilinearly.
  */
-import type { Engine } from '../../engine/engine.ts';
-import type { Tensor } from '../../engine/tensor.ts';
-import { add, mul } from '../../engine/ops/elementwise.ts';
-import { concat } from '../../engine/ops/layout.ts';
-import { mean } from '../../engine/ops/reduce.ts';
-import { resize2d } from '../../engine/ops/resize.ts';
+import { type Engine, type Tensor, add, mul, concat, mean, resize2d } from '../../engine/index.ts';
 import type { FrozenFeatureExtractor, FrozenFeatures, FrozenNeeds } from '../frozen-features.ts';
 import { FACE_LANDMARK_INPUT, type FaceLandmarkNet } from './face-landmark-net.ts';
 import { FaceRecognitionNet } from './face-recognition-net.ts';

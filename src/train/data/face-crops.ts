@@ -3,7 +3,7 @@
  * (images.ts), its largest face located by face-api's detector and landmark network
  * (src/model/landmarks/face-locator.ts), and that face's aligned square cut out and resized.
  */
-import type { Engine } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/index.ts';
 import { loadFaceLandmarkNet, loadTinyFaceDetector } from '../../model/landmarks/face-api-files.ts';
 import { locateFaces } from '../../model/landmarks/face-locator.ts';
 import { cropResized, readImageChw } from './images.ts';

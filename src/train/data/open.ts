@@ -1,5 +1,5 @@
 /** Resolves a `--data` spec into train/test datasets. */
-import type { Engine } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/index.ts';
 import { CachedDataset, type Dataset } from './dataset.ts';
 import { SynthFerDataset } from './synthfer.ts';
 import { makeConfig } from '../../model/config.ts';

@@ -9,7 +9,7 @@
  * taken whole as the face crop (the loaders' images are aligned or centre-cropped faces).
  */
 import { join } from 'node:path';
-import type { Engine } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/index.ts';
 import { FACE_LANDMARK_MANIFEST, landmarksOfSquareImages } from '../../model/landmarks/face-landmark-net.ts';
 import { faceApiModelDir, loadFaceLandmarkNet, tfjsWeightsHash } from '../../model/landmarks/face-api-files.ts';
 import { DatasetWrapper, type Dataset, type Sample } from './dataset.ts';

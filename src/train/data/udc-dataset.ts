@@ -14,7 +14,7 @@
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import sharp from 'sharp';
-import type { Engine } from '../../engine/engine.ts';
+import type { Engine } from '../../engine/index.ts';
 import { FERPLUS_SIDE, PIXELS_FILE, PIXELS_HEADER, splitCsvLine } from './ferplus.ts';
 import { parseGreyText, readImageFileRgb } from './images.ts';
 import { encodePngChw } from './png.ts';

@@ -16,11 +16,7 @@
  * it: it is registered with the engine (registerKernel) before use, so the engine bundles only its
  * own ops.
  */
-import type { Engine } from '../../engine/engine.ts';
-import type { Tensor } from '../../engine/tensor.ts';
-import { conv2d } from '../../engine/ops/conv2d.ts';
-import { hostRandomUniform, randomNormal } from '../../engine/ops/random.ts';
-import { fmt } from '../../engine/ops/shape-util.ts';
+import { type Engine, type Tensor, conv2d, hostRandomUniform, randomNormal, fmt } from '../../engine/index.ts';
 import { checkPanel, udcPsf, type UdcPanel } from './psf.ts';
 import udcWgsl from './udc.wgsl' with { type: 'text' };
 
