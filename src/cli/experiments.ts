@@ -1,6 +1,6 @@
 /** `lrdif run` (the whole pipeline on SynthFER-UDC) and `lrdif ablate` (the paper's ablations as a paired experiment over seeds). */
 import { join } from 'node:path';
-import { Command, Option, type OptionValues } from 'commander';
+import { Command, Option } from 'commander';
 import type { StageResult } from '../train/pipeline.ts';
 import { newModel } from '../train/models-fs.ts';
 import { writeReport } from '../train/stage-report.ts';
@@ -17,16 +17,29 @@ import { progressHooks, taskProgress } from './progress.ts';
 import { batchOption, checkBatchFits, COUNT, difficultyOption, listOption, lrOption, presetOption, SEED, seedOption, testCountOption, trainCountOption, udcDrawsOption } from './options.ts';
 import { appendToReport, commandOptions, typedArgs, recordMarkdown, VERSION, writeRecord, type RunRecord } from './run-record.ts';
 
+/** A command's default epochs: "W,S1,S2" with the warm start (the default), "S1,S2" without. */
+interface DefaultEpochs {
+  warm: [number, number, number];
+  cold: [number, number];
+}
+
+/** Epoch defaults shared by the command definitions and curriculumSettings. */
+const DEFAULT_EPOCHS = new WeakMap<Command, DefaultEpochs>();
+
 /**
  * The options `run` and `ablate` share (SynthFER-UDC data, the curriculum's epochs, optimiser, UDC
- * panel, landmark source), declared once; `epochs` is each command's default "S1,S2".
+ * panel, landmark source), declared once; `epochs` holds each command's defaults.
  */
-function addCurriculumOptions(cmd: Command, epochs: [number, number]): Command {
+function addCurriculumOptions(cmd: Command, epochs: DefaultEpochs): Command {
+  DEFAULT_EPOCHS.set(cmd, epochs);
   return cmd
     .addOption(trainCountOption())
     .addOption(testCountOption())
-    .addOption(listOption('--epochs <list>', 'epochs of stage 1 and stage 2 ("S1,S2"; in ablate, of each stage-2 run), or of the baseline warm start, stage 1 and stage 2 with --warm-start ("W,S1,S2")', COUNT, epochs))
-    .addOption(new Option('--warm-start', "start stage 1 from the baseline's UDCformer (needed by the from-scratch model)"))
+    .addOption(
+      listOption('--epochs <list>', 'epochs of the baseline warm start, stage 1 and stage 2 ("W,S1,S2"; in ablate, S2 is each stage-2 run\'s), or "S1,S2" with --no-warm-start', COUNT, epochs.warm)
+        .default(null, `${epochs.warm.join(',')}, or ${epochs.cold.join(',')} with --no-warm-start`),
+    )
+    .addOption(new Option('--no-warm-start', "train stage 1 from scratch instead of from the baseline's UDCformer after its first W epochs (with pretrained backbones, the warm start gives stage 2 a better start at a smaller budget: docs/experiments/quickstart.md)"))
     .addOption(batchOption(16))
     .addOption(lrOption(2e-3))
     .addOption(difficultyOption())
@@ -35,12 +48,18 @@ function addCurriculumOptions(cmd: Command, epochs: [number, number]): Command {
 }
 
 /** What the shared options mean, read once for both commands. */
-function curriculumSettings(o: OptionValues) {
-  const warmStart = !!o.warmStart;
+function curriculumSettings(cmd: Command) {
+  const o = cmd.opts();
+  const warmStart = o.warmStart !== false;
+  if (o.epochs === null) {
+    // Recorded as the value used (config.json, --resume), still marked as a default.
+    const d = DEFAULT_EPOCHS.get(cmd)!;
+    cmd.setOptionValueWithSource('epochs', warmStart ? d.warm : d.cold, 'default');
+  }
   checkBatchFits(o.batch, o.train, `--train ${o.train}`);
   return {
     warmStart,
-    epochs: curriculumEpochs(o.epochs, warmStart),
+    epochs: curriculumEpochs(cmd.opts().epochs, warmStart),
     landmarkFeatures: o.landmarks === 'oracle' ? ('heatmap' as const) : ('backbone' as const),
     options: { batchSize: o.batch, lr: o.lr, lrGamma: 0.85, udc: { panel: o.udc, strength: 1 } } satisfies Partial<TrainOptions>,
   };
@@ -52,7 +71,7 @@ export function runCommand(): Command {
     .addOption(new Option('--out <dir>', 'output directory').default(null, 'runs/quickstart-<date>-<time>, so earlier runs are kept'))
     .option('--force', 'overwrite an existing run')
     .addOption(seedOption());
-  addCurriculumOptions(cmd, [1, 4])
+  addCurriculumOptions(cmd, { warm: [3, 1, 2], cold: [1, 4] })
     .addOption(new Option('--backbone <name>', "image paths: 'face-api' = frozen pretrained face networks; 'none' = trained from scratch").choices(['face-api', 'none']).default('face-api'))
     .addOption(udcDrawsOption())
     .option('--no-flip', 'no mirrored training views');
@@ -62,7 +81,7 @@ export function runCommand(): Command {
 async function run(cmd: Command): Promise<void> {
   const o = cmd.opts();
   const t0 = performance.now();
-  const { warmStart, epochs, landmarkFeatures, options: shared } = curriculumSettings(o);
+  const { warmStart, epochs, landmarkFeatures, options: shared } = curriculumSettings(cmd);
   const modelConfig = { backbone: o.backbone, landmarkFeatures } as const;
   const outDir: string = o.out ?? `runs/quickstart-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
   const names = { baseline: 'baseline (no EPR)', stage1: 'LRDif stage 1', stage2: 'LRDif stage 2' } as const;
@@ -135,7 +154,7 @@ export function ablateCommand(): Command {
     .addOption(presetOption())
     .addOption(listOption('--seeds <list>', 'comma-separated seeds (at least 2 for intervals)', SEED, [0, 1, 2, 3, 4], { distinct: true }))
     .addOption(listOption('--steps <list>', 'T values of the sweep (T = 1 is at chance by construction: README)', COUNT, [2, 4, 8]));
-  addCurriculumOptions(cmd, [1, 2])
+  addCurriculumOptions(cmd, { warm: [1, 1, 2], cold: [1, 2] })
     .option('--no-scratch', 'skip the from-scratch (--backbone none) comparison')
     .option('--flip', 'also train on mirrored views (twice the frozen-feature extraction)');
   return cmd.action(() => ablate(cmd));
@@ -146,7 +165,7 @@ async function ablate(cmd: Command): Promise<void> {
   const t0 = performance.now();
   const seeds: number[] = o.seeds;
   const steps: number[] = o.steps;
-  const { warmStart, epochs, landmarkFeatures: landmarks, options } = curriculumSettings(o);
+  const { warmStart, epochs, landmarkFeatures: landmarks, options } = curriculumSettings(cmd);
   const record: RunRecord = { version: VERSION, command: 'ablate', argv: typedArgs(), options: commandOptions(cmd) };
   // Every output goes through the store: written to a temporary file, then renamed (a kill leaves the old file or the new one).
   const out = new FsStore(o.out);
