@@ -81,24 +81,27 @@ describe('scaledDotProductAttention', () => {
       checkCase({ bq: batch, heads: 8, nq: 148, nk: 148, dh: 96, share: 1, scale: 96 ** -0.5 }, `MHSA batch ${batch}`, batch === 1));
   }
 
-  it('finite differences on a tiny shape (bias, shared queries)', async () => {
-    const e = await getEngine();
-    const seed = freshSeed('attention finite differences');
-    const r = rng(seed);
-    const c: AttnCase = { bq: 1, heads: 2, nq: 4, nk: 4, dh: 3, share: 2, window: 2, scale: 0.6 };
-    const x = inputs(c, r);
-    await gradCheck({
-      e, seed, label: 'attention',
-      inputs: [
-        { data: x.q, shape: [1, 2, 4, 3] },
-        { data: x.k, shape: [2, 2, 4, 3] },
-        { data: x.v, shape: [2, 2, 4, 3] },
-        { data: x.table!, shape: [9, 2] },
-      ],
-      f: ([q, k, v, table]) => scaledDotProductAttention(q!, k!, v!, { scale: c.scale, qBatchShared: 2, relPosBias: { table: table!, window: 2 } }),
-      probes: 6,
+  // Head dim 3 runs the composed ops (the kernel reads rows as whole vec4s), head dim 4 the kernel.
+  for (const dh of [3, 4]) {
+    it(`finite differences on a tiny shape (bias, shared queries, head dim ${dh})`, async () => {
+      const e = await getEngine();
+      const seed = freshSeed(`attention finite differences dh=${dh}`);
+      const r = rng(seed);
+      const c: AttnCase = { bq: 1, heads: 2, nq: 4, nk: 4, dh, share: 2, window: 2, scale: 0.6 };
+      const x = inputs(c, r);
+      await gradCheck({
+        e, seed, label: `attention dh=${dh}`,
+        inputs: [
+          { data: x.q, shape: [1, 2, 4, dh] },
+          { data: x.k, shape: [2, 2, 4, dh] },
+          { data: x.v, shape: [2, 2, 4, dh] },
+          { data: x.table!, shape: [9, 2] },
+        ],
+        f: ([q, k, v, table]) => scaledDotProductAttention(q!, k!, v!, { scale: c.scale, qBatchShared: 2, relPosBias: { table: table!, window: 2 } }),
+        probes: 6,
+      });
     });
-  });
+  }
 
   it('rejects bad shapes with messages naming the op and shapes', async () => {
     const e = await getEngine();

@@ -32,26 +32,32 @@ export interface AttentionOptions {
 
 /** Largest head dim the kernel holds per invocation (shaders/attention.wgsl MAX_DH4 · 4). */
 export const ATTENTION_MAX_HEAD_DIM = 128;
-const MAX_TILE = 32;
-/** Workgroup-memory budget for the two streamed tiles (bytes), under the 16 KiB WebGPU minimum. */
-const TILE_BYTES = 12288;
 /** Floats of dS summed per batch group (backward with bias): bounds the extra memory to 16 MiB. */
 const DS_SUM_FLOATS = 1 << 22;
-/** Workgroups the bias-gradient pass of backward_dq aims for before it trades parallelism for memory. */
-const TARGET_WORKGROUPS = 256;
+/** Invocations the bias-gradient pass of backward_dq aims for before it trades parallelism for memory. */
+const TARGET_INVOCATIONS = 4096;
+const WG = 64;
 
-/** Override constants shared by the kernel's entry points for one head dim and bias setting. */
-function kernelConstants(dh: number, bias: boolean, rows: number) {
-  const dh4 = Math.ceil(dh / 4);
-  const tile = Math.max(1, Math.min(MAX_TILE, Math.floor(TILE_BYTES / (2 * 16 * dh4))));
-  // Short sequences (49-token windows) would leave most of a 64-wide workgroup idle.
-  const block = rows <= 32 ? 32 : 64;
-  return { DH4: dh4, BIAS: bias ? 1 : 0, BLOCK: block, TILE: tile, TILE_VEC4: tile * dh4 };
+/**
+ * Rows per invocation: more rows share each streamed row's load, until the private arrays outgrow
+ * what the compiler keeps in registers. Measured on llvmpipe (CPU ms at [16, 1, 256, 16] and
+ * [16, 1, 64, 32]): forward and backward_dq fastest at QB · DH4 = 32 (8 queries of 4 vec4s, 4 of
+ * 8), twice that ran 2–3× slower; backward_dkdv, with four such arrays, at 16 (4 keys of 4 vec4s:
+ * 7 ms, 8 keys: 100 ms). Powers of two; backward_dkdv's divides 4.
+ */
+function rowsPerInvocation(dh4: number): { queries: number; keys: number } {
+  const fit = (budget: number, max: number) => {
+    let rows = 1;
+    while (rows < max && 2 * rows * dh4 <= budget) rows *= 2;
+    return rows;
+  };
+  return { queries: fit(32, 8), keys: fit(16, 4) };
 }
 
 /**
  * softmax(scale · q kᵀ + B_rel) v for q [Bq, h, Nq, dh], k and v [Bk, h, Nk, dh] with
  * Bk = Bq · qBatchShared; returns [Bk, h, Nq, dh]. Records backward for q, k, v and the bias table.
+ * Head dims that are not a multiple of 4 run scaledDotProductAttentionComposed (it stores the scores).
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
   const op = 'scaledDotProductAttention';
@@ -83,60 +89,72 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     }
   }
 
+  // The kernel reads rows as whole vec4s; other head dims take the composed ops.
+  if (dh % 4 !== 0) return scaledDotProductAttentionComposed(q, k, v, opts);
   const e = q.engine;
   const table = bias?.table;
-  const params = { nq, nk, dh, heads, q_share: share, window, batch: bk, stride: 0, scale: opts.scale, q_group: 1, groups: bq };
-  const fwd = kernelConstants(dh, !!bias, nq);
+  const dh4 = dh / 4;
+  const { queries: qb, keys: kb } = rowsPerInvocation(dh4);
+  const nk4 = Math.ceil(nk / 4);
+  const params = { nq, nk, dh, heads, q_share: share, window, batch: bk, stride: 0, scale: opts.scale, q_group: 1, groups: bq, nk4, lanes: 0, invocations: 0 };
+  const constants = { DH4: dh4, BIAS: bias ? 1 : 0, QB: qb };
+  /** A launch over `outer` batches (or groups) × heads × ceil(rows / QB) invocations. */
+  const launch = (outer: number, rows: number, extra: Partial<typeof params> = {}, perInvocation = qb) => {
+    const lanes = Math.ceil(rows / perInvocation);
+    const g = e.grid(outer * heads * lanes, WG);
+    return { params: { ...params, ...extra, lanes, invocations: outer * heads * lanes, stride: g.stride }, workgroups: g.workgroups };
+  };
+  // The bias of every (query, four keys) as one vec4, made once and kept for the backward.
+  let biasDense: Tensor | null = null;
+  if (table) {
+    biasDense = e.empty([heads, nq, nk4 * 4]);
+    const g = e.grid(heads * nq * nk4, WG);
+    e.dispatch('attention', { entry: 'expand_bias', bindings: { bias_table: table, bias_out: biasDense }, params: { ...params, stride: g.stride }, workgroups: g.workgroups });
+  }
+  const biasBinding = biasDense ?? e.dummy;
   const out = e.empty([bk, heads, nq, dh]);
   const lse = e.empty([bk, heads, nq]);
-  e.dispatch('attention', {
-    entry: 'forward',
-    constants: fwd,
-    bindings: { q, k, v, bias_table: table ?? e.dummy, out, lse },
-    params,
-    workgroups: [Math.ceil(nq / fwd.BLOCK), heads, bk],
-  });
+  e.dispatch('attention', { entry: 'forward', constants, bindings: { q, k, v, bias_dense: biasBinding, out, lse }, ...launch(bk, nq) });
   const inputs = table ? [q, k, v, table] : [q, k, v];
   return e.record(op, inputs, out, (dy, needs) => {
     const rows = bk * heads * nq;
     const rowStats = e.empty([rows, 2]);
-    const rg = e.grid(rows, 64);
+    const rg = e.grid(rows, WG);
     e.dispatch('attention', {
       entry: 'row_stats_main',
+      constants: { DH4: dh4 },
       bindings: { attn_out: out, dout: dy, saved_lse: lse, stats_out: rowStats },
       params: { ...params, stride: rg.stride },
       workgroups: rg.workgroups,
     });
-    const common = { q, k, v, bias_table: table ?? e.dummy, dout: dy, row_stats: rowStats };
+    const common = { q, k, v, bias_dense: biasBinding, dout: dy, row_stats: rowStats };
     let dq: Tensor | null = null;
     let dk: Tensor | null = null;
     let dv: Tensor | null = null;
     let dtable: Tensor | null = null;
     const wantTable = !!table && needs[3]!;
     if (needs[0] || wantTable) {
-      // With the bias, each dq workgroup also sums dS over a group of query batches into its own
-      // slice of dsSum; fewer groups cost parallelism, more cost memory (groups·heads·nq·nk floats).
-      const blocks = Math.ceil(nq / fwd.BLOCK);
+      // With the bias, each dq invocation also sums dS over a group of query batches into its own
+      // rows of dsSum; fewer groups cost parallelism, more cost memory (groups·heads·nq·nk floats).
       let groups = bq;
       if (wantTable) {
-        const byMemory = Math.max(1, Math.floor(DS_SUM_FLOATS / (heads * nq * nk)));
-        groups = Math.min(bq, byMemory, Math.max(1, Math.ceil(TARGET_WORKGROUPS / (blocks * heads))));
+        const byMemory = Math.max(1, Math.floor(DS_SUM_FLOATS / (heads * nq * nk4 * 4)));
+        groups = Math.min(bq, byMemory, Math.max(1, Math.ceil(TARGET_INVOCATIONS / (heads * Math.ceil(nq / qb)))));
       }
       const perGroup = Math.ceil(bq / groups);
       groups = Math.ceil(bq / perGroup);
-      // Without the sum the binding is unused; a 1-float scratch keeps e.dummy free for bias_table.
-      const dsSum = e.empty(wantTable ? [groups, heads, nq, nk] : [1]);
+      // Without the sum the binding is unused; a 1-vec4 scratch keeps e.dummy free for bias_dense.
+      const dsSum = e.empty(wantTable ? [groups, heads, nq, nk4 * 4] : [4]);
       dq = e.empty(q.shape);
       e.dispatch('attention', {
         entry: 'backward_dq',
-        constants: { ...fwd, SUM_DS: wantTable ? 1 : 0 },
+        constants: { ...constants, SUM_DS: wantTable ? 1 : 0 },
         bindings: { ...common, dq, ds_sum: dsSum },
-        params: { ...params, q_group: perGroup, groups },
-        workgroups: [blocks, heads, groups],
+        ...launch(groups, nq, { q_group: perGroup, groups }),
       });
       if (wantTable) {
         dtable = e.empty(table.shape);
-        const tg = e.grid(table.size, 64);
+        const tg = e.grid(table.size, WG);
         e.dispatch('attention', { entry: 'backward_dtable', bindings: { ds_sum: dsSum, dtable }, params: { ...params, stride: tg.stride, q_group: perGroup, groups }, workgroups: tg.workgroups });
       }
       dsSum.dispose();
@@ -146,10 +164,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
       }
     }
     if (needs[1] || needs[2]) {
-      const kc = kernelConstants(dh, !!bias, nk);
       dk = e.empty(k.shape);
       dv = e.empty(v.shape);
-      e.dispatch('attention', { entry: 'backward_dkdv', constants: kc, bindings: { ...common, dk, dv }, params, workgroups: [Math.ceil(nk / kc.BLOCK), heads, bk] });
+      e.dispatch('attention', { entry: 'backward_dkdv', constants: { ...constants, QB: kb }, bindings: { ...common, dk, dv }, ...launch(bk, nk, {}, kb) });
     }
     rowStats.dispose();
     if (!needs[1]) dk?.dispose();
