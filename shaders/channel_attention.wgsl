@@ -22,10 +22,14 @@ struct Params {
   block_rows: u32, blocks: u32, col_tiles: u32, tiles: u32,
   slices: u32, slice_len: u32, attn_at: u32, ghat_at: u32,
   norms_at: u32, mat_at: u32, coef_at: u32,
+  // apply_attention's 1-D launch: vec4-column groups per row, row tiles per slice, grid x extent
+  col_groups: u32, row_tiles: u32, stride: u32,
 }
 
 const EPS: f32 = 1e-12; // F.normalize's clamp of the norm
-const GRAM_WG: u32 = 256u; // = @workgroup_size of the gram entries
+// Invocations of the gram entries: a power of two ≥ tiles · slices and ≥ block_rows, ≤ 256 (idle
+// lanes still run on CPU adapters: a 4×4 map's 16 tiles would leave 240 of 256 lanes idle).
+override GRAM_WG: u32 = 256u;
 const APPLY_WG: u32 = 64u; // = @workgroup_size of the others
 // What bounds CPU adapters is per-invocation loads, so every long loop works on register blocks
 // fed by vec4 loads along n (when n % 4 == 0, VEC = 1, every row starts 16-byte aligned).
@@ -35,6 +39,7 @@ override RT: u32 = 4u; // apply kernels: rows per invocation (4 or 8)
 override CV: u32 = 1u; // apply kernels: vec4 column groups per invocation (1 or 2)
 override TRANS: u32 = 0u; // apply_attention: 1 multiplies by Mᵀ
 override PROJ: u32 = 0u; // apply_attention: 1 subtracts c ⊙ u
+override MVEC: u32 = 0u; // apply_attention: 1 when d % 4 == 0 (M read as vec4s)
 const MAX_GT: u32 = 8u;
 const MAX_RT: u32 = 8u;
 const MAX_CV: u32 = 2u;
@@ -55,7 +60,8 @@ const MAX_CV: u32 = 2u;
 @group(0) @binding(8) var<storage, read_write> colpart: array<f32>;
 @group(0) @binding(9) var<storage, read> colpart_in: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dtemp: array<f32>;
-@group(0) @binding(11) var<storage, read> mat: array<f32>;
+// [.., d, d] row-major, as vec4s: with MVEC (d % 4 == 0) four entries of a row are one load.
+@group(0) @binding(11) var<storage, read> mat: array<vec4<f32>>;
 @group(0) @binding(12) var<storage, read> coef_in: array<f32>;
 @group(0) @binding(13) var<storage, read_write> z_out: array<f32>;
 @group(0) @binding(14) var<uniform> p: Params;
@@ -154,7 +160,7 @@ fn gram_pass(slice_id: u32, row0: u32, lid: u32, with_norms: bool) {
 }
 
 // Workgroup (row block, slice). rows_x = q, rows_y = k.
-@compute @workgroup_size(256)
+@compute @workgroup_size(GRAM_WG)
 fn gram_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let slice_id = wid.y;
   let row0 = wid.x * p.block_rows;
@@ -201,7 +207,7 @@ fn gram_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 
 // Workgroup (row block, slice). rows_x = dout, rows_y = v, so fin holds dA = dout vᵀ.
 // dS = A ⊙ (dA − rowsum(dA ⊙ A)), dĜ = t·dS, dt partial of a row = Σ_j dS·Ĝ.
-@compute @workgroup_size(256)
+@compute @workgroup_size(GRAM_WG)
 fn gram_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let slice_id = wid.y;
   let row0 = wid.x * p.block_rows;
@@ -268,15 +274,21 @@ fn finish_partials(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // z[slice, i, :] = Σ_j op(M)[i, j] · y[slice, j, :] − c[i] · u[slice, i, :] (the last term when
 // PROJ = 1), M = mat[mat_at + slice·d·d ...], c = coef_in[coef_at + slice·d ...], u = rows_x.
-// Each invocation: RT rows × 4·CV consecutive columns in registers. Workgroups (column groups,
-// row tiles, slices).
+// Each invocation: RT rows × 4·CV consecutive columns in registers, walking j four at a time with
+// the RT × 4 block of op(M) in RT vec4 loads (MVEC; lanes load lane by lane on CPU adapters, and
+// an entry per load cost as much as the rows of y). Invocations are numbered over (slice, row
+// tile, column group), column groups fastest, so small maps (n = 16: 4 groups) fill every lane.
+fn mat_at(i: u32) -> f32 { return mat[i >> 2u][i & 3u]; }
+
 @compute @workgroup_size(64)
-fn apply_attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn apply_attention(@builtin(global_invocation_id) gid: vec3<u32>) {
   let d = p.d;
   let n = p.n;
-  let slice_id = wid.z;
-  let i0 = wid.y * RT;
-  let c0 = (wid.x * APPLY_WG + lid) * 4u * CV;
+  let t = gid.x + gid.y * p.stride;
+  if (t >= p.batch * p.heads * p.row_tiles * p.col_groups) { return; }
+  let slice_id = t / (p.row_tiles * p.col_groups);
+  let i0 = ((t / p.col_groups) % p.row_tiles) * RT;
+  let c0 = (t % p.col_groups) * 4u * CV;
   let mb = p.mat_at + slice_id * d * d;
   let wb = slice_id * d * n;
   var ia: array<u32, MAX_RT>;
@@ -289,12 +301,34 @@ fn apply_attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
       for (var v = 0u; v < CV; v++) { acc[a * MAX_CV + v] = -c * load_x(wb + ia[a] * n, min(c0 + 4u * v, n - 1u), n); }
     }
   }
-  for (var j = 0u; j < d; j++) {
-    var w: array<vec4<f32>, MAX_CV>;
-    for (var v = 0u; v < CV; v++) { w[v] = load_y(wb + j * n, min(c0 + 4u * v, n - 1u), n); }
-    for (var a = 0u; a < RT; a++) {
-      let m = select(mat[mb + ia[a] * d + j], mat[mb + j * d + ia[a]], TRANS == 1u);
-      for (var v = 0u; v < CV; v++) { acc[a * MAX_CV + v] = fma(vec4<f32>(m), w[v], acc[a * MAX_CV + v]); }
+  // blk[a][jj] = op(M)[i0 + a, j0 + jj] (0 past d).
+  var blk: array<vec4<f32>, MAX_RT>;
+  for (var j0 = 0u; j0 < d; j0 += 4u) {
+    if (MVEC == 1u && TRANS == 0u) {
+      for (var a = 0u; a < RT; a++) { blk[a] = mat[(mb + ia[a] * d + j0) >> 2u]; }
+    } else if (MVEC == 1u) {
+      // Rows j0 … j0 + 3 of M, four of the RT columns per load (columns past d are dropped rows).
+      for (var jj = 0u; jj < 4u; jj++) {
+        for (var g = 0u; g < RT / 4u; g++) {
+          let m4 = mat[(mb + (j0 + jj) * d + min(i0 + 4u * g, d - 4u)) >> 2u];
+          for (var e = 0u; e < 4u; e++) { blk[4u * g + e][jj] = m4[e]; }
+        }
+      }
+    } else {
+      for (var a = 0u; a < RT; a++) {
+        for (var jj = 0u; jj < 4u; jj++) {
+          let j = min(j0 + jj, d - 1u);
+          blk[a][jj] = select(0.0, select(mat_at(mb + ia[a] * d + j), mat_at(mb + j * d + ia[a]), TRANS == 1u), j0 + jj < d);
+        }
+      }
+    }
+    for (var jj = 0u; jj < 4u; jj++) {
+      let j = min(j0 + jj, d - 1u);
+      var w: array<vec4<f32>, MAX_CV>;
+      for (var v = 0u; v < CV; v++) { w[v] = load_y(wb + j * n, min(c0 + 4u * v, n - 1u), n); }
+      for (var a = 0u; a < RT; a++) {
+        for (var v = 0u; v < CV; v++) { acc[a * MAX_CV + v] = fma(vec4<f32>(blk[a][jj]), w[v], acc[a * MAX_CV + v]); }
+      }
     }
   }
   for (var a = 0u; a < RT; a++) {

@@ -21,7 +21,7 @@ import { choose, defineAdapterLayout } from '../tuning.ts';
 const OP = 'transposedChannelAttention';
 /** F.normalize's clamp of the norm. */
 const NORM_EPS = 1e-12;
-/** Invocations of the gram kernels, and of the others. */
+/** Most invocations of a gram workgroup (gramPlan picks fewer when that holds the work), and those of the others. */
 const GRAM_WG = 256;
 const APPLY_WG = 64;
 /** Floats of the gram kernels' workgroup array `fin`. */
@@ -82,14 +82,18 @@ function gramPlan(d: number, n: number, headSlices: number, cpu: boolean) {
   const tiles = (blockRows / tile) * colTiles;
   const ranges = Math.max(1, Math.min(Math.floor(GRAM_WG / tiles), Math.ceil(n / 32), cpu ? 2 : 32));
   const sliceLen = 4 * Math.ceil(n / ranges / 4);
-  return { tile, blockRows, blocks: Math.ceil(d / blockRows), colTiles, tiles, slices: Math.ceil(n / sliceLen), sliceLen };
+  const slices = Math.ceil(n / sliceLen);
+  // The smallest workgroup that holds every (tile, range) and a softmax row per invocation.
+  let workgroup = 32;
+  while (workgroup < GRAM_WG && workgroup < Math.max(tiles * slices, blockRows)) workgroup *= 2;
+  return { tile, blockRows, blocks: Math.ceil(d / blockRows), colTiles, tiles, slices, sliceLen, workgroup };
 }
 
 /** Register block of the apply kernels: rows per invocation and vec4 column groups. */
 function applyPlan(d: number, n: number) {
   const rows = d >= 8 ? 8 : 4;
   const colVecs = n > 4 * APPLY_WG ? 2 : 1;
-  return { rows, colVecs, rowTiles: Math.ceil(d / rows), colGroups: Math.ceil(n / (4 * colVecs * APPLY_WG)) };
+  return { rows, colVecs, rowTiles: Math.ceil(d / rows), colGroups: Math.ceil(n / (4 * colVecs)) };
 }
 
 /**
@@ -123,20 +127,20 @@ export function transposedChannelAttention(q: Tensor, k: Tensor, v: Tensor, temp
     batch, heads, d, n,
     block_rows: plan.blockRows, blocks: plan.blocks, col_tiles: plan.colTiles, tiles: plan.tiles,
     slices: plan.slices, slice_len: plan.sliceLen, attn_at: attnAt, ghat_at: ghatAt,
-    norms_at: normsAt, mat_at: 0, coef_at: 0,
+    norms_at: normsAt, mat_at: 0, coef_at: 0, col_groups: 0, row_tiles: 0, stride: 0,
   };
   const gramGroups = [plan.blocks, slices, 1] as const;
-  const gramConstants = { GT: plan.tile, VEC: n % 4 === 0 ? 1 : 0 };
+  const gramConstants = { GT: plan.tile, VEC: n % 4 === 0 ? 1 : 0, GRAM_WG: plan.workgroup };
   const ap = applyPlan(d, n);
-  const applyGroups = [ap.colGroups, ap.rowTiles, slices] as const;
+  const applyGrid = e.grid(slices * ap.rowTiles * ap.colGroups, APPLY_WG);
   /** z = op(M) · y (− c ⊙ u): out, dv, dq, dk. */
   const apply = (z: Tensor, y: Tensor, mat: Tensor | typeof saved, matAt: number, trans: boolean, proj?: { u: Tensor; coef: Tensor; at: number }) =>
     e.dispatch('channel_attention', {
       entry: 'apply_attention',
-      constants: { RT: ap.rows, CV: ap.colVecs, VEC: gramConstants.VEC, TRANS: trans ? 1 : 0, PROJ: proj ? 1 : 0 },
+      constants: { RT: ap.rows, CV: ap.colVecs, VEC: gramConstants.VEC, TRANS: trans ? 1 : 0, PROJ: proj ? 1 : 0, MVEC: d % 4 === 0 ? 1 : 0 },
       bindings: { mat, rows_y: y, rows_x: proj ? proj.u : e.dummy, coef_in: proj?.coef ?? e.dummy, z_out: z },
-      params: { ...params, mat_at: matAt, coef_at: proj?.at ?? 0 },
-      workgroups: applyGroups,
+      params: { ...params, mat_at: matAt, coef_at: proj?.at ?? 0, col_groups: ap.colGroups, row_tiles: ap.rowTiles, stride: applyGrid.stride },
+      workgroups: applyGrid.workgroups,
     });
 
   // attn also goes to a scratch tensor: the product below writes out's buffer, which it may not read.
