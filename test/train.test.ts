@@ -70,6 +70,9 @@ describe('training', () => {
     const ev = await t.evaluate(test);
     expect(ev.metrics.accuracy).toBe(r2.final.accuracy);
     expect(ev.metrics.confusion.flat().reduce((a, b) => a + b, 0)).toBe(test.length);
+    // The report reuses the last epoch's held-out predictions: they are those of a fresh evaluation.
+    expect(r2.trainer.lastHeldOut?.epoch).toBe(2);
+    expect(r2.trainer.lastHeldOut?.predictions).toEqual(ev.predictions);
     await writeReport(e, r2, s2store, 'stage 2', test);
     for (const f of ['curves.svg', 'accuracy.svg', 'confusion.svg', 'samples.svg', 'report.md', 'log.jsonl', 'best.safetensors', 'checkpoint.safetensors']) {
       const bytes = await s2store.read(f);

@@ -35,7 +35,9 @@ export async function writeReport(e: Engine, r: StageResult, store: RunStore, ti
     ], { yMin: 0, yMax: 1 }),
   );
   await store.write(`${prefix}confusion.svg`, confusionSvg(r.final, names, `${title}: confusion matrix`));
-  const ev = await r.trainer.evaluate(test);
+  // The model has not changed since its last epoch's held-out evaluation (same views, same seed): reuse it.
+  const last = r.trainer.lastHeldOut;
+  const predictions = last && test === r.trainer.testSet && last.epoch === r.trainer.epoch - 1 ? last.predictions : (await r.trainer.evaluate(test)).predictions;
   const n = Math.min(28, test.length);
   const udc = r.trainer.opts.udc;
   const items: GridItem[] = [];
@@ -48,7 +50,7 @@ export async function writeReport(e: Engine, r: StageResult, store: RunStore, ti
   });
   for (let i = 0; i < n; i++) {
     const y = test.get(i).label;
-    const p = ev.predictions[i]!;
+    const p = predictions[i]!;
     items.push({ png: encodePngChw(degraded.subarray(i * 3 * S * S, (i + 1) * 3 * S * S), S, S), label: `pred ${names[p]}`, sublabel: `true ${names[y]}`, ok: p === y });
   }
   await store.write(`${prefix}samples.svg`, imageGridSvg(items, 7, Math.max(S, 64), `${title}: held-out images${udc ? ` (UDC ${udc.panel})` : ''}`));

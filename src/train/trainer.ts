@@ -135,6 +135,8 @@ export class Trainer {
   epoch = 0;
   globalStep = 0;
   history: EpochLog[] = [];
+  /** Predictions of the last end-of-epoch held-out evaluation (reports reuse them instead of evaluating again). */
+  lastHeldOut: { epoch: number; predictions: number[] } | null = null;
   bestAccuracy = -1;
   private readonly trainedWithLandmarks: boolean;
   /** Only the oracle heatmap stem reads the dataset's landmarks; every other path never touches them. */
@@ -290,6 +292,7 @@ export class Trainer {
         steps: points, lr, seconds: (performance.now() - t0) / 1000,
       };
       this.history.push(log);
+      this.lastHeldOut = { epoch, predictions: test.predictions };
       this.epoch = epoch + 1;
       // The hook's outputs (the CLI's log.jsonl) are written before the checkpoint commits the epoch.
       await hooks.onEpoch?.(log);
