@@ -28,6 +28,7 @@ override RT: u32 = 4u;  // depthwise: output rows per invocation
 override FLIP: u32 = 0u; // depthwise: 1 = taps rotated 180° (grad input as a convolution of dy)
 const MAX_RT: u32 = 8u;
 const MAX_TAPS: u32 = 49u; // depthwise: KH·KW
+override COLS_VEC: u32 = 0u; // im2col: 1 when wo % 4 == 0
 override WG: u32 = 64u; // reduction workgroup size (power of two <= MAX_WG): small when there are few positions
 const MAX_WG: u32 = 64u;
 
@@ -40,7 +41,8 @@ const MAX_WG: u32 = 64u;
 @group(0) @binding(6) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(7) var<storage, read_write> db: array<f32>;
 @group(0) @binding(8) var<uniform> p: Params;
-@group(0) @binding(9) var<storage, read_write> cols: array<f32>;
+// im2col's patches as vec4s: with COLS_VEC (wo % 4 == 0) a tile's four outputs are one aligned vec4.
+@group(0) @binding(9) var<storage, read_write> cols: array<vec4<f32>>;
 @group(0) @binding(10) var<storage, read> dcols: array<f32>;
 
 // x[row + i] for 0 <= i < len, else 0 (zero padding).
@@ -471,7 +473,12 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var i = 0u; i < win_len; i++) { win[i] = select(0.0, load_x(xrow, iw0 + i32(i), p.w), inside); }
     for (var kw = 0u; kw < KW; kw++) {
       let dst = (row0 + kh * KW + kw) * hw + oh * p.wo + ow0;
-      for (var j = 0u; j < n_out; j++) { cols[dst + j] = win[kw + j * SW]; }
+      let v = vec4<f32>(win[kw], win[kw + SW], win[kw + 2u * SW], win[kw + 3u * SW]);
+      if (COLS_VEC == 1u) {
+        cols[dst >> 2u] = v;
+      } else {
+        for (var j = 0u; j < n_out; j++) { cols[(dst + j) >> 2u][(dst + j) & 3u] = v[j]; }
+      }
     }
   }
 }

@@ -243,7 +243,7 @@ function im2col(x: Tensor, g: Geometry, n0: number, nc: number): Tensor {
   const cols = e.empty([nc, patchK(g), patchP(g)]);
   e.dispatch('conv2d', {
     entry: 'im2col',
-    constants: { KH: g.kh, KW: g.kw, SW: g.sw },
+    constants: { KH: g.kh, KW: g.kw, SW: g.sw, COLS_VEC: g.wo % 4 === 0 ? 1 : 0 },
     bindings: { x, cols },
     params: params(g, { n0, tiles_w: Math.ceil(g.wo / 4) }),
     workgroups: [Math.ceil((g.cin * g.ho * Math.ceil(g.wo / 4)) / 64), nc, 1],
