@@ -91,7 +91,7 @@ describe.concurrent('bad input fails before any work, naming the flag, the value
     [['eval', '--checkpoint', 'no-such.safetensors'], '--checkpoint no-such.safetensors: no such file'],
     [['eval', '--checkpoint', 'x', '--batch', '0'], invalid('--batch <n>', '0', 'an integer ≥ 1')],
     [['eval', '--checkpoint', 'x', '--data-seed', '1.5'], invalid('--data-seed <n>', '1.5', 'an integer in [0, 4294967295]')],
-    [['run', '--epochs', '1,x'], invalid('--epochs <list>', '1,x', 'comma-separated values each an integer ≥ 1, e.g. 3,1,2')],
+    [['run', '--epochs', '1,x'], invalid('--epochs <list>', '1,x', 'comma-separated values each an integer ≥ 1, e.g. 4,1,2')],
     [['run', '--epochs', '3'], '--epochs 3: expected 3 positive integers (baseline warm start, stage 1, stage 2, e.g. 3,1,5)'],
     [['run', '--no-warm-start', '--epochs', '3,1,2'], '--epochs 3,1,2: expected 2 positive integers (stage 1, stage 2, e.g. 2,6)'],
     [['run', '--batch', '600'], '--batch 600 is larger than the 490 training images of --train 490'],

@@ -71,7 +71,7 @@ export function runCommand(): Command {
     .addOption(new Option('--out <dir>', 'output directory').default(null, 'runs/quickstart-<date>-<time>, so earlier runs are kept'))
     .option('--force', 'overwrite an existing run')
     .addOption(seedOption());
-  addCurriculumOptions(cmd, { warm: [3, 1, 2], cold: [1, 4] })
+  addCurriculumOptions(cmd, { warm: [4, 1, 2], cold: [1, 4] })
     .addOption(new Option('--backbone <name>', "image paths: 'face-api' = frozen pretrained face networks; 'none' = trained from scratch").choices(['face-api', 'none']).default('face-api'))
     .addOption(udcDrawsOption())
     .option('--no-flip', 'no mirrored training views');
