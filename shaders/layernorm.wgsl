@@ -7,7 +7,11 @@
 // #include "lib/row_reduce.wgsl"
 // #include "lib/channel_base.wgsl"
 // #include "lib/hsum.wgsl"
-struct Params { outer: u32, C: u32, inner: u32, eps: f32, row_stride: u32, stats_at: u32 }
+// #include "lib/plane_sums.wgsl"
+struct Params {
+  outer: u32, C: u32, inner: u32, eps: f32, row_stride: u32, stats_at: u32,
+  segments: u32, segment_groups: u32, // backward_params_planes: segments per plane, 4-pixel groups per segment
+}
 override HAS_WEIGHT: u32 = 1u;
 override HAS_BIAS: u32 = 1u;
 override LANES: u32 = 1u; // invocations per position (forward, backward_input); power of two
@@ -101,11 +105,10 @@ fn backward_input(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   }
 }
 
-// dweight[c] = Σ_pos dy ⊙ x̂ and dbias[c] = Σ_pos dy: each workgroup owns CB channels and reduces
-// over every position with WG / CB lanes per channel (no atomics, deterministic order) in `red`
-// (lib/workgroup_sum.wgsl's scratch). Lanes step
-// through consecutive positions, so reads are contiguous for inner > 1; CB > 1 makes neighbouring
-// invocations read neighbouring channels when inner = 1.
+// dweight[c] = Σ_pos dy ⊙ x̂ and dbias[c] = Σ_pos dy for channels-last rows (inner = 1): each
+// workgroup owns CB channels and reduces over every position with WG / CB lanes per channel (no
+// atomics, deterministic order) in `red` (lib/workgroup_sum.wgsl's scratch). CB > 1 makes
+// neighbouring invocations read neighbouring channels.
 @compute @workgroup_size(256)
 fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = wid.x * CB + lid % CB;
@@ -129,6 +132,43 @@ fn backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
     if (GRAD_WEIGHT == 1u) { dweight[c] = red[lid].x; }
     if (GRAD_BIAS == 1u) { dbias[c] = red[lid].y; }
   }
+}
+
+// The same sums for NCHW (inner = H·W > 1), in two passes without workgroup trees (on CPU adapters
+// a tree over 256 lanes cost more than the sums of a 4×4 plane): backward_params_planes sums one
+// segment of one (outer o, channel c) plane per invocation (lib/plane_sums.wgsl) into
+// partials[(s·2 + {0, 1})·outer·C + o·C + c]; reduce_planes adds them per channel in a fixed order.
+override ALIGNED: bool = false; // inner % 4 == 0
+@group(0) @binding(19) var<storage, read> saved4: array<vec4<f32>>;
+@group(0) @binding(20) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(21) var<storage, read> partials_in: array<f32>;
+
+@compute @workgroup_size(64)
+fn backward_params_planes(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * p.row_stride;
+  let planes = p.outer * p.C;
+  if (i >= planes * p.segments) { return; }
+  let plane = i % planes;
+  let seg = i / planes;
+  let q0 = 4u * seg * p.segment_groups;
+  let s = plane_sums(plane, plane / p.C, p.inner, p.outer * p.inner, p.stats_at, q0, min(p.inner, q0 + 4u * p.segment_groups));
+  partials[2u * seg * planes + plane] = s.x;
+  partials[(2u * seg + 1u) * planes + plane] = s.y;
+}
+
+@compute @workgroup_size(64)
+fn reduce_planes(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.C) { return; }
+  let planes = p.outer * p.C;
+  var s = vec2<f32>(0.0);
+  for (var seg = 0u; seg < p.segments; seg++) {
+    for (var o = 0u; o < p.outer; o++) {
+      s += vec2<f32>(partials_in[2u * seg * planes + o * p.C + c], partials_in[(2u * seg + 1u) * planes + o * p.C + c]);
+    }
+  }
+  if (GRAD_WEIGHT == 1u) { dweight[c] = s.x; }
+  if (GRAD_BIAS == 1u) { dbias[c] = s.y; }
 }
 
 // CPU-adapter variants for channels-last rows (inner = 1, C a multiple of 4, one invocation per

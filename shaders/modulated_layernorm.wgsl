@@ -7,13 +7,11 @@
 //   forward:         one invocation per pixel
 //   backward_input:  dx = rstd · (g − mean_C(g) − x̂ · mean_C(g ⊙ x̂)), g = dy · scale · w
 //   backward_params: one invocation per (segment, b, c): A = Σ dy ⊙ x̂, D = Σ dy over one
-//                    segment of the (b, c) plane, read as groups of 4 pixels → partials
+//                    segment of the (b, c) plane (lib/plane_sums.wgsl) → partials
 //   reduce_params:   one invocation per c: A, D = Σ over segments, dscale = w·A + lb·D,
 //                    dshift = D, dw = Σ_b scale·A, dlb = Σ_b scale·D (no atomics, fixed order)
-// backward_params has no workgroup reduction: on CPU adapters barriers and a tree over 128 lanes
-// cost more than the sums (a [16, 128, 4, 4] plane has 16 pixels).
 // #include "lib/channel_base.wgsl"
-// #include "lib/hsum.wgsl"
+// #include "lib/plane_sums.wgsl"
 struct Params { batch: u32, C: u32, hw: u32, eps: f32, stride: u32, stats_at: u32, has_bias: u32, segments: u32, segment_groups: u32 }
 // hw % 4 == 0: every group of 4 pixels is one aligned vec4 of x, dy and the stats.
 override ALIGNED: bool = false;
@@ -92,14 +90,6 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// (Σ dy ⊙ x̂, Σ dy) over a group of pixels.
-fn param_sums(gy: vec4<f32>, xv: vec4<f32>, mean: vec4<f32>, rstd: vec4<f32>) -> vec2<f32> {
-  return vec2<f32>(dot(gy, (xv - mean) * rstd), hsum(gy));
-}
-
-// Element i of a buffer bound as vec4s, alone in a vec4 (the unaligned path).
-fn lane0(v: vec4<f32>, i: u32) -> vec4<f32> { return vec4<f32>(v[i % 4u], 0.0, 0.0, 0.0); }
-
 // partials[(s·2 + 0)·B·C + b·C + c] = A, partials[(s·2 + 1)·B·C + b·C + c] = D of segment s:
 // groups of 4 pixels [s·segment_groups, (s + 1)·segment_groups) of the plane.
 @compute @workgroup_size(64)
@@ -113,21 +103,7 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>) {
   let positions = p.batch * p.hw;
   let groups = (p.hw + 3u) / 4u;
   let g_end = min(groups, (seg + 1u) * p.segment_groups);
-  let mean_at = p.stats_at + b * p.hw;
-  let rstd_at = mean_at + positions;
-  var s = vec2<f32>(0.0);
-  if (ALIGNED) {
-    // Planes and the stats of an image start on whole vec4s.
-    for (var g = seg * p.segment_groups; g < g_end; g++) {
-      let q = 4u * g;
-      s += param_sums(dy4[(plane * p.hw + q) / 4u], x4[(plane * p.hw + q) / 4u], saved4[(mean_at + q) / 4u], saved4[(rstd_at + q) / 4u]);
-    }
-  } else {
-    for (var q = 4u * seg * p.segment_groups; q < min(p.hw, 4u * g_end); q++) {
-      let at = plane * p.hw + q;
-      s += param_sums(lane0(dy4[at / 4u], at), lane0(x4[at / 4u], at), lane0(saved4[(mean_at + q) / 4u], mean_at + q), lane0(saved4[(rstd_at + q) / 4u], rstd_at + q));
-    }
-  }
+  let s = plane_sums(plane, b, p.hw, positions, p.stats_at, 4u * seg * p.segment_groups, min(p.hw, 4u * g_end));
   partials[2u * seg * planes + plane] = s.x;
   partials[(2u * seg + 1u) * planes + plane] = s.y;
 }

@@ -36,6 +36,7 @@ import lib_channel_base from '../../shaders/lib/channel_base.wgsl' with { type: 
 import lib_hsum from '../../shaders/lib/hsum.wgsl' with { type: 'text' };
 import lib_neg_big from '../../shaders/lib/neg_big.wgsl' with { type: 'text' };
 import lib_normal_cdf from '../../shaders/lib/normal_cdf.wgsl' with { type: 'text' };
+import lib_plane_sums from '../../shaders/lib/plane_sums.wgsl' with { type: 'text' };
 import lib_row_reduce from '../../shaders/lib/row_reduce.wgsl' with { type: 'text' };
 import lib_strided_index from '../../shaders/lib/strided_index.wgsl' with { type: 'text' };
 import lib_workgroup_sum from '../../shaders/lib/workgroup_sum.wgsl' with { type: 'text' };
@@ -71,6 +72,7 @@ const SHADER_FILES: Record<string, string> = {
   'lib/hsum.wgsl': lib_hsum,
   'lib/neg_big.wgsl': lib_neg_big,
   'lib/normal_cdf.wgsl': lib_normal_cdf,
+  'lib/plane_sums.wgsl': lib_plane_sums,
   'lib/row_reduce.wgsl': lib_row_reduce,
   'lib/strided_index.wgsl': lib_strided_index,
   'lib/workgroup_sum.wgsl': lib_workgroup_sum,

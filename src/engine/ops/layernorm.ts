@@ -8,6 +8,22 @@ import { lanesPerRow } from './softmax.ts';
 import { assertF32, fmt, normAxis } from './shape-util.ts';
 
 const WG = 256;
+/** Plane sums (shaders/lib/plane_sums.wgsl): at least this many groups of 4 pixels per segment… */
+const MIN_SEGMENT_GROUPS = 16;
+/** …and segments enough for about this many invocations over all planes. */
+const TARGET_INVOCATIONS = 4096;
+
+/**
+ * How the parameter-gradient kernels of the channel LayerNorms (this one on NCHW, the modulated
+ * one) split each of `planes` planes of `hw` pixels: `segments` segments of `segmentGroups` groups
+ * of 4 pixels, one invocation each.
+ */
+export function planeSegments(hw: number, planes: number): { segments: number; segmentGroups: number } {
+  const groups = Math.ceil(hw / 4);
+  const wanted = Math.max(1, Math.min(Math.ceil(groups / MIN_SEGMENT_GROUPS), Math.ceil(TARGET_INVOCATIONS / planes)));
+  const segmentGroups = Math.ceil(groups / wanted);
+  return { segments: Math.ceil(groups / segmentGroups), segmentGroups };
+}
 
 export interface LayerNormOptions {
   /** Added to the variance before the square root (default 1e-5, as PyTorch). */
@@ -45,7 +61,8 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
   // long as the tape node whose backward needs them (a scope that returns y keeps both).
   // The stats start on a 256-byte boundary so the vec4 kernels can bind them on their own.
   const statsAt = Math.ceil(x.size / 64) * 64;
-  const total = statsAt + 2 * positions;
+  // Whole vec4s: backward_params_planes binds the stats as array<vec4<f32>>.
+  const total = Math.ceil((statsAt + 2 * positions) / 4) * 4;
   const raw = e.empty([total]);
   raw.storage.retain();
   const y = new Tensor(e, raw.storage, x.shape);
@@ -58,7 +75,7 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
   // One invocation per contiguous row of whole vec4s: the CPU-adapter kernels (*_vec4).
   const vec4 = lanes === 1 && inner === 1 && C % 4 === 0;
   const g = vec4 ? e.grid(positions, 64) : e.grid(positions, WG / lanes);
-  const params = { outer, C, inner, eps, row_stride: g.stride, stats_at: statsAt };
+  const params = { outer, C, inner, eps, row_stride: g.stride, stats_at: statsAt, segments: 0, segment_groups: 0 };
   const has = { HAS_WEIGHT: weight ? 1 : 0, HAS_BIAS: bias ? 1 : 0 };
   if (vec4) {
     e.dispatch('layernorm', {
@@ -101,24 +118,47 @@ export function layerNorm(x: Tensor, weight?: Tensor | null, bias?: Tensor | nul
     if (need.weight || need.bias) {
       if (need.weight) dweight = e.empty([C]);
       if (need.bias) dbias = e.empty([C]);
-      // Channel blocks make channels-last reads contiguous; NCHW is contiguous along positions.
-      const cb = inner === 1 ? Math.min(4, 2 ** Math.floor(Math.log2(C))) : 1;
       const grads = { GRAD_WEIGHT: need.weight ? 1 : 0, GRAD_BIAS: need.bias ? 1 : 0 };
-      e.dispatch('layernorm', vec4
-        ? {
-          entry: 'backward_params_vec4',
-          constants: grads,
-          bindings: { x4: x, saved, dy4: dy, dweight4: dweight ?? e.dummy, dbias4: dbias ?? e.dummy },
-          params,
-          workgroups: [C / 4, 1, 1],
-        }
-        : {
-          entry: 'backward_params',
-          constants: { CB: cb, ...grads },
-          bindings: { x, saved, dy, dweight: dweight ?? e.dummy, dbias: dbias ?? e.dummy },
-          params,
-          workgroups: [Math.ceil(C / cb), 1, 1],
+      if (inner > 1) {
+        // NCHW: per-plane segment sums, then a fixed-order sum per channel.
+        const { segments, segmentGroups } = planeSegments(inner, outer * C);
+        const partials = e.empty([2 * segments * outer * C]);
+        const pg = e.grid(segments * outer * C, 64);
+        const planeParams = { ...params, row_stride: pg.stride, segments, segment_groups: segmentGroups };
+        e.dispatch('layernorm', {
+          entry: 'backward_params_planes',
+          constants: { ALIGNED: inner % 4 === 0 ? 1 : 0 },
+          bindings: { x4: x, saved4: saved, dy4: dy, partials },
+          params: planeParams,
+          workgroups: pg.workgroups,
         });
+        e.dispatch('layernorm', {
+          entry: 'reduce_planes',
+          constants: grads,
+          bindings: { partials_in: partials, dweight: dweight ?? e.dummy, dbias: dbias ?? e.dummy },
+          params: planeParams,
+          workgroups: [Math.ceil(C / 64), 1, 1],
+        });
+        partials.dispose();
+      } else {
+        // Channel blocks make channels-last reads contiguous.
+        const cb = Math.min(4, 2 ** Math.floor(Math.log2(C)));
+        e.dispatch('layernorm', vec4
+          ? {
+            entry: 'backward_params_vec4',
+            constants: grads,
+            bindings: { x4: x, saved, dy4: dy, dweight4: dweight ?? e.dummy, dbias4: dbias ?? e.dummy },
+            params,
+            workgroups: [C / 4, 1, 1],
+          }
+          : {
+            entry: 'backward_params',
+            constants: { CB: cb, ...grads },
+            bindings: { x, saved, dy, dweight: dweight ?? e.dummy, dbias: dbias ?? e.dummy },
+            params,
+            workgroups: [Math.ceil(C / cb), 1, 1],
+          });
+      }
     }
     const grads: (Tensor | null)[] = [dx];
     if (weight) grads.push(dweight);

@@ -5,14 +5,10 @@
  */
 import { Tensor } from '../tensor.ts';
 import { add, mul } from './elementwise.ts';
-import { layerNorm } from './layernorm.ts';
+import { layerNorm, planeSegments } from './layernorm.ts';
 import { assertF32, fmt } from './shape-util.ts';
 
 const WG = 256;
-/** backward_params: at least this many groups of 4 pixels per segment of a plane… */
-const MIN_SEGMENT_GROUPS = 16;
-/** …and segments enough for about this many invocations over all planes. */
-const TARGET_INVOCATIONS = 4096;
 
 export interface ModulatedLayerNormOptions {
   /** Added to the variance before the square root (default 1e-5, as Restormer). */
@@ -66,10 +62,8 @@ export function modulatedLayerNorm(
   const withStats = { buffer: y.buffer, size: total * 4 };
   const g = e.grid(positions, WG);
   // backward_params splits each (b, c) plane into segments (partial sums, added in reduce_params).
-  const groups = Math.ceil(hw / 4);
-  const segments = Math.max(1, Math.min(Math.ceil(groups / MIN_SEGMENT_GROUPS), Math.ceil(TARGET_INVOCATIONS / (batch * C))));
-  const segmentGroups = Math.ceil(groups / segments);
-  const params = { batch, C, hw, eps, stride: g.stride, stats_at: statsAt, has_bias: lnBias ? 1 : 0, segments: Math.ceil(groups / segmentGroups), segment_groups: segmentGroups };
+  const { segments, segmentGroups } = planeSegments(hw, batch * C);
+  const params = { batch, C, hw, eps, stride: g.stride, stats_at: statsAt, has_bias: lnBias ? 1 : 0, segments, segment_groups: segmentGroups };
   // Without lnBias (has_bias = 0) its binding is never read: lnWeight fills it, since e.dummy may
   // be bound read-write (dln_bias) in the same dispatch.
   const lnBiasBinding = lnBias ?? lnWeight;
