@@ -10,14 +10,9 @@
  * Each configuration gets a fresh Engine on the shared device so its pool peak is its own; it is
  * destroyed afterwards, so its buffers and bind groups do not stay in the next rows' RSS.
  */
-import {
-  Engine, backward, zeroGrad, Adam, crossEntropy, klDivergence, add, randomUniform, recordShapes, shareTuning,
-  tuneAll, type Tensor,
-} from '../src/engine/index.ts';
-import { FROM_SCRATCH, levelSizes, makeConfig } from '../src/model/config.ts';
-import { FROZEN_EMBEDDING_DIM, FROZEN_IMAGE_CHANNELS, FROZEN_LANDMARK_CHANNELS, type FrozenFeatures } from '../src/model/frozen-features.ts';
-import { LrdifModel } from '../src/model/lrdif.ts';
+import { Engine, recordShapes, shareTuning, tuneAll } from '../src/engine/index.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
+import { syntheticStep } from '../src/train/synthetic-step.ts';
 import { sizeOf, type Size } from './cases.ts';
 import { startMeter, type RowLoad } from './cpu-time.ts';
 import { otherLoad } from './harness.ts';
@@ -97,40 +92,9 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
   const e = new Engine(base.info);
   // The base engine's kernel choices (bench/run.ts opens this machine's tuning file, as the CLI does).
   if (tune) shareTuning(base, e);
-  const cfg = makeConfig(c.preset, c.frozen ? {} : FROM_SCRATCH);
-  const m = new LrdifModel(e, cfg, c.stage, 1);
-  const [l1, l2, l3] = levelSizes(cfg);
-  // Cached features stand in as random tensors of their shapes (their values do not change the cost).
-  const features = (B: number, seed: number): FrozenFeatures | undefined =>
-    c.frozen
-      ? {
-          image: FROZEN_IMAGE_CHANNELS.map((ch, i) => randomUniform(e, [B, ch, [l1, l2, l3][i]!, [l1, l2, l3][i]!], seed + 10 + i)) as [Tensor, Tensor, Tensor],
-          landmark: FROZEN_LANDMARK_CHANNELS.map((ch, i) => randomUniform(e, [B, ch, [l1, l2, l3][i]!, [l1, l2, l3][i]!], seed + 20 + i)) as [Tensor, Tensor, Tensor],
-          embedding: randomUniform(e, [B, FROZEN_EMBEDDING_DIM], seed + 30),
-        }
-      : undefined;
+  const { config: cfg, model: m, step, dispose } = syntheticStep(e, c);
   const params = m.trainable();
-  const opt = new Adam(params, { lr: 3.5e-4, weightDecay: 1e-4 });
-  const S = cfg.inputSize;
   const B = c.batch;
-  let seed = 1;
-  const step = () =>
-    e.scope(() => {
-      seed++;
-      const image = randomUniform(e, [B, 3, S, S], seed);
-      const landmarks = randomUniform(e, [B, 68, 2], seed + 1000);
-      const labels = e.tensor(Array.from({ length: B }, (_, i) => i % cfg.numClasses), [B], 'u32');
-      const batch = { image, landmarks: c.frozen ? null : landmarks, labels, features: features(B, seed) };
-      let loss;
-      if (c.stage === 1) loss = crossEntropy(m.forwardStage1(batch).logits, labels);
-      else {
-        const r = m.forwardStage2Train(batch, seed);
-        loss = add(crossEntropy(r.logits, labels), klDivergence(r.target!, r.z!, { tau: 1 }));
-      }
-      backward(loss);
-      opt.step();
-      zeroGrad(m.parameters());
-    });
   // Warm-up: pipelines compile, the pool fills; it is also the dry step whose kernel shapes without
   // a choice are timed before any timed step.
   recordShapes(e, step);
@@ -184,8 +148,7 @@ export async function runTrainStep(base: Engine, c: TrainConfig, steps: number, 
     row.checkpoint = join(checkpointDir, `${c.preset}-stage${c.stage}-b${B}${c.frozen ? '-frozen' : ''}.safetensors`);
     writeFileSync(row.checkpoint, await saveCheckpoint(m, { config: cfg, stage: c.stage }));
   }
-  opt.dispose();
-  for (const p of m.parameters()) p.dispose();
+  dispose();
   await e.sync();
   e.destroy(); // give this configuration's buffers and bind groups back before the next one
   return row;
