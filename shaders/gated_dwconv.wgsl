@@ -155,25 +155,34 @@ fn pair_of(plane: u32) -> Pair {
   return Pair(x1, x1 + p.hidden * hw, plane * hw, taps_of(c), taps_of(c + p.hidden), bias_of(c), bias_of(c + p.hidden));
 }
 
+// The rows r − 1 and r of both halves' windows, sliding down a strip.
+struct PairWalk { up1: Row6, mid1: Row6, up2: Row6, mid2: Row6 }
+struct PairY { y1: vec4<f32>, y2: vec4<f32> }
+
+fn walk_start(q: Pair, s: Strip) -> PairWalk {
+  let r0 = i32(s.row0);
+  return PairWalk(x_row(row_at(q.x1, r0 - 1, s.col)), x_row(row_at(q.x1, r0, s.col)), x_row(row_at(q.x2, r0 - 1, s.col)), x_row(row_at(q.x2, r0, s.col)));
+}
+
+// y1, y2 at row r (the walk's row), then the windows move down one row.
+fn walk_next(w: ptr<function, PairWalk>, q: Pair, r: u32, col: u32) -> PairY {
+  let down1 = x_row(row_at(q.x1, i32(r) + 1, col));
+  let down2 = x_row(row_at(q.x2, i32(r) + 1, col));
+  let y = PairY(conv3((*w).up1, (*w).mid1, down1, q.k1, q.b1), conv3((*w).up2, (*w).mid2, down2, q.k2, q.b2));
+  *w = PairWalk((*w).mid1, down1, (*w).mid2, down2);
+  return y;
+}
+
 @compute @workgroup_size(64)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
   if (i >= p.invocations) { return; }
   let s = strip_at(i);
   let q = pair_of(s.plane);
-  let r0 = i32(s.row0);
-  var up1 = x_row(row_at(q.x1, r0 - 1, s.col));
-  var mid1 = x_row(row_at(q.x1, r0, s.col));
-  var up2 = x_row(row_at(q.x2, r0 - 1, s.col));
-  var mid2 = x_row(row_at(q.x2, r0, s.col));
+  var w = walk_start(q, s);
   for (var r = s.row0; r < s.row1; r++) {
-    let down1 = x_row(row_at(q.x1, i32(r) + 1, s.col));
-    let down2 = x_row(row_at(q.x2, i32(r) + 1, s.col));
-    let y1 = conv3(up1, mid1, down1, q.k1, q.b1);
-    let y2 = conv3(up2, mid2, down2, q.k2, q.b2);
-    store_out(q.out + r * p.w + s.col, s.col, y1 * normal_cdf(y1) * y2);
-    up1 = mid1; mid1 = down1;
-    up2 = mid2; mid2 = down2;
+    let y = walk_next(&w, q, r, s.col);
+    store_out(q.out + r * p.w + s.col, s.col, y.y1 * normal_cdf(y.y1) * y.y2);
   }
 }
 
@@ -184,24 +193,15 @@ fn backward_gates(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (i >= p.invocations) { return; }
   let s = strip_at(i);
   let q = pair_of(s.plane);
-  let r0 = i32(s.row0);
-  var up1 = x_row(row_at(q.x1, r0 - 1, s.col));
-  var mid1 = x_row(row_at(q.x1, r0, s.col));
-  var up2 = x_row(row_at(q.x2, r0 - 1, s.col));
-  var mid2 = x_row(row_at(q.x2, r0, s.col));
+  var w = walk_start(q, s);
   for (var r = s.row0; r < s.row1; r++) {
-    let down1 = x_row(row_at(q.x1, i32(r) + 1, s.col));
-    let down2 = x_row(row_at(q.x2, i32(r) + 1, s.col));
-    let y1 = conv3(up1, mid1, down1, q.k1, q.b1);
-    let y2 = conv3(up2, mid2, down2, q.k2, q.b2);
-    let g = dy_at(q.out + r * p.w + s.col, s.col);
-    let cdf = normal_cdf(y1);
-    let d_gelu = cdf + y1 * normal_pdf(y1);
+    let y = walk_next(&w, q, r, s.col);
     let row = r * p.w + s.col;
-    store_gy(q.x1 + row, s.col, g * y2 * d_gelu);
-    store_gy(q.x2 + row, s.col, g * y1 * cdf);
-    up1 = mid1; mid1 = down1;
-    up2 = mid2; mid2 = down2;
+    let g = dy_at(q.out + row, s.col);
+    let cdf = normal_cdf(y.y1);
+    let d_gelu = cdf + y.y1 * normal_pdf(y.y1);
+    store_gy(q.x1 + row, s.col, g * y.y2 * d_gelu);
+    store_gy(q.x2 + row, s.col, g * y.y1 * cdf);
   }
 }
 

@@ -146,14 +146,8 @@ override ALIGNED: bool = false; // inner % 4 == 0
 @compute @workgroup_size(64)
 fn backward_params_planes(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.row_stride;
-  let planes = p.outer * p.C;
-  if (i >= planes * p.segments) { return; }
-  let plane = i % planes;
-  let seg = i / planes;
-  let q0 = 4u * seg * p.segment_groups;
-  let s = plane_sums(plane, plane / p.C, p.inner, p.outer * p.inner, p.stats_at, q0, min(p.inner, q0 + 4u * p.segment_groups));
-  partials[2u * seg * planes + plane] = s.x;
-  partials[(2u * seg + 1u) * planes + plane] = s.y;
+  if (i >= p.outer * p.C * p.segments) { return; }
+  segment_partials(i, p.outer, p.C, p.inner, p.stats_at, p.segment_groups);
 }
 
 @compute @workgroup_size(64)

@@ -90,22 +90,12 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// partials[(s·2 + 0)·B·C + b·C + c] = A, partials[(s·2 + 1)·B·C + b·C + c] = D of segment s:
-// groups of 4 pixels [s·segment_groups, (s + 1)·segment_groups) of the plane.
+// A and D of every segment of every (b, c) plane into partials (segment_partials).
 @compute @workgroup_size(64)
 fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * p.stride;
-  let planes = p.batch * p.C;
-  if (i >= planes * p.segments) { return; }
-  let plane = i % planes; // b·C + c: neighbouring invocations take neighbouring channels
-  let seg = i / planes;
-  let b = plane / p.C;
-  let positions = p.batch * p.hw;
-  let groups = (p.hw + 3u) / 4u;
-  let g_end = min(groups, (seg + 1u) * p.segment_groups);
-  let s = plane_sums(plane, b, p.hw, positions, p.stats_at, 4u * seg * p.segment_groups, min(p.hw, 4u * g_end));
-  partials[2u * seg * planes + plane] = s.x;
-  partials[(2u * seg + 1u) * planes + plane] = s.y;
+  if (i >= p.batch * p.C * p.segments) { return; }
+  segment_partials(i, p.batch, p.C, p.hw, p.stats_at, p.segment_groups);
 }
 
 @compute @workgroup_size(64)
