@@ -5,7 +5,8 @@ Regenerate (needs PyTorch; CI does not — the JSON outputs are committed):
 
     /usr/bin/python3 scripts/torch-fixtures.py
 
-Writes test/fixtures/torch/<name>.json, read by test/torch-fixtures.test.ts. Every fixture is
+Writes test/fixtures/torch/<op>.json, read by that op's own test, test/<op>.test.ts, through
+test/torch-fixture.ts (the shared loader and comparison). Every fixture is
 deterministic (fixed seed per fixture). Inputs are drawn in float64, rounded to float32 (what the
 GPU sees) and stored as float32 values; the forward outputs and the autograd gradients are then
 computed in float64 from those rounded inputs, with `(y * dy).sum().backward()` for a random
@@ -324,7 +325,8 @@ def gen_adam():
     write('adam', seed, cases)
 
 
-# 8. Core ops.
+# 8. Core ops: one generator across all of them (the draws stay those of the former single core
+# fixture), each op's cases written to the fixture its own test reads (test/<op>.test.ts).
 def gen_core():
     seed = 808
     g = torch.Generator().manual_seed(seed)
@@ -358,7 +360,12 @@ def gen_core():
     c = Case('pixel_shuffle r=2 2x12x3x2', {'r': 2})
     run_autograd(c, {'x': randn(g, 2, 12, 3, 2)}, lambda x: F.pixel_shuffle(x, 2), g)
     cases.append(c)
-    write('core', seed, cases)
+    fixture_of_op = {'conv2d': 'conv2d', 'layer_norm': 'layernorm', 'gelu': 'elementwise', 'pixel_unshuffle': 'layout', 'pixel_shuffle': 'layout'}
+    by_file = {}
+    for c in cases:
+        by_file.setdefault(fixture_of_op[c.name.split(' ')[0]], []).append(c)
+    for name, file_cases in by_file.items():
+        write(name, seed, file_cases)
 
 
 if __name__ == '__main__':

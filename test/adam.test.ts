@@ -3,6 +3,7 @@ import { Adam, type AdamOptions } from '../src/engine/ops/adam.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, randn, read, relErr, rng } from './helpers.ts';
+import { TORCH_FORWARD_TOL, TORCH_GRAD_TOL, checkAgainstTorch, describeTorchFixture, storedTensor } from './torch-fixture.ts';
 
 /** float64 torch.optim.Adam (foreach=False, capturable=False) with clip_grad_norm_ before each step. */
 class RefAdam {
@@ -277,4 +278,38 @@ describe('Adam', () => {
     p.grad = null;
     cleanup(opt, [p]);
   });
+});
+
+describeTorchFixture('adam', async (e, c) => {
+  const { adam, steps, sizes } = c.options as { adam: AdamOptions; steps: number; sizes: number[] };
+  const p0 = sizes.map((_, i) => storedTensor(c, `p${i}`));
+  const params = p0.map((s, i) => e.tensor(Float32Array.from(s.data), s.shape).asParameter(`p${i}`));
+  const opt = new Adam(params, adam);
+  try {
+    for (let s = 0; s < steps; s++) {
+      params.forEach((p, i) => {
+        const g = storedTensor(c, `grad${s}_${i}`);
+        p.grad = e.tensor(Float32Array.from(g.data), g.shape).keep();
+      });
+      opt.step();
+      for (const p of params) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    }
+    const flat = (xs: ArrayLike<number>[]) => xs.flatMap((x) => Array.from(x));
+    const got = flat(await Promise.all(params.map((p) => read(p))));
+    const ref = flat(sizes.map((_, i) => storedTensor(c, `final_p${i}`).data));
+    const start = flat(p0.map((s) => s.data));
+    checkAgainstTorch(`${c.name}: parameters`, got, ref, TORCH_FORWARD_TOL);
+    // The displacement from the start is the stricter measure of the update itself.
+    checkAgainstTorch(`${c.name}: displacement`, got.map((x, k) => x - start[k]!), ref.map((x, k) => x - start[k]!), TORCH_GRAD_TOL);
+    const st = await opt.state();
+    checkAgainstTorch(`${c.name}: first moments`, flat(st.m), flat(sizes.map((_, i) => storedTensor(c, `final_m${i}`).data)), TORCH_FORWARD_TOL);
+    checkAgainstTorch(`${c.name}: second moments`, flat(st.v), flat(sizes.map((_, i) => storedTensor(c, `final_v${i}`).data)), TORCH_FORWARD_TOL);
+    expect(st.steps).toEqual(sizes.map(() => steps));
+  } finally {
+    opt.dispose();
+    for (const p of params) p.dispose();
+  }
 });

@@ -4,6 +4,7 @@ import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { type AttnCase, attentionOptions, refAttention } from './attention-ref.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 function inputs(c: AttnCase, r: () => number, qScale = 1) {
   const bk = c.bq * c.share;
@@ -120,3 +121,6 @@ describe('scaledDotProductAttention', () => {
     });
   });
 });
+
+describeTorchFixture('attention', (e, c) =>
+  compareWithTorch(e, c, ['q', 'k', 'v'], (x) => scaledDotProductAttention(x.q!, x.k!, x.v!, { scale: c.options.scale as number })));

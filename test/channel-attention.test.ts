@@ -5,6 +5,7 @@ import { backward } from '../src/engine/autograd.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, expectSumClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 const EPS = 1e-12;
 
@@ -318,3 +319,6 @@ describe('transposedChannelAttention', () => {
     });
   });
 });
+
+describeTorchFixture('channel-attention', (e, c) =>
+  compareWithTorch(e, c, ['q', 'k', 'v', 'temperature'], (x) => transposedChannelAttention(x.q!, x.k!, x.v!, x.temperature!, c.options.heads as number)));

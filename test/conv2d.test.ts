@@ -4,6 +4,7 @@ import { withVariants } from '../src/engine/tuning.ts';
 import { globalAvgPool } from '../src/engine/ops/pooling.ts';
 import { backward } from '../src/engine/autograd.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 interface Case {
   name: string;
@@ -227,4 +228,10 @@ describe('globalAvgPool', () => {
     const e = await getEngine();
     e.scope(() => expect(() => globalAvgPool(e.empty([2, 3, 4]))).toThrow('globalAvgPool: x [2, 3, 4] must be [N, C, H, W]'));
   });
+});
+
+describeTorchFixture('conv2d', (e, c) => {
+  const o = c.options as { stride: number; padding: number; groups: number };
+  return compareWithTorch(e, c, ['x', 'weight', 'bias'], (x) =>
+    conv2d(x.x!, x.weight!, x.bias!, { stride: o.stride, padding: o.padding, groups: o.groups }));
 });

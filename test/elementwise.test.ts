@@ -4,6 +4,7 @@ import { backward } from '../src/engine/autograd.ts';
 import { broadcastShapes, broadcastStrides, stridesOf } from '../src/engine/ops/shape-util.ts';
 import { expectClose, expectSumClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
 import { geluGradRef, geluRef } from './reference.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 type Ref = { f: (x: number) => number; df: (x: number) => number; domain: [number, number] };
 const slope = 0.1;
@@ -167,4 +168,9 @@ describe('binary broadcasting ops', () => {
       f: ([a, b]) => ops.mul(ops.tanh(ops.div(a!, b!)), a!),
     });
   });
+});
+
+describeTorchFixture('elementwise', (e, c) => {
+  if (c.name.startsWith('gelu')) return compareWithTorch(e, c, ['x'], (x) => ops.gelu(x.x!));
+  throw new Error(`elementwise torch fixture: unknown case "${c.name}" (expected gelu)`);
 });

@@ -4,6 +4,7 @@ import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
 import { geluGradRef, geluRef } from './reference.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 type Shape = [number, number, number, number];
 
@@ -216,4 +217,9 @@ describe('gatedDepthwiseConv', () => {
       expect(() => gatedDepthwiseConv(e.empty([254, 5, 7]), w)).toThrow(/gatedDepthwiseConv\(x \[254, 5, 7\].*x must be \[B, 2·Hd, H, W\]/);
     });
   });
+});
+
+describeTorchFixture('gated-dwconv', (e, c) => {
+  const names = c.options.bias ? ['x', 'weight', 'bias'] : ['x', 'weight'];
+  return compareWithTorch(e, c, names, (x) => gatedDepthwiseConv(x.x!, x.weight!, x.bias ?? null));
 });

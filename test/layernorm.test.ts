@@ -4,6 +4,7 @@ import { withVariants } from '../src/engine/tuning.ts';
 import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 /** float64 LayerNorm over `axis` (biased variance) and its gradients for upstream dy. */
 function reference(x: Float64Array, shape: number[], axis: number, w: Float64Array | null, b: Float64Array | null, dy: Float64Array, eps: number) {
@@ -161,4 +162,14 @@ describe('layerNorm', () => {
       expect(() => layerNorm(e.empty([4, 0]))).toThrow(/layerNorm: axis 1 of .*\[4, 0\] is empty/);
     });
   });
+});
+
+describeTorchFixture('layernorm', (e, c) => {
+  const o = c.options as { eps: number; axis?: number; withBias?: boolean };
+  // Channels-axis cases are Restormer's LayerNorm, with or without bias; last-axis ones are F.layer_norm.
+  if (o.axis === 1) {
+    const names = o.withBias ? ['x', 'weight', 'bias'] : ['x', 'weight'];
+    return compareWithTorch(e, c, names, (x) => layerNorm(x.x!, x.weight!, x.bias ?? null, { eps: o.eps, axis: 1 }));
+  }
+  return compareWithTorch(e, c, ['x', 'weight', 'bias'], (x) => layerNorm(x.x!, x.weight!, x.bias!, { eps: o.eps }));
 });

@@ -5,6 +5,7 @@ import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { stridesOf } from '../src/engine/ops/shape-util.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -311,4 +312,11 @@ describe('layout ops: finite differences and errors', () => {
       expect(() => pixelShuffle(e.tensor(new Float32Array(4), [2, 2]), 2)).toThrow(/pixelShuffle: expected \[\.\.\., C, H, W\], got #\d+\[2, 2\]/);
     });
   });
+});
+
+describeTorchFixture('layout', (e, c) => {
+  const r = c.options.r as number;
+  if (c.name.startsWith('pixel_unshuffle')) return compareWithTorch(e, c, ['x'], (x) => pixelUnshuffle(x.x!, r));
+  if (c.name.startsWith('pixel_shuffle')) return compareWithTorch(e, c, ['x'], (x) => pixelShuffle(x.x!, r));
+  throw new Error(`layout torch fixture: unknown case "${c.name}" (expected pixel_shuffle or pixel_unshuffle)`);
 });

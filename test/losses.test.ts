@@ -8,6 +8,7 @@ import { backward } from '../src/engine/autograd.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture, uploadStored } from './torch-fixture.ts';
 
 // ------------------------------------------------------------------ float64 references
 
@@ -330,4 +331,17 @@ describe('accuracyCounts', () => {
       expect(() => accuracyCounts(e.empty([2, 3]), [0, 1], e.empty([1]))).toThrow(/accuracyCounts: accumulator .* must be a u32 tensor/);
     });
   });
+});
+
+// One fixture holds the three losses; a case of none of them fails rather than going unchecked.
+describeTorchFixture('losses', (e, c) => {
+  if (c.name.startsWith('cross_entropy')) {
+    const labels = c.options.labels as number[];
+    return compareWithTorch(e, c, ['logits'], (x) => crossEntropy(x.logits!, labels, { labelSmoothing: c.options.labelSmoothing as number }));
+  }
+  if (c.name.startsWith('kl_div')) {
+    return compareWithTorch(e, c, ['pred'], (x) => klDivergence(uploadStored(e, c, 'target'), x.pred!, { tau: c.options.tau as number }));
+  }
+  if (c.name.startsWith('l1_loss')) return compareWithTorch(e, c, ['a', 'b'], (x) => l1Loss(x.a!, x.b!));
+  throw new Error(`losses torch fixture: unknown case "${c.name}" (expected cross_entropy, kl_div or l1_loss)`);
 });

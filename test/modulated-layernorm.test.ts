@@ -3,6 +3,7 @@ import { modulatedLayerNorm, modulatedLayerNormComposed } from '../src/engine/op
 import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng, uniform } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 type Shape = [number, number, number, number];
 const EPS = 1e-5;
@@ -194,4 +195,10 @@ describe('modulatedLayerNorm', () => {
       expect(() => modulatedLayerNorm(e.empty([17, 5, 7]), w, null, e.empty([3, 17]), e.empty([3, 17]))).toThrow(/modulatedLayerNorm\(x \[17, 5, 7\].*x must be \[B, C, H, W\]/);
     });
   });
+});
+
+describeTorchFixture('modulated-layernorm', (e, c) => {
+  const withBias = c.options.withBias as boolean;
+  const names = withBias ? ['x', 'lnWeight', 'lnBias', 'scale', 'shift'] : ['x', 'lnWeight', 'scale', 'shift'];
+  return compareWithTorch(e, c, names, (x) => modulatedLayerNorm(x.x!, x.lnWeight!, x.lnBias ?? null, x.scale!, x.shift!));
 });

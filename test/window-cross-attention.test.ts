@@ -8,6 +8,7 @@ import { backward } from '../src/engine/autograd.ts';
 import type { Tensor } from '../src/engine/tensor.ts';
 import { attentionOptions, refAttention } from './attention-ref.ts';
 import { expectClose, f32round, freshSeed, getEngine, gradCheck, randn, read, rng } from './helpers.ts';
+import { compareWithTorch, describeTorchFixture } from './torch-fixture.ts';
 
 interface WcaCase { B: number; H: number; W: number; d: number; heads: number; window: number; lm: 'full' | 'pooled' | 'given'; qProj?: boolean }
 
@@ -187,4 +188,12 @@ describe('windowCrossAttention', () => {
       );
     });
   });
+});
+
+describeTorchFixture('window-cross-attention', (e, c) => {
+  const { heads, window, queries } = c.options as { heads: number; window: number; queries: string };
+  return compareWithTorch(e, c, ['img', 'lm', 'kvWeight', 'kvBias', 'relTable', 'projWeight', 'projBias'], (x) =>
+    windowCrossAttention(x.img!, x.lm!, x.kvWeight!, x.kvBias!, x.relTable!, x.projWeight!, x.projBias!, {
+      heads, window, poolQueries: queries === 'pool',
+    }));
 });
