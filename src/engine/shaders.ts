@@ -13,6 +13,7 @@ import axpy from '../../shaders/axpy.wgsl' with { type: 'text' };
 import binary from '../../shaders/binary.wgsl' with { type: 'text' };
 import channel_attention from '../../shaders/channel_attention.wgsl' with { type: 'text' };
 import conv2d from '../../shaders/conv2d.wgsl' with { type: 'text' };
+import conv2d_depthwise from '../../shaders/conv2d_depthwise.wgsl' with { type: 'text' };
 import fill from '../../shaders/fill.wgsl' with { type: 'text' };
 import gated_dwconv from '../../shaders/gated_dwconv.wgsl' with { type: 'text' };
 import gather from '../../shaders/gather.wgsl' with { type: 'text' };
@@ -33,6 +34,7 @@ import losses_kl_divergence from '../../shaders/losses/kl_divergence.wgsl' with 
 import losses_l1 from '../../shaders/losses/l1.wgsl' with { type: 'text' };
 import losses_sum_partials from '../../shaders/losses/sum_partials.wgsl' with { type: 'text' };
 import lib_channel_base from '../../shaders/lib/channel_base.wgsl' with { type: 'text' };
+import lib_conv2d_common from '../../shaders/lib/conv2d_common.wgsl' with { type: 'text' };
 import lib_hsum from '../../shaders/lib/hsum.wgsl' with { type: 'text' };
 import lib_neg_big from '../../shaders/lib/neg_big.wgsl' with { type: 'text' };
 import lib_normal_cdf from '../../shaders/lib/normal_cdf.wgsl' with { type: 'text' };
@@ -49,6 +51,7 @@ const SHADER_FILES: Record<string, string> = {
   'binary.wgsl': binary,
   'channel_attention.wgsl': channel_attention,
   'conv2d.wgsl': conv2d,
+  'conv2d_depthwise.wgsl': conv2d_depthwise,
   'fill.wgsl': fill,
   'gated_dwconv.wgsl': gated_dwconv,
   'gather.wgsl': gather,
@@ -69,6 +72,7 @@ const SHADER_FILES: Record<string, string> = {
   'losses/l1.wgsl': losses_l1,
   'losses/sum_partials.wgsl': losses_sum_partials,
   'lib/channel_base.wgsl': lib_channel_base,
+  'lib/conv2d_common.wgsl': lib_conv2d_common,
   'lib/hsum.wgsl': lib_hsum,
   'lib/neg_big.wgsl': lib_neg_big,
   'lib/normal_cdf.wgsl': lib_normal_cdf,

@@ -98,7 +98,7 @@ function spread(e: Tensor['engine'], count: number): { workgroups: [number, numb
  */
 const DEPTHWISE_ROWS = { vec4: 2, scalar: 1 };
 
-/** Stride-1 depthwise convolutions with small kernels have their own kernel (shaders/conv2d.wgsl depthwise). */
+/** Stride-1 depthwise convolutions with small kernels have their own kernels (shaders/conv2d_depthwise.wgsl). */
 function isDepthwise(g: Geometry): boolean {
   return g.cig === 1 && g.cog === 1 && g.sh === 1 && g.sw === 1 && g.kh * g.kw <= 49 && g.kw <= 37 && g.ph < g.kh && g.pw < g.kw;
 }
@@ -116,7 +116,7 @@ function depthwise(src: Tensor, weight: Tensor, bias: Tensor | undefined, g: Geo
   const rows = vec4 ? DEPTHWISE_ROWS.vec4 : DEPTHWISE_ROWS.scalar;
   const grid = e.grid(g.batch * g.cout * Math.ceil(g.ho / rows) * tilesW, 64);
   const constants = { KH: g.kh, KW: g.kw, RT: rows, FLIP: flip ? 1 : 0 };
-  e.dispatch('conv2d', {
+  e.dispatch('conv2d_depthwise', {
     entry: vec4 ? 'depthwise_vec4' : 'depthwise',
     constants: vec4 ? { ...constants, PW_MOD: (4 - (g.pw % 4)) % 4 } : constants,
     bindings: vec4 ? { x4: src, weight, bias: bias ?? e.dummy, y4: out } : { x: src, weight, bias: bias ?? e.dummy, y: out },
@@ -183,7 +183,7 @@ function convGradWeight(dy: Tensor, x: Tensor, g: Geometry): Tensor {
     // One workgroup per channel over vec4 rows (llvmpipe [8,96,28,28] 3×3: 4.9 → 3.4 ms vs grad_weight).
     const rows = DEPTHWISE_ROWS.vec4;
     const grid = spread(e, g.cout);
-    e.dispatch('conv2d', {
+    e.dispatch('conv2d_depthwise', {
       entry: 'depthwise_grad_weight',
       constants: { KH: g.kh, KW: g.kw, RT: rows, PW_MOD: (4 - (g.pw % 4)) % 4, WG: 64 },
       bindings: { x4: x, dy4: dy, dw },
