@@ -129,8 +129,8 @@ function hash(...xs: number[]): number {
 
 export class Trainer {
   readonly opts: TrainOptions;
-  private opt: Adam;
-  private priorOpt: Adam | null = null;
+  private optimizer: Adam;
+  private priorOptimizer: Adam | null = null;
   private batches: BatchMaker;
   epoch = 0;
   globalStep = 0;
@@ -162,10 +162,10 @@ export class Trainer {
     if (train.numClasses > model.cfg.numClasses) throw new Error(`${train.name} has ${train.numClasses} classes but the model has ${model.cfg.numClasses}`);
     const adam = (params: Tensor[]) =>
       new Adam(params, { lr: this.opts.lr, weightDecay: this.opts.weightDecay, decoupled: this.opts.optimizer === 'adamw', clipGradNorm: this.opts.clipGradNorm });
-    this.opt = adam(model.trainable());
+    this.optimizer = adam(model.trainable());
     if (model.stage === 2 && this.opts.warmupEpochs > 0) {
       const prior = [...(model.fpenS2?.parameters() ?? []), ...(model.denoiser?.parameters() ?? [])];
-      this.priorOpt = adam(prior);
+      this.priorOptimizer = adam(prior);
     }
     this.batches = new BatchMaker(e, model.cfg.inputSize);
     // Whether the DIL network sees landmarks in training: inference should then supply them too (predict does).
@@ -236,8 +236,8 @@ export class Trainer {
     while (this.epoch < this.opts.epochs) {
       const epoch = this.epoch;
       const lr = this.lrAt(epoch);
-      const warm = this.model.stage === 2 && epoch < this.opts.warmupEpochs && this.priorOpt !== null;
-      const opt = warm ? this.priorOpt! : this.opt;
+      const warm = this.model.stage === 2 && epoch < this.opts.warmupEpochs && this.priorOptimizer !== null;
+      const opt = warm ? this.priorOptimizer! : this.optimizer;
       opt.lr = lr;
       const order = this.order(epoch);
       const lossAcc = this.e.fill(this.e.empty([1]), 0).keep();
@@ -329,7 +329,7 @@ export class Trainer {
     // The held-out views first: the frozen networks that build them are not part of a step.
     const testViews = this.cached && idx.length > 0 ? await this.viewsOf(this.test) : null;
     recordShapes(e, () => {
-      for (const warm of this.priorOpt ? [true, false] : [false]) {
+      for (const warm of this.priorOptimizer ? [true, false] : [false]) {
         e.scope(() => {
           backward(this.stepLoss(indices, this.epoch, 0, warm, views).loss);
           zeroGrad(this.model.parameters());
@@ -439,7 +439,7 @@ export class Trainer {
     const meta = { config: m.cfg, stage: m.stage, extra: { epoch: String(this.epoch), test_accuracy: String(log.test.accuracy), trained_with_landmarks: String(this.trainedWithLandmarks) } };
     const weights = await saveCheckpoint(m, meta);
     const optimisers = new Map<string, AdamState>();
-    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) if (opt) optimisers.set(name, await opt.state());
+    for (const [name, opt] of [['opt', this.optimizer], ['prior_opt', this.priorOptimizer]] as const) if (opt) optimisers.set(name, await opt.state());
     const improved = log.test.accuracy > this.bestAccuracy;
     if (improved) this.bestAccuracy = log.test.accuracy;
     const checkpoint = encodeRunCheckpoint({
@@ -468,7 +468,7 @@ export class Trainer {
       );
     }
     loadIntoModel(this.model, ck.weights, where);
-    for (const [name, opt] of [['opt', this.opt], ['prior_opt', this.priorOpt]] as const) {
+    for (const [name, opt] of [['opt', this.optimizer], ['prior_opt', this.priorOptimizer]] as const) {
       const s = ck.optimisers.get(name);
       if (opt && !s) throw new Error(`${where} holds no state for optimiser ${name} (${name === 'prior_opt' ? 'the run had no stage-2 warm-up: --warmup differs?' : 'not a training checkpoint'})`);
       if (!opt && s) throw new Error(`${where} holds state for optimiser ${name}, which this run does not have (${name === 'prior_opt' ? 'the run had a stage-2 warm-up: --warmup differs?' : 'not a training checkpoint'})`);
@@ -490,8 +490,8 @@ export class Trainer {
   }
 
   dispose(): void {
-    this.opt.dispose();
-    this.priorOpt?.dispose();
+    this.optimizer.dispose();
+    this.priorOptimizer?.dispose();
     this.batches.dispose();
   }
 }
