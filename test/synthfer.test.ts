@@ -224,12 +224,18 @@ describe('SynthFER expressions move the landmarks as the action units say', () =
     const n = renderFace(rest, 64, 'parts').landmarks;
     const iod = X(n, 45) - X(n, 36);
     const f = (v: number) => v / iod;
+    /** Mean height of the two eye openings (lids 37–41, 38–40, 43–47, 44–46). */
+    const eyeOpening = (l: Float32Array) => (Y(l, 41) - Y(l, 37) + Y(l, 40) - Y(l, 38) + Y(l, 47) - Y(l, 43) + Y(l, 46) - Y(l, 44)) / 4;
     return {
       innerBrowDown: f((Y(e, 21) + Y(e, 22) - Y(n, 21) - Y(n, 22)) / 2),
       innerBrowsCloser: f(X(n, 22) - X(n, 21) - (X(e, 22) - X(e, 21))),
       midBrowUp: f((Y(n, 19) + Y(n, 24) - Y(e, 19) - Y(e, 24)) / 2),
       upperLipUp: f(Y(n, 51) - Y(e, 51)),
       noseToLipShorter: f(Y(n, 51) - Y(n, 33) - (Y(e, 51) - Y(e, 33))),
+      nostrilWingsUp: f((Y(n, 31) + Y(n, 35) - Y(e, 31) - Y(e, 35)) / 2),
+      noseShorter: f(Y(n, 30) - Y(n, 27) - (Y(e, 30) - Y(e, 27))),
+      /** Eye opening as a fraction of the same face's at rest. */
+      eyeOpening: eyeOpening(e) / eyeOpening(n),
       mouthWider: f(X(e, 54) - X(e, 48) - (X(n, 54) - X(n, 48))),
       cornersUp: f((Y(n, 48) + Y(n, 54) - Y(e, 48) - Y(e, 54)) / 2),
       chinDown: f(Y(e, 8) - Y(n, 8)),
@@ -240,13 +246,18 @@ describe('SynthFER expressions move the landmarks as the action units say', () =
   const expected: Record<string, (d: D) => [string, boolean][]> = {
     surprise: (d) => [['brows raised', d.midBrowUp > 0.05], ['inner brows not drawn together', d.innerBrowsCloser < 0.03], ['jaw dropped', d.chinDown > 0.08], ['mouth open', d.mouthOpens > 0.12]],
     fear: (d) => [['brows raised', d.midBrowUp > 0.005 && d.innerBrowDown < -0.01], ['and drawn together', d.innerBrowsCloser > 0.04], ['corners stretched sideways', d.mouthWider > 0.08]],
-    disgust: (d) => [['upper lip raised', d.upperLipUp > 0.03], ['toward the nose', d.noseToLipShorter > 0.003]],
+    disgust: (d) => [
+      ['upper lip raised', d.upperLipUp > 0.03], ['toward the nose', d.noseToLipShorter > 0.01], ['nostril wings pulled up', d.nostrilWingsUp > 0.08],
+      ['nose shortened', d.noseShorter > 0.015], ['eyes squeezed to under half their opening', d.eyeOpening < 0.5], ['inner brows pulled down a little', d.innerBrowDown > 0.01],
+      ['lips apart', d.mouthOpens > 0.015],
+    ],
     happiness: (d) => [['corners up', d.cornersUp > 0.04], ['mouth wider', d.mouthWider > 0.05]],
     sadness: (d) => [['inner brows raised', d.innerBrowDown < -0.03], ['corners down', d.cornersUp < -0.03]],
-    anger: (d) => [['inner brows lowered', d.innerBrowDown > 0.08], ['and drawn together', d.innerBrowsCloser > 0.08]],
+    // What tells anger from disgust in the landmarks: open, glaring eyes and a nose at rest.
+    anger: (d) => [['inner brows lowered', d.innerBrowDown > 0.08], ['and drawn together', d.innerBrowsCloser > 0.08], ['eyes not narrowed', d.eyeOpening > 0.7], ['nostril wings near rest', d.nostrilWingsUp < 0.06]],
   };
 
-  it('anger lowers and draws the brows together, disgust lifts the upper lip, fear raises and knits the brows and stretches the lips, surprise drops the jaw', () => {
+  it('anger lowers and draws the brows together over open eyes, disgust wrinkles the nose (wings up, nose shorter), squints and lifts the upper lip, fear raises and knits the brows and stretches the lips, surprise drops the jaw', () => {
     const seed = freshSeed('synthfer AU displacements');
     for (let index = 0; index < 6 * 7; index++) {
       const p = sampleFaceParams(index, { seed, split: 'test', difficulty: 0 });

@@ -43,8 +43,13 @@ export const EXPRESSION_PROTOTYPES: readonly ActionUnits[] = [
   aus({ innerBrowRaise: 0.9, outerBrowRaise: 1, upperLidRaise: 1, lipsPart: 0.3, jawDrop: 1 }),
   // fear 1+2+4+5+20+25: brows raised but straight and drawn together, eyes wide, lips stretched sideways into a wide, flat opening.
   aus({ innerBrowRaise: 1, outerBrowRaise: 0.5, browLower: 0.7, upperLidRaise: 1, lidTighten: 0.3, lipStretch: 1.2, lowerLipDepress: 0.6, lipsPart: 1, jawDrop: 0.1 }),
-  // disgust 9+10+6/7+17+25/26: nose wrinkled, upper lip raised over the upper teeth, eyes narrowed from below, chin up.
-  aus({ noseWrinkle: 1.2, upperLipRaise: 1, cheekRaise: 0.8, lidTighten: 0.7, upperLidRaise: -0.5, lipCornerDepress: 0.15, chinRaise: 0.4, lipsPart: 0.3, jawDrop: 0.3 }),
+  // disgust 6+7+9+10+16+17+25/26 (EMFACS 9+16+26, 10+16+25+26, with the squint that comes with them):
+  // nose wrinkled and shortened (AU9 also pulls the inner brows down), eyes squeezed to slits from
+  // below, upper lip raised, lower lip pulled down and pushed up at the chin, the jaw a little open.
+  // Chosen with the judge (scripts/synthfer-au-probe.ts, 140 test faces): the jaw drop and AU17 carry
+  // it (recall 78 % → 60 / 56 % without either: read as anger), and a frown (AU4 0.6) makes it anger
+  // too (78 → 64 %), so it has none.
+  aus({ noseWrinkle: 1.3, upperLipRaise: 1, cheekRaise: 1.2, lidTighten: 1, upperLidRaise: -0.7, lowerLipDepress: 0.5, chinRaise: 0.8, lipsPart: 0.33, jawDrop: 0.5 }),
   // happiness 6+12+25: cheeks up, a broad smile showing the upper teeth.
   aus({ cheekRaise: 1, lidTighten: 0.3, lipCornerPull: 1.2, upperLipRaise: 0.35, lipsPart: 0.9, jawDrop: 0.1 }),
   // sadness 1+4+15+17: inner brows up and together, drooping lids, corners down, chin raised (a pout).
@@ -56,7 +61,8 @@ export const EXPRESSION_PROTOTYPES: readonly ActionUnits[] = [
 
 /**
  * Variants per class, added to the prototype: [probability, AU offsets]. Anger often bares the teeth
- * (10+16+25 with the jaw closed); fear and disgust do not always open the mouth; happiness can smile
+ * (10+16+25 with the jaw closed); fear and disgust do not always open the mouth
+ * wide (disgust then pushes the chin up: 9/10+17); happiness can smile
  * with closed lips.
  */
 export const EXPRESSION_VARIANTS: readonly (readonly [number, Partial<ActionUnits>])[][] = [

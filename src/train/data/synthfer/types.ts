@@ -13,9 +13,9 @@ export interface SynthFerOptions {
   /**
    * Ambiguity knob in [0, 1] (default 0.5): 0 = strong, clean prototype expressions and near-frontal pose;
    * 1 = many subtle (near-neutral) intensities, blends with another class, large per-AU jitter and resting
-   * faces, wider pose range. Test accuracy of a linear classifier on the exact landmarks: ≈ 1.0 / 0.89 / 0.48
+   * faces, wider pose range. Test accuracy of a linear classifier on the exact landmarks: ≈ 1.0 / 0.89 / 0.50
    * at 0 / 0.5 / 1 (scripts/synthfer-difficulty.ts); of face-api's expression net (trained on real photos,
-   * zero-shot) on 700 test faces: 76 / 65 / 52 % at 0 / 0.3 / 0.6 (`lrdif synth --judge`).
+   * zero-shot) on 700 test faces: 84 / 71 / 54 % at 0 / 0.3 / 0.6 (`lrdif synth --judge`).
    */
   difficulty?: number;
   /** Probability of replacing the label by a uniformly drawn other class (default 0). */
