@@ -23,15 +23,14 @@ interface DefaultEpochs {
   cold: [number, number];
 }
 
-/** Epoch defaults shared by the command definitions and curriculumSettings. */
-const DEFAULT_EPOCHS = new WeakMap<Command, DefaultEpochs>();
+const RUN_EPOCHS: DefaultEpochs = { warm: [4, 1, 2], cold: [1, 4] };
+const ABLATE_EPOCHS: DefaultEpochs = { warm: [1, 1, 2], cold: [1, 2] };
 
 /**
  * The options `run` and `ablate` share (SynthFER-UDC data, the curriculum's epochs, optimiser, UDC
  * panel, landmark source), declared once; `epochs` holds each command's defaults.
  */
 function addCurriculumOptions(cmd: Command, epochs: DefaultEpochs): Command {
-  DEFAULT_EPOCHS.set(cmd, epochs);
   return cmd
     .addOption(trainCountOption())
     .addOption(testCountOption())
@@ -48,12 +47,11 @@ function addCurriculumOptions(cmd: Command, epochs: DefaultEpochs): Command {
 }
 
 /** What the shared options mean, read once for both commands. */
-function curriculumSettings(cmd: Command) {
+function curriculumSettings(cmd: Command, d: DefaultEpochs) {
   const o = cmd.opts();
   const warmStart = o.warmStart !== false;
   if (o.epochs === null) {
     // Recorded as the value used (config.json, --resume), still marked as a default.
-    const d = DEFAULT_EPOCHS.get(cmd)!;
     cmd.setOptionValueWithSource('epochs', warmStart ? d.warm : d.cold, 'default');
   }
   checkBatchFits(o.batch, o.train, `--train ${o.train}`);
@@ -71,7 +69,7 @@ export function runCommand(): Command {
     .addOption(new Option('--out <dir>', 'output directory').default(null, 'runs/quickstart-<date>-<time>, so earlier runs are kept'))
     .option('--force', 'overwrite an existing run')
     .addOption(seedOption());
-  addCurriculumOptions(cmd, { warm: [4, 1, 2], cold: [1, 4] })
+  addCurriculumOptions(cmd, RUN_EPOCHS)
     .addOption(new Option('--backbone <name>', "image paths: 'face-api' = frozen pretrained face networks; 'none' = trained from scratch").choices(['face-api', 'none']).default('face-api'))
     .addOption(udcDrawsOption())
     .option('--no-flip', 'no mirrored training views');
@@ -81,7 +79,7 @@ export function runCommand(): Command {
 async function run(cmd: Command): Promise<void> {
   const o = cmd.opts();
   const t0 = performance.now();
-  const { warmStart, epochs, landmarkFeatures, options: shared } = curriculumSettings(cmd);
+  const { warmStart, epochs, landmarkFeatures, options: shared } = curriculumSettings(cmd, RUN_EPOCHS);
   const modelConfig = { backbone: o.backbone, landmarkFeatures } as const;
   const outDir: string = o.out ?? `runs/quickstart-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
   const names = { baseline: 'baseline (no EPR)', stage1: 'LRDif stage 1', stage2: 'LRDif stage 2' } as const;
@@ -154,7 +152,7 @@ export function ablateCommand(): Command {
     .addOption(presetOption())
     .addOption(listOption('--seeds <list>', 'comma-separated seeds (at least 2 for intervals)', SEED, [0, 1, 2, 3, 4], { distinct: true }))
     .addOption(listOption('--steps <list>', 'T values of the sweep (T = 1 is at chance by construction: README)', COUNT, [2, 4, 8]));
-  addCurriculumOptions(cmd, { warm: [1, 1, 2], cold: [1, 2] })
+  addCurriculumOptions(cmd, ABLATE_EPOCHS)
     .option('--no-scratch', 'skip the from-scratch (--backbone none) comparison')
     .option('--flip', 'also train on mirrored views (twice the frozen-feature extraction)');
   return cmd.action(() => ablate(cmd));
@@ -165,7 +163,7 @@ async function ablate(cmd: Command): Promise<void> {
   const t0 = performance.now();
   const seeds: number[] = o.seeds;
   const steps: number[] = o.steps;
-  const { warmStart, epochs, landmarkFeatures: landmarks, options } = curriculumSettings(cmd);
+  const { warmStart, epochs, landmarkFeatures: landmarks, options } = curriculumSettings(cmd, ABLATE_EPOCHS);
   const record: RunRecord = { version: VERSION, command: 'ablate', argv: typedArgs(), options: commandOptions(cmd) };
   // Every output goes through the store: written to a temporary file, then renamed (a kill leaves the old file or the new one).
   const out = new FsStore(o.out);
